@@ -1,0 +1,265 @@
+import {
+  CreateTableCommand,
+  type CreateTableCommandInput,
+  DynamoDBClient,
+  ResourceInUseException,
+} from '@aws-sdk/client-dynamodb';
+import { Kafka, logLevel } from 'kafkajs';
+import { DYNAMODB_LOCAL, ensureArtifacts, KAFKA } from './artifacts.ts';
+import { LOCAL_AWS, startDynamoDbLocal, waitForDynamoDb } from './dynamodb.ts';
+import { findJava, type JavaRuntime } from './java.ts';
+import { startKafkaBroker, waitForKafka } from './kafka.ts';
+
+/** A topic to create, as the infrastructure declares it. */
+export interface TopicSpec {
+  readonly name: string;
+  readonly partitions: number;
+  /** Topic-level configs, e.g. `{ 'retention.ms': '604800000' }`. */
+  readonly config?: Readonly<Record<string, string>>;
+}
+
+/** Options for {@link startPlatform}; every field has a default from the environment. */
+export interface PlatformOptions {
+  /** Defaults to process.env: KAFKA_BROKERS, DYNAMODB_ENDPOINT, KAFKA_PORT, DYNAMODB_PORT, PLATFORM_READY_TIMEOUT_MS. */
+  readonly env?: NodeJS.ProcessEnv;
+  /** Progress lines (artifact downloads, start-up). */
+  readonly log?: (line: string) => void;
+  /** Broker client port: 0 picks a free one. Overrides KAFKA_PORT. */
+  readonly kafkaPort?: number;
+  /** DynamoDB Local port: 0 picks a free one. Overrides DYNAMODB_PORT. */
+  readonly dynamodbPort?: number;
+  readonly readyTimeoutMs?: number;
+}
+
+/** Where a server of the platform runs, and whether the platform started it. */
+export interface KafkaEndpoint {
+  readonly brokers: readonly string[];
+  /** False when KAFKA_BROKERS named an existing cluster. */
+  readonly managed: boolean;
+  readonly version?: string;
+  readonly pid?: number;
+  readonly logFile?: string;
+}
+
+export interface DynamoDbEndpoint {
+  readonly endpoint: string;
+  readonly region: string;
+  /** False when DYNAMODB_ENDPOINT named an existing service (e.g. LocalStack). */
+  readonly managed: boolean;
+  readonly version?: string;
+  readonly pid?: number;
+  readonly logFile?: string;
+}
+
+/** A running local platform: a Kafka broker and DynamoDB, with a few admin helpers. */
+export interface LocalPlatform {
+  readonly kafka: KafkaEndpoint;
+  readonly dynamodb: DynamoDbEndpoint;
+  /** Creates topics that do not exist yet and waits for their leaders. */
+  createTopics(topics: readonly TopicSpec[]): Promise<void>;
+  /** Creates tables that do not exist yet. */
+  createTables(tables: readonly CreateTableCommandInput[]): Promise<void>;
+  /** Resident memory of the JVMs the platform started, in bytes. */
+  memory(): { kafka?: number; dynamodb?: number };
+  /** Stops what the platform started; safe to call twice. */
+  stop(): Promise<void>;
+}
+
+/** What the platform holds for a server it started itself. */
+interface Managed {
+  readonly stop?: () => Promise<void>;
+  readonly rss?: () => number | undefined;
+}
+
+function portSetting(
+  explicit: number | undefined,
+  env: NodeJS.ProcessEnv,
+  name: string,
+): number | undefined {
+  if (explicit !== undefined) return explicit;
+  const raw = env[name];
+  if (raw === undefined || raw === '') return undefined;
+  const port = Number(raw);
+  if (!Number.isInteger(port) || port < 0 || port > 65_535) {
+    throw new RangeError(`${name}=${raw} is not a port number (0-65535)`);
+  }
+  return port;
+}
+
+/**
+ * Starts the local platform: Apache Kafka (KRaft, one node) and DynamoDB Local, both as
+ * plain JVM processes on 127.0.0.1, in parallel. `KAFKA_BROKERS` or `DYNAMODB_ENDPOINT`
+ * in the environment replace the corresponding server by an existing one (nothing is
+ * started for it). Fetches the jars on first use.
+ *
+ * @example
+ * ```ts
+ * const platform = await startPlatform({ log: console.log });
+ * await platform.createTopics([{ name: 'order.placed.v1', partitions: 3 }]);
+ * await platform.stop();
+ * ```
+ */
+export async function startPlatform(
+  options: PlatformOptions = {},
+): Promise<LocalPlatform> {
+  const env = options.env ?? process.env;
+  const log = options.log ?? (() => {});
+  const readyTimeoutMs =
+    options.readyTimeoutMs ?? Number(env.PLATFORM_READY_TIMEOUT_MS ?? 60_000);
+  const external = {
+    kafka: env.KAFKA_BROKERS?.split(',')
+      .map((b) => b.trim())
+      .filter(Boolean),
+    dynamodb: env.DYNAMODB_ENDPOINT?.trim() || undefined,
+  };
+  const kafkaPort = portSetting(options.kafkaPort, env, 'KAFKA_PORT');
+  const dynamodbPort = portSetting(options.dynamodbPort, env, 'DYNAMODB_PORT');
+
+  let java: JavaRuntime | undefined;
+  if (!external.kafka?.length || !external.dynamodb) java = findJava(env);
+
+  const startKafka = async (): Promise<KafkaEndpoint & Managed> => {
+    if (external.kafka?.length) {
+      await waitForKafka(external.kafka, readyTimeoutMs);
+      return { brokers: external.kafka, managed: false };
+    }
+    const runtime = java as JavaRuntime;
+    const libDir = await ensureArtifacts(KAFKA, { java: runtime, log, env });
+    const broker = await startKafkaBroker({
+      java: runtime,
+      libDir,
+      port: kafkaPort,
+      readyTimeoutMs,
+    });
+    return {
+      brokers: broker.brokers,
+      managed: true,
+      version: broker.version,
+      pid: broker.jvm.pid,
+      logFile: broker.jvm.logFile,
+      stop: () => broker.stop(),
+      rss: () => broker.jvm.residentBytes(),
+    };
+  };
+
+  const startDynamoDb = async (): Promise<DynamoDbEndpoint & Managed> => {
+    if (external.dynamodb) {
+      await waitForDynamoDb(external.dynamodb, readyTimeoutMs);
+      return {
+        endpoint: external.dynamodb,
+        region: LOCAL_AWS.region,
+        managed: false,
+      };
+    }
+    const runtime = java as JavaRuntime;
+    const libDir = await ensureArtifacts(DYNAMODB_LOCAL, {
+      java: runtime,
+      log,
+      env,
+    });
+    const ddb = await startDynamoDbLocal({
+      java: runtime,
+      libDir,
+      port: dynamodbPort,
+      readyTimeoutMs,
+    });
+    return {
+      endpoint: ddb.endpoint,
+      region: LOCAL_AWS.region,
+      managed: true,
+      version: ddb.version,
+      pid: ddb.jvm.pid,
+      logFile: ddb.jvm.logFile,
+      stop: () => ddb.stop(),
+      rss: () => ddb.jvm.residentBytes(),
+    };
+  };
+
+  const [kafkaResult, dynamodbResult] = await Promise.allSettled([
+    startKafka(),
+    startDynamoDb(),
+  ]);
+  if (
+    kafkaResult.status === 'rejected' ||
+    dynamodbResult.status === 'rejected'
+  ) {
+    if (kafkaResult.status === 'fulfilled') await kafkaResult.value.stop?.();
+    if (dynamodbResult.status === 'fulfilled')
+      await dynamodbResult.value.stop?.();
+    throw kafkaResult.status === 'rejected'
+      ? kafkaResult.reason
+      : (dynamodbResult as PromiseRejectedResult).reason;
+  }
+  const { stop: stopKafka, rss: kafkaRss, ...kafka } = kafkaResult.value;
+  const {
+    stop: stopDynamoDb,
+    rss: dynamodbRss,
+    ...dynamodb
+  } = dynamodbResult.value;
+
+  let stopping: Promise<void> | undefined;
+  return {
+    kafka,
+    dynamodb,
+    createTopics: (topics) => createTopics(kafka.brokers, topics),
+    createTables: (tables) => createTables(dynamodb.endpoint, tables),
+    memory: () => ({ kafka: kafkaRss?.(), dynamodb: dynamodbRss?.() }),
+    stop() {
+      stopping ??= Promise.all([stopKafka?.(), stopDynamoDb?.()]).then(
+        () => {},
+      );
+      return stopping;
+    },
+  };
+}
+
+/**
+ * Creates the topics that do not exist yet (existing ones are left as they are) and
+ * waits until every partition has a leader.
+ */
+export async function createTopics(
+  brokers: readonly string[],
+  topics: readonly TopicSpec[],
+): Promise<void> {
+  if (topics.length === 0) return;
+  const admin = new Kafka({
+    clientId: 'local-platform-admin',
+    brokers: [...brokers],
+    logLevel: logLevel.NOTHING,
+  }).admin();
+  await admin.connect();
+  try {
+    await admin.createTopics({
+      waitForLeaders: true,
+      topics: topics.map((topic) => ({
+        topic: topic.name,
+        numPartitions: topic.partitions,
+        replicationFactor: 1,
+        configEntries: Object.entries(topic.config ?? {}).map(
+          ([name, value]) => ({ name, value }),
+        ),
+      })),
+    });
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** Creates the tables that do not exist yet; existing ones are left as they are. */
+export async function createTables(
+  endpoint: string,
+  tables: readonly CreateTableCommandInput[],
+): Promise<void> {
+  const client = new DynamoDBClient({ endpoint, ...LOCAL_AWS });
+  try {
+    for (const table of tables) {
+      try {
+        await client.send(new CreateTableCommand(table));
+      } catch (error) {
+        if (!(error instanceof ResourceInUseException)) throw error;
+      }
+    }
+  } finally {
+    client.destroy();
+  }
+}
