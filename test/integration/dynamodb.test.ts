@@ -57,7 +57,9 @@ describe('DynamoDB Local', () => {
     const second = createOnce();
 
     // Assess
-    await expect(second).rejects.toBeInstanceOf(ConditionalCheckFailedException);
+    await expect(second).rejects.toBeInstanceOf(
+      ConditionalCheckFailedException,
+    );
   });
 
   it('writes an event and a versioned snapshot in one transaction, or nothing', async () => {

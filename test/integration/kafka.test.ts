@@ -77,7 +77,9 @@ describe('kafkajs against the real broker', () => {
       // Assess: everything arrived, once, with key, value and headers intact.
       expect(all).toBe(true);
       expect(received).toHaveLength(sent.length);
-      const first = received.find((r) => r.message.key?.toString() === 'order-0');
+      const first = received.find(
+        (r) => r.message.key?.toString() === 'order-0',
+      );
       expect(first?.message.headers?.city?.toString()).toBe('café');
       expect(first?.message.headers?.['event-type']?.toString()).toBe(
         'OrderPlaced',
