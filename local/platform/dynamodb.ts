@@ -128,7 +128,7 @@ export async function waitForDynamoDb(
   } finally {
     client.destroy();
   }
-  const seconds = Math.round(timeoutMs / 1000);
+  const seconds = timeoutMs / 1000;
   if (!jvm) {
     throw new ServerNotReadyError(
       `DynamoDB at ${endpoint} did not answer within ${seconds} s`,

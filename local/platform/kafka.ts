@@ -223,7 +223,7 @@ export async function waitForKafka(
     await admin.disconnect().catch(() => {});
   }
 
-  const seconds = Math.round(timeoutMs / 1000);
+  const seconds = timeoutMs / 1000;
   if (!jvm) {
     throw new ServerNotReadyError(
       `the Kafka cluster at ${brokers.join(',')} did not answer within ${seconds} s`,
