@@ -1,0 +1,24 @@
+import { App } from 'aws-cdk-lib';
+import { describe, expect, it } from 'vitest';
+import { buildApp } from '../../infra/app.ts';
+
+describe('the CDK app', () => {
+  it('synthesizes offline: no context lookups, no account or region needed', () => {
+    // Act
+    const { app, stack } = buildApp(new App({ context: { stage: 'dev' } }));
+    const assembly = app.synth();
+
+    // Assess
+    expect(stack.stackName).toBe('KafkaOrders-dev');
+    expect(assembly.manifest.missing ?? []).toEqual([]);
+    expect(assembly.getStackByName('KafkaOrders-dev').environment.account).toBe(
+      'unknown-account',
+    );
+  });
+
+  it('names the stack after the stage from context', () => {
+    const { stack } = buildApp(new App({ context: { stage: 'prod' } }));
+    expect(stack.stackName).toBe('KafkaOrders-prod');
+    expect(stack.templateOptions.description).toMatch(/\(prod\)$/);
+  });
+});
