@@ -5,29 +5,30 @@ import type { Readable, Writable } from 'node:stream';
 
 /**
  * The JVM runs under a small POSIX shell wrapper whose standard input is a pipe from
- * this Node.js process. Node never writes to it; when Node goes away for any reason
- * (normal exit, crash, Ctrl-C, even SIGKILL) the kernel closes the pipe, `read` sees
- * end-of-file and the wrapper stops the JVM. So a JVM never outlives the process that
- * started it: no orphan brokers, whatever happens to the test run.
+ * this Node.js process. Node never writes to it. When the pipe closes, because Node
+ * stops the server or because Node itself goes away for any reason (normal exit, crash,
+ * Ctrl-C, even SIGKILL), the watchdog's `read` sees end-of-file and it stops the JVM:
+ * SIGTERM, then SIGKILL after 15 s. So a JVM never outlives the process that started
+ * it: no orphan brokers, whatever happens to a test run.
  */
 const WATCHDOG = `
 exec 3<&0 </dev/null
 log=$1; shift
-"$@" 3<&- </dev/null >>"$log" 2>&1 &
+exec 2>>"$log"
+"$@" 3<&- >>"$log" 2>&1 &
 jvm=$!
 echo "$jvm"
 (
   while read -r _ <&3; do :; done
   kill -TERM "$jvm" 2>/dev/null
-  sleep 15
+  n=0
+  while kill -0 "$jvm" 2>/dev/null && [ "$n" -lt 150 ]; do sleep 0.1; n=$((n + 1)); done
   kill -KILL "$jvm" 2>/dev/null
-) &
-watchdog=$!
+) >/dev/null 2>&1 &
 exec 3<&-
 trap 'kill -TERM "$jvm" 2>/dev/null' TERM INT HUP
 wait "$jvm"; status=$?
 while kill -0 "$jvm" 2>/dev/null; do wait "$jvm"; status=$?; done
-kill "$watchdog" 2>/dev/null
 exit "$status"
 `;
 
@@ -58,7 +59,7 @@ export interface JvmServer {
   logTail(lines?: number): string;
   /** Resident memory of the JVM in bytes, from /proc (undefined elsewhere). */
   residentBytes(): number | undefined;
-  /** SIGTERM, then SIGKILL after `graceMs`; resolves when the process is gone. */
+  /** Asks the JVM to stop (SIGTERM), kills it after `graceMs`; resolves when it is gone. */
   stop(graceMs?: number): Promise<void>;
 }
 
@@ -122,8 +123,9 @@ export async function startJvm(options: JvmServerOptions): Promise<JvmServer> {
     logTail: (lines = 20) => tail(options.logFile, lines),
     residentBytes: () => residentBytes(pid),
     async stop(graceMs = 10_000) {
+      // Closing the pipe is the stop signal: the watchdog sends SIGTERM.
+      child.stdin?.destroy();
       if (gone) return;
-      child.kill('SIGTERM');
       const timer = setTimeout(() => {
         try {
           process.kill(pid, 'SIGKILL');

@@ -33,14 +33,15 @@ function isRunning(pid: number): boolean {
   }
 }
 
-/** Process ids of running java processes whose command line mentions `text`. */
+/** Process ids of running JVMs (not their shell wrappers) whose command line mentions `text`. */
 function javaProcessesMentioning(text: string): number[] {
   return readdirSync('/proc')
     .filter((entry) => /^\d+$/.test(entry))
     .filter((pid) => {
       try {
+        const comm = readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
         const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-        return cmdline.includes('java') && cmdline.includes(text);
+        return comm === 'java' && cmdline.includes(text);
       } catch {
         return false;
       }
