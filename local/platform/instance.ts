@@ -17,6 +17,8 @@ export interface InstanceRecord {
   readonly startedAt: string;
   readonly kafkaBrokers?: readonly string[];
   readonly dynamodbEndpoint?: string;
+  /** Process ids of the JVMs it started. */
+  readonly jvmPids?: readonly number[];
 }
 
 function isAlive(pid: number): boolean {

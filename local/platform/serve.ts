@@ -8,9 +8,14 @@ import {
   startPlatform,
 } from './platform.ts';
 
-/** The record of the platform that `npm run dev` or `platform start` runs. */
+/**
+ * The record of the platform that `npm run dev` or `platform start` runs: one per
+ * checkout, or wherever LOCAL_PLATFORM_STATE says (the tests use their own).
+ */
 export function instanceFile(env: NodeJS.ProcessEnv = process.env): string {
-  return join(cacheRoot(env), 'run', 'platform.json');
+  return (
+    env.LOCAL_PLATFORM_STATE ?? join(cacheRoot(env), 'run', 'platform.json')
+  );
 }
 
 /** Options for {@link servePlatform}. */
@@ -72,6 +77,9 @@ export async function servePlatform(options: ServeOptions): Promise<void> {
     lock.update({
       kafkaBrokers: platform.kafka.brokers,
       dynamodbEndpoint: platform.dynamodb.endpoint,
+      jvmPids: [platform.kafka.pid, platform.dynamodb.pid].filter(
+        (pid) => pid !== undefined,
+      ),
     });
     out(describePlatform(platform, performance.now() - started));
     stopApp = await options.onReady?.(platform);

@@ -1,11 +1,5 @@
 import { spawn } from 'node:child_process';
-import {
-  existsSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-} from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { connect, createServer, type Server } from 'node:net';
 import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,33 +16,7 @@ import { startKafkaBroker } from '#platform/kafka.ts';
 import { startPlatform } from '#platform/platform.ts';
 import { LOOPBACK } from '#platform/ports.ts';
 import { pollUntil } from '#platform/wait.ts';
-
-/** True while the process exists and is not a zombie. */
-function isRunning(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
-  } catch {
-    return false;
-  }
-}
-
-/** Process ids of running JVMs (not their shell wrappers) whose command line mentions `text`. */
-function javaProcessesMentioning(text: string): number[] {
-  return readdirSync('/proc')
-    .filter((entry) => /^\d+$/.test(entry))
-    .filter((pid) => {
-      try {
-        const comm = readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
-        const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-        return comm === 'java' && cmdline.includes(text);
-      } catch {
-        return false;
-      }
-    })
-    .map(Number)
-    .filter(isRunning);
-}
+import { allGone, isRunning, javaProcessesMentioning } from './processes.ts';
 
 function envWithoutExternals(): NodeJS.ProcessEnv {
   const env = { ...process.env };
@@ -96,12 +64,7 @@ describe('platform lifecycle', () => {
     owner.kill('SIGKILL');
 
     // Assess
-    const gone = await pollUntil(
-      () =>
-        !isRunning(pids.kafka) && !isRunning(pids.dynamodb) ? true : undefined,
-      30_000,
-    );
-    expect(gone).toBe(true);
+    expect(await allGone([pids.kafka, pids.dynamodb])).toBe(true);
   });
 
   it('stops the broker it started when it does not become ready in time', async () => {
