@@ -1,0 +1,98 @@
+/**
+ * The DynamoDB tables, as data: the CDK stack creates them from this, the functions
+ * find them through the environment variable named here, and local runs create them
+ * from the synthesized template. Every key attribute is a string.
+ */
+import type { CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
+
+export interface TableSpec {
+  /** Logical name, also the construct id. */
+  readonly id: 'Orders' | 'Payments' | 'DeadLetters' | 'Idempotency';
+  /** The environment variable that carries the table name to the functions. */
+  readonly envVar: string;
+  readonly partitionKey: string;
+  readonly sortKey?: string;
+  readonly indexes?: readonly {
+    readonly name: string;
+    readonly partitionKey: string;
+    readonly sortKey: string;
+  }[];
+  readonly timeToLiveAttribute?: string;
+}
+
+export const TABLES = {
+  /** Orders: `pk=ORDER#<id>`; `sk=SNAPSHOT` (the state, with a version) or `EVENT#<version>`. */
+  orders: {
+    id: 'Orders',
+    envVar: 'ORDERS_TABLE',
+    partitionKey: 'pk',
+    sortKey: 'sk',
+  },
+  /** Payments: `pk=ORDER#<id>`; `sk=CHARGE`, `REFUND` or `VOID`, each written once. */
+  payments: {
+    id: 'Payments',
+    envVar: 'PAYMENTS_TABLE',
+    partitionKey: 'pk',
+    sortKey: 'sk',
+  },
+  /** Dead letters by id; `byStatus` finds what is due (`status`, `sortAt`). */
+  deadLetters: {
+    id: 'DeadLetters',
+    envVar: 'DEAD_LETTERS_TABLE',
+    partitionKey: 'id',
+    indexes: [{ name: 'byStatus', partitionKey: 'status', sortKey: 'sortAt' }],
+  },
+  /** Powertools idempotency records for `Idempotency-Key` (expire after 24 h). */
+  idempotency: {
+    id: 'Idempotency',
+    envVar: 'IDEMPOTENCY_TABLE',
+    partitionKey: 'id',
+    timeToLiveAttribute: 'expiration',
+  },
+} as const satisfies Record<string, TableSpec>;
+
+/**
+ * A CreateTable request for a table spec (on-demand billing), for DynamoDB Local.
+ *
+ * @example
+ * ```ts
+ * await platform.createTables([createTableInput(TABLES.orders, 'orders-test')]);
+ * ```
+ */
+export function createTableInput(
+  spec: TableSpec,
+  tableName: string,
+): CreateTableCommandInput {
+  const keys = new Set<string>([spec.partitionKey]);
+  if (spec.sortKey) keys.add(spec.sortKey);
+  for (const index of spec.indexes ?? []) {
+    keys.add(index.partitionKey);
+    keys.add(index.sortKey);
+  }
+  return {
+    TableName: tableName,
+    BillingMode: 'PAY_PER_REQUEST',
+    KeySchema: [
+      { AttributeName: spec.partitionKey, KeyType: 'HASH' },
+      ...(spec.sortKey
+        ? [{ AttributeName: spec.sortKey, KeyType: 'RANGE' as const }]
+        : []),
+    ],
+    AttributeDefinitions: [...keys].map((name) => ({
+      AttributeName: name,
+      AttributeType: 'S',
+    })),
+    ...(spec.indexes?.length
+      ? {
+          GlobalSecondaryIndexes: spec.indexes.map((index) => ({
+            IndexName: index.name,
+            KeySchema: [
+              { AttributeName: index.partitionKey, KeyType: 'HASH' },
+              { AttributeName: index.sortKey, KeyType: 'RANGE' },
+            ],
+            Projection: { ProjectionType: 'ALL' },
+          })),
+        }
+      : {}),
+  };
+}
