@@ -1,0 +1,248 @@
+/**
+ * The HTTP edge for API Gateway HTTP API (payload format 2.0): problem+json errors
+ * (RFC 9457), JSON bodies parsed and validated with zod, the 64 KiB body limit and the
+ * correlation id. One place maps every error to a response: {@link problemResponses}.
+ */
+import type { MiddlewareObj } from '@middy/core';
+import type {
+  APIGatewayProxyEventV2,
+  APIGatewayProxyStructuredResultV2,
+} from 'aws-lambda';
+import type { z } from 'zod';
+
+export type HttpEvent = APIGatewayProxyEventV2;
+export type HttpResult = APIGatewayProxyStructuredResultV2;
+
+/** Request bodies above this are refused with 413 (domain.md section 4). */
+export const MAX_BODY_BYTES = 64 * 1024;
+
+/** One failing field of a request, as problem+json lists them. */
+export interface FieldError {
+  /** Dotted path into the body, e.g. `items.0.quantity`; empty for the whole body. */
+  readonly field: string;
+  readonly message: string;
+}
+
+/**
+ * An error that is an HTTP answer: status, a stable `type`, a human `title`, and
+ * optional detail, failing fields and headers (e.g. Retry-After).
+ *
+ * @example
+ * ```ts
+ * throw new ProblemError(404, 'order-not-found', 'Order not found', { detail: `no order ${id}` });
+ * ```
+ */
+export class ProblemError extends Error {
+  readonly status: number;
+  readonly type: string;
+  readonly title: string;
+  readonly detail: string | undefined;
+  readonly errors: readonly FieldError[] | undefined;
+  readonly headers: Readonly<Record<string, string>>;
+
+  constructor(
+    status: number,
+    type: string,
+    title: string,
+    extra: {
+      detail?: string;
+      errors?: readonly FieldError[];
+      headers?: Record<string, string>;
+      cause?: unknown;
+    } = {},
+  ) {
+    super(extra.detail ?? title, { cause: extra.cause });
+    this.name = 'ProblemError';
+    this.status = status;
+    this.type = type;
+    this.title = title;
+    this.detail = extra.detail;
+    this.errors = extra.errors;
+    this.headers = extra.headers ?? {};
+  }
+}
+
+/** The `type` URI of a problem: stable, documented in README. */
+export function problemType(slug: string): string {
+  return `/problems/${slug}`;
+}
+
+/**
+ * A JSON response.
+ *
+ * @example
+ * ```ts
+ * return json(201, order, { location: `/orders/${order.orderId}` });
+ * ```
+ */
+export function json(
+  statusCode: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): HttpResult {
+  return {
+    statusCode,
+    headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify(body),
+  };
+}
+
+/** The problem+json response of a {@link ProblemError}. */
+export function problemResponse(
+  problem: ProblemError,
+  instance?: string,
+): HttpResult {
+  return {
+    statusCode: problem.status,
+    headers: {
+      'content-type': 'application/problem+json',
+      ...problem.headers,
+    },
+    body: JSON.stringify({
+      type: problemType(problem.type),
+      title: problem.title,
+      status: problem.status,
+      ...(problem.detail ? { detail: problem.detail } : {}),
+      ...(instance ? { instance } : {}),
+      ...(problem.errors ? { errors: problem.errors } : {}),
+    }),
+  };
+}
+
+/** Every failing field of a zod error, as problem+json lists them. */
+export function fieldErrors(error: z.ZodError): FieldError[] {
+  return error.issues.map((issue) => ({
+    field: issue.path.map(String).join('.'),
+    message: issue.message,
+  }));
+}
+
+/** The raw body as text (API Gateway may base64-encode it). */
+export function bodyText(event: HttpEvent): string {
+  if (!event.body) return '';
+  return event.isBase64Encoded
+    ? Buffer.from(event.body, 'base64').toString('utf8')
+    : event.body;
+}
+
+/**
+ * Parses and validates a JSON body. Not JSON -> 400 `invalid-json`; not
+ * `application/json` -> 415; schema failures -> 400 `validation` with every field.
+ *
+ * @example
+ * ```ts
+ * const request = parseJsonBody(event, PlaceOrderRequest);
+ * ```
+ */
+export function parseJsonBody<S extends z.ZodType>(
+  event: HttpEvent,
+  schema: S,
+): z.output<S> {
+  const contentType = event.headers['content-type'] ?? '';
+  if (!/^application\/(?:[\w.+-]+\+)?json\b/i.test(contentType)) {
+    throw new ProblemError(
+      415,
+      'unsupported-media-type',
+      'Unsupported media type',
+      { detail: 'send the body as application/json' },
+    );
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(bodyText(event));
+  } catch (error) {
+    throw new ProblemError(400, 'invalid-json', 'The body is not valid JSON', {
+      detail: (error as Error).message,
+      cause: error,
+    });
+  }
+  const result = schema.safeParse(parsed);
+  if (!result.success) {
+    throw new ProblemError(400, 'validation', 'The request is not valid', {
+      errors: fieldErrors(result.error),
+    });
+  }
+  return result.data;
+}
+
+/**
+ * Refuses bodies over {@link MAX_BODY_BYTES} with 413, before anything parses them.
+ */
+export function bodyLimit(
+  maxBytes = MAX_BODY_BYTES,
+): MiddlewareObj<HttpEvent, HttpResult> {
+  return {
+    before: ({ event }) => {
+      if (!event.body) return;
+      const bytes = event.isBase64Encoded
+        ? Buffer.byteLength(event.body, 'base64')
+        : Buffer.byteLength(event.body, 'utf8');
+      if (bytes > maxBytes) {
+        throw new ProblemError(413, 'payload-too-large', 'Payload too large', {
+          detail: `the body has ${bytes} bytes; at most ${maxBytes} are accepted`,
+        });
+      }
+    },
+  };
+}
+
+/** The correlation id of a request: `x-correlation-id`, else the API Gateway request id. */
+export function correlationIdOf(event: HttpEvent): string {
+  const given = event.headers['x-correlation-id']?.trim();
+  return given && given.length <= 256 ? given : event.requestContext.requestId;
+}
+
+/** Maps an error that is not a ProblemError to one, or undefined for a 500. */
+export type ErrorMapper = (error: unknown) => ProblemError | undefined;
+
+/**
+ * The one place errors become HTTP answers: ProblemErrors as they are, middy's
+ * http-errors (the router's 404) by status, mapped errors through `map`, anything else
+ * a logged 500 that says nothing about internals. Every answer carries the correlation
+ * id header.
+ *
+ * @example
+ * ```ts
+ * middy<HttpEvent, HttpResult>().use(problemResponses({ logger, map: mapDomainErrors }))
+ * ```
+ */
+export function problemResponses(options: {
+  logger: { error(message: string, ...extra: unknown[]): void };
+  map?: ErrorMapper;
+}): MiddlewareObj<HttpEvent, HttpResult> {
+  const withCorrelation = (event: HttpEvent, result: HttpResult) => ({
+    ...result,
+    headers: {
+      ...result.headers,
+      'x-correlation-id': correlationIdOf(event),
+    },
+  });
+  return {
+    after: (request) => {
+      if (request.response) {
+        request.response = withCorrelation(request.event, request.response);
+      }
+    },
+    onError: (request) => {
+      const { error, event } = request;
+      let problem =
+        error instanceof ProblemError ? error : options.map?.(error);
+      const status = (error as { statusCode?: number } | null)?.statusCode;
+      if (!problem && status === 404) {
+        problem = new ProblemError(404, 'route-not-found', 'Not found', {
+          detail: `no route for ${event.requestContext.http.method} ${event.rawPath}`,
+        });
+      }
+      if (!problem) {
+        options.logger.error('unhandled error', error as Error);
+        problem = new ProblemError(500, 'internal', 'Internal error', {
+          detail: `the request failed; quote ${correlationIdOf(event)} when reporting it`,
+        });
+      }
+      request.response = withCorrelation(
+        event,
+        problemResponse(problem, event.rawPath),
+      );
+    },
+  };
+}
