@@ -1,0 +1,461 @@
+/**
+ * The one Kafka consumer module: every Kafka-triggered handler is a
+ * `createKafkaConsumer(...)`. It owns what all of them must get right the same way:
+ * - decoding the ESM event (base64 key and value, signed-byte headers, tombstones);
+ * - validating each value (JSON, then the handler's zod schema);
+ * - the failure classes of domain.md section 7: a poison record goes to
+ *   `<topic>.dead-letter` and the partition goes on; a transient failure stops its
+ *   partition at that record and reports it in the partial batch response, so the ESM
+ *   retries from there (and, once its limits are reached, writes the record to its
+ *   on-failure destination);
+ * - ordering: records of one partition one after the other in offset order, partitions
+ *   concurrently, as the ESM itself does across pollers.
+ *
+ * Needs `FunctionResponseTypes: ['ReportBatchItemFailures']` on the ESM, without which
+ * Lambda ignores the response and a transient failure would be lost for later records.
+ * https://docs.aws.amazon.com/lambda/latest/dg/kafka-retry-configurations.html
+ */
+import { randomUUID } from 'node:crypto';
+import type { Logger } from '@aws-lambda-powertools/logger';
+import { z } from 'zod';
+import type { ReceivedDeadLetter } from '#domain/dead-letter.ts';
+import { deadLetterTopic, HEADERS } from '#domain/events.ts';
+import {
+  classifyFailure,
+  PoisonRecordError,
+  TransientError,
+} from '#domain/failures.ts';
+import {
+  encodeConsumerDeadLetter,
+  poisonDeadLetter,
+  redriveAttempt,
+} from './dead-letter-codec.ts';
+import {
+  decodeKey,
+  decodeValue,
+  headerMap,
+  type KafkaBatchItemFailure,
+  type KafkaBatchResponse,
+  MskEvent,
+  type MskRecord,
+  topicPartition,
+} from './msk-event.ts';
+
+export type { KafkaBatchItemFailure, KafkaBatchResponse } from './msk-event.ts';
+
+/** The suffix of every dead-letter topic, taken from the one naming rule. */
+const DEAD_LETTER_SUFFIX = deadLetterTopic('');
+
+/**
+ * The event is not a Kafka ESM event: the whole invocation fails.
+ *
+ * @example
+ * ```ts
+ * await expect(consume({ Records: [] })).rejects.toThrow(InvalidKafkaEventError);
+ * ```
+ */
+export class InvalidKafkaEventError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'InvalidKafkaEventError';
+  }
+}
+
+/**
+ * The record has no value (null or missing): a tombstone, which no handler expects.
+ *
+ * @example
+ * ```ts
+ * new TombstoneRecordError('record has no value (tombstone)');
+ * ```
+ */
+export class TombstoneRecordError extends PoisonRecordError {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'TombstoneRecordError';
+  }
+}
+
+/**
+ * The record's value is not UTF-8 JSON.
+ *
+ * @example
+ * ```ts
+ * new NotJsonRecordError('record value is not UTF-8 JSON');
+ * ```
+ */
+export class NotJsonRecordError extends PoisonRecordError {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'NotJsonRecordError';
+  }
+}
+
+/**
+ * The record's value is JSON but fails the consumer's schema.
+ *
+ * @example
+ * ```ts
+ * new SchemaMismatchRecordError('record value fails the schema: ...');
+ * ```
+ */
+export class SchemaMismatchRecordError extends PoisonRecordError {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'SchemaMismatchRecordError';
+  }
+}
+
+/**
+ * A poison record could not be put aside (the dead-letter write or the park failed).
+ * Transient: the partition stops at that record, so nothing is lost.
+ *
+ * @example
+ * ```ts
+ * new DeadLetterWriteError('dead letter not written', { cause });
+ * ```
+ */
+export class DeadLetterWriteError extends TransientError {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'DeadLetterWriteError';
+  }
+}
+
+/**
+ * A poison record of a dead-letter topic, with no `park` option: dead-lettering it
+ * would recurse into `x.dead-letter.dead-letter`, so its partition stops instead.
+ *
+ * @example
+ * ```ts
+ * new DeadLetterRecursionError('will not dead-letter x.dead-letter');
+ * ```
+ */
+export class DeadLetterRecursionError extends TransientError {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'DeadLetterRecursionError';
+  }
+}
+
+/**
+ * A decoded, validated record, as a handler receives it.
+ *
+ * @example
+ * ```ts
+ * handle: async (record: ConsumedRecord<PaymentInput>) => {
+ *   record.logger.info('charging', { orderId: record.value.data.orderId });
+ * },
+ * ```
+ */
+export interface ConsumedRecord<T> {
+  topic: string;
+  partition: number;
+  offset: number;
+  /** Epoch milliseconds. */
+  timestamp: number;
+  /** The key as UTF-8; `null` when the record has none. */
+  key: string | null;
+  /** Header values as UTF-8; when a name repeats, the last value wins. */
+  headers: Readonly<Record<string, string>>;
+  value: T;
+  /** The `correlation-id` header, else the value's `correlationId`, else a new one. */
+  correlationId: string;
+  /** The `redrive-attempt` header (0 when absent). */
+  redriveAttempt: number;
+  /** A child logger with correlationId, consumer, topic, partition and offset. */
+  logger: Logger;
+}
+
+/**
+ * Where poison records go: produces one message to a topic.
+ *
+ * @example
+ * ```ts
+ * const deadLetters: DeadLetterSink = {
+ *   send: (topic, message) => publisher.send(topic, [message]),
+ * };
+ * ```
+ */
+export interface DeadLetterSink {
+  send(
+    topic: string,
+    message: {
+      key: Buffer | null;
+      value: Buffer;
+      headers: Record<string, string>;
+    },
+  ): Promise<void>;
+}
+
+/**
+ * How a consumer is made.
+ *
+ * @example
+ * ```ts
+ * const options: KafkaConsumerOptions<PaymentInput> = {
+ *   name: 'payment', schema: PaymentInput, deadLetters, logger, handle,
+ * };
+ * ```
+ */
+export interface KafkaConsumerOptions<T> {
+  /** The consumer's name, e.g. `payment`: in every dead letter and log line. */
+  name: string;
+  /** The value's schema; a value that fails it is poison. */
+  schema: z.ZodType<T>;
+  deadLetters: DeadLetterSink;
+  logger: Logger;
+  /** Handles one record. Throw `PoisonRecordError` (or a subclass) for poison. */
+  handle(record: ConsumedRecord<T>): Promise<void>;
+  /**
+   * For consumers of dead-letter topics (the reprocessor): keeps a poison record
+   * itself (e.g. stores it PARKED) instead of writing `<topic>.dead-letter`, which for
+   * a dead-letter topic would recurse into `x.dead-letter.dead-letter`. Without it,
+   * a poison record of a dead-letter topic stops its partition (logged as an error).
+   */
+  park?(letter: ReceivedDeadLetter): Promise<void>;
+  now?: () => Date;
+}
+
+type Parsed =
+  | { kind: 'tombstone' }
+  | { kind: 'json'; value: unknown }
+  | { kind: 'not-json'; error: unknown };
+
+/**
+ * Makes a Kafka-triggered Lambda handler (Amazon MSK or self-managed). It resolves
+ * with the partial batch response, `{ batchItemFailures: [] }` on full success; it
+ * rejects only when the event is not a Kafka event (the whole batch is retried).
+ *
+ * @example
+ * ```ts
+ * export const handler = createKafkaConsumer({
+ *   name: 'payment',
+ *   schema: PaymentInput,
+ *   deadLetters: producer,
+ *   logger,
+ *   handle: async (record) => pay(record.value, record.logger),
+ * });
+ * ```
+ */
+export function createKafkaConsumer<T>(
+  options: KafkaConsumerOptions<T>,
+): (event: unknown) => Promise<KafkaBatchResponse> {
+  const now = options.now ?? (() => new Date());
+
+  /** Consumes one record; `false` when its partition must stop at it. */
+  async function consumeRecord(record: MskRecord): Promise<boolean> {
+    const parsed = parse(record);
+    const headers = headerMap(record.headers);
+    const correlationId =
+      headers[HEADERS.correlationId] ||
+      (parsed.kind === 'json' ? valueCorrelationId(parsed.value) : undefined) ||
+      randomUUID();
+    const attempt = redriveAttempt(record.headers);
+    // A child logger per record: appendKeys on a shared logger would mix keys of
+    // records that other partitions process at the same time.
+    const logger = options.logger.createChild({
+      persistentKeys: {
+        correlationId,
+        consumer: options.name,
+        topic: record.topic,
+        partition: record.partition,
+        offset: record.offset,
+      },
+    });
+    try {
+      const value = validate(parsed, options.schema);
+      await options.handle({
+        topic: record.topic,
+        partition: record.partition,
+        offset: record.offset,
+        timestamp: record.timestamp,
+        key: decodeKey(record)?.toString('utf8') ?? null,
+        headers,
+        value,
+        correlationId,
+        redriveAttempt: attempt,
+        logger,
+      });
+      logger.debug('record consumed');
+      return true;
+    } catch (error) {
+      if (classifyFailure(error) === 'transient') {
+        logger.error(
+          'record failed: its partition stops here and is retried from it',
+          { error },
+        );
+        return false;
+      }
+      return putAside(record, { error, correlationId, attempt, logger });
+    }
+  }
+
+  /** Dead-letters (or parks) a poison record; `false` when that failed. */
+  async function putAside(
+    record: MskRecord,
+    failure: {
+      error: unknown;
+      correlationId: string;
+      attempt: number;
+      logger: Logger;
+    },
+  ): Promise<boolean> {
+    const { error, correlationId, attempt, logger } = failure;
+    const input = {
+      record,
+      error,
+      consumer: options.name,
+      correlationId,
+      attempt,
+      now: now(),
+    };
+    try {
+      if (options.park) {
+        await options.park(poisonDeadLetter(input));
+        logger.error('poison record parked', { error });
+        return true;
+      }
+      if (record.topic.endsWith(DEAD_LETTER_SUFFIX)) {
+        throw new DeadLetterRecursionError(
+          `will not dead-letter a record of the dead-letter topic ${record.topic}; give the consumer a park option`,
+        );
+      }
+      const topic = deadLetterTopic(record.topic);
+      await options.deadLetters.send(topic, encodeConsumerDeadLetter(input));
+      logger.error('poison record dead-lettered', {
+        deadLetterTopic: topic,
+        error,
+      });
+      return true;
+    } catch (writeError) {
+      logger.error(
+        'poison record could not be put aside: its partition stops here and is retried from it',
+        {
+          error: new DeadLetterWriteError('dead letter not written', {
+            cause: writeError,
+          }),
+          poison: error,
+        },
+      );
+      return false;
+    }
+  }
+
+  /** One partition in offset order; the first record it could not finish, if any. */
+  async function consumePartition(
+    records: readonly MskRecord[],
+  ): Promise<KafkaBatchItemFailure | null> {
+    for (const record of records) {
+      let done: boolean;
+      try {
+        done = await consumeRecord(record);
+      } catch (error) {
+        // Only a logger or a clock could throw here; stop rather than skip.
+        options.logger.error('record consumption crashed', {
+          error,
+          topic: record.topic,
+          partition: record.partition,
+          offset: record.offset,
+        });
+        done = false;
+      }
+      if (!done) {
+        return {
+          itemIdentifier: {
+            partition: topicPartition(record),
+            offset: record.offset,
+          },
+        };
+      }
+    }
+    return null;
+  }
+
+  return async (event) => {
+    const result = MskEvent.safeParse(event);
+    if (!result.success) {
+      throw new InvalidKafkaEventError(
+        `not a Kafka event source mapping event: ${z.prettifyError(result.error)}`,
+      );
+    }
+    const partitions = byPartition(result.data.records);
+    const outcomes = await Promise.all(partitions.map(consumePartition));
+    const batchItemFailures = outcomes.filter(
+      (failure): failure is KafkaBatchItemFailure => failure !== null,
+    );
+    options.logger.info('batch consumed', {
+      consumer: options.name,
+      partitions: partitions.length,
+      records: partitions.reduce((count, records) => count + records.length, 0),
+      failedPartitions: batchItemFailures.map(
+        (failure) => failure.itemIdentifier,
+      ),
+    });
+    return { batchItemFailures };
+  };
+}
+
+/**
+ * Groups records by their own topic and partition (never by parsing the `records`
+ * keys), each group in offset order.
+ */
+function byPartition(
+  records: Readonly<Record<string, readonly MskRecord[]>>,
+): MskRecord[][] {
+  const groups = new Map<string, MskRecord[]>();
+  for (const record of Object.values(records).flat()) {
+    const id = JSON.stringify([record.topic, record.partition]);
+    const group = groups.get(id);
+    if (group) group.push(record);
+    else groups.set(id, [record]);
+  }
+  return [...groups.values()].map((group) =>
+    group.sort((a, b) => a.offset - b.offset),
+  );
+}
+
+function parse(record: MskRecord): Parsed {
+  const bytes = decodeValue(record);
+  if (bytes === null) return { kind: 'tombstone' };
+  try {
+    return {
+      kind: 'json',
+      value: JSON.parse(
+        new TextDecoder('utf-8', { fatal: true }).decode(bytes),
+      ),
+    };
+  } catch (error) {
+    return { kind: 'not-json', error };
+  }
+}
+
+function validate<T>(parsed: Parsed, schema: z.ZodType<T>): T {
+  switch (parsed.kind) {
+    case 'tombstone':
+      throw new TombstoneRecordError('record has no value (tombstone)');
+    case 'not-json':
+      throw new NotJsonRecordError(
+        `record value is not UTF-8 JSON: ${messageOf(parsed.error)}`,
+        { cause: parsed.error },
+      );
+    case 'json': {
+      const result = schema.safeParse(parsed.value);
+      if (result.success) return result.data;
+      throw new SchemaMismatchRecordError(
+        `record value fails the schema: ${z.prettifyError(result.error)}`,
+        { cause: result.error },
+      );
+    }
+  }
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+function valueCorrelationId(value: unknown): string | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
+  const { correlationId } = value as { correlationId?: unknown };
+  return typeof correlationId === 'string' ? correlationId : undefined;
+}

@@ -1,0 +1,656 @@
+import { readFileSync } from 'node:fs';
+import { Logger } from '@aws-lambda-powertools/logger';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { z } from 'zod';
+import { decodeDeadLetter } from '#commons/dead-letter-codec.ts';
+import {
+  type ConsumedRecord,
+  createKafkaConsumer,
+  type DeadLetterSink,
+  InvalidKafkaEventError,
+  type KafkaConsumerOptions,
+} from '#commons/kafka-consumer.ts';
+import type { MskEvent, MskRecord } from '#commons/msk-event.ts';
+import type { ReceivedDeadLetter } from '#domain/dead-letter.ts';
+import { PoisonRecordError, TransientError } from '#domain/failures.ts';
+
+const batchFixture = JSON.parse(
+  readFileSync(
+    new URL('fixtures/msk-order-placed-batch.json', import.meta.url),
+    'utf8',
+  ),
+) as MskEvent;
+
+const TOPIC = 'order.placed.v1';
+const NOW = new Date('2026-01-02T03:04:05.678Z');
+const TestValue = z.object({
+  orderId: z.string(),
+  correlationId: z.string().optional(),
+});
+type TestValue = z.infer<typeof TestValue>;
+
+/** An in-memory dead-letter sink: what was sent, and an optional failure. */
+class MemoryDeadLetterSink implements DeadLetterSink {
+  readonly sent: {
+    topic: string;
+    message: Parameters<DeadLetterSink['send']>[1];
+  }[] = [];
+  failWith: Error | undefined;
+
+  async send(
+    topic: string,
+    message: Parameters<DeadLetterSink['send']>[1],
+  ): Promise<void> {
+    if (this.failWith) throw this.failWith;
+    this.sent.push({ topic, message });
+  }
+}
+
+/** Every JSON log line the Powertools logger writes (stdout and stderr). */
+let logLines: Record<string, unknown>[] = [];
+
+beforeEach(() => {
+  logLines = [];
+  const capture = (chunk: string | Uint8Array): boolean => {
+    for (const line of String(chunk).split('\n')) {
+      if (line.trim()) logLines.push(JSON.parse(line));
+    }
+    return true;
+  };
+  vi.spyOn(process.stdout, 'write').mockImplementation(capture);
+  vi.spyOn(process.stderr, 'write').mockImplementation(capture);
+});
+
+afterEach(() => {
+  vi.restoreAllMocks();
+});
+
+function batch(): MskEvent {
+  return structuredClone(batchFixture);
+}
+
+function partitionOf(event: MskEvent, partition: number): MskRecord[] {
+  const records = event.records[`${TOPIC}-${partition}`];
+  if (!records) throw new Error(`fixture has no partition ${partition}`);
+  return records;
+}
+
+function recordAt(event: MskEvent, partition: number, offset: number) {
+  const record = partitionOf(event, partition).find(
+    (candidate) => candidate.offset === offset,
+  );
+  if (!record) throw new Error(`fixture has no offset ${offset}`);
+  return record;
+}
+
+function base64(text: string): string {
+  return Buffer.from(text, 'utf8').toString('base64');
+}
+
+function setup(overrides: Partial<KafkaConsumerOptions<TestValue>> = {}): {
+  consume: (
+    event: unknown,
+  ) => ReturnType<ReturnType<typeof createKafkaConsumer>>;
+  deadLetters: MemoryDeadLetterSink;
+  handled: ConsumedRecord<TestValue>[];
+} {
+  const deadLetters = new MemoryDeadLetterSink();
+  const handled: ConsumedRecord<TestValue>[] = [];
+  const consume = createKafkaConsumer<TestValue>({
+    name: 'test-consumer',
+    schema: TestValue,
+    deadLetters,
+    logger: new Logger({ serviceName: 'test', logLevel: 'DEBUG' }),
+    handle: async (record) => {
+      handled.push(record);
+    },
+    now: () => NOW,
+    ...overrides,
+  });
+  return { consume, deadLetters, handled };
+}
+
+function offsetsOf(records: readonly ConsumedRecord<unknown>[], partition = 0) {
+  return records
+    .filter((record) => record.partition === partition)
+    .map((record) => record.offset);
+}
+
+function decodedLetters(deadLetters: MemoryDeadLetterSink) {
+  return deadLetters.sent.map(({ topic, message }, index) =>
+    decodeDeadLetter({
+      topic,
+      partition: 0,
+      offset: index,
+      value: message.value,
+    }),
+  );
+}
+
+describe('createKafkaConsumer: success', () => {
+  it('hands every record over, decoded, and reports full success', async () => {
+    // Prepare
+    const { consume, deadLetters, handled } = setup();
+
+    // Act
+    const response = await consume(batch());
+
+    // Assess
+    expect(response).toEqual({ batchItemFailures: [] });
+    expect(deadLetters.sent).toEqual([]);
+    expect(offsetsOf(handled, 0)).toEqual([10, 11, 12]);
+    expect(offsetsOf(handled, 2)).toEqual([40, 41]);
+    const first = handled.find((record) => record.offset === 10);
+    expect(first).toMatchObject({
+      topic: TOPIC,
+      partition: 0,
+      timestamp: 1767225600010,
+      key: 'order-10',
+      value: { orderId: 'order-10', correlationId: 'corr-value-10' },
+      headers: {
+        'correlation-id': 'corr-header-10',
+        city: 'café',
+        'redrive-attempt': '2',
+      },
+      correlationId: 'corr-header-10',
+      redriveAttempt: 2,
+    });
+  });
+
+  it('takes the correlation id from the value when no header has one', async () => {
+    // Prepare
+    const { consume, handled } = setup();
+
+    // Act
+    await consume(batch());
+
+    // Assess
+    const second = handled.find((record) => record.offset === 11);
+    expect(second?.correlationId).toBe('corr-value-11');
+    expect(second?.redriveAttempt).toBe(0);
+  });
+
+  it('generates a correlation id per record when there is none', async () => {
+    // Prepare
+    const event = batch();
+    for (const record of partitionOf(event, 2)) {
+      record.value = base64(JSON.stringify({ orderId: `o-${record.offset}` }));
+    }
+    const { consume, handled } = setup();
+
+    // Act
+    await consume(event);
+
+    // Assess
+    const ids = handled
+      .filter((record) => record.partition === 2)
+      .map((record) => record.correlationId);
+    expect(ids).toHaveLength(2);
+    for (const id of ids) expect(id).toMatch(/^[0-9a-f-]{36}$/);
+    expect(new Set(ids).size).toBe(2);
+  });
+
+  it('gives a null key to a record without one', async () => {
+    // Prepare
+    const event = batch();
+    delete recordAt(event, 0, 11).key;
+    recordAt(event, 0, 12).key = null;
+    const { consume, handled } = setup();
+
+    // Act
+    await consume(event);
+
+    // Assess
+    expect(handled.find((record) => record.offset === 11)?.key).toBeNull();
+    expect(handled.find((record) => record.offset === 12)?.key).toBeNull();
+  });
+
+  it('accepts a self-managed Kafka event', async () => {
+    // Prepare
+    const { eventSourceArn: _arn, ...rest } = batch() as MskEvent & {
+      eventSourceArn: string;
+    };
+    const event = { ...rest, eventSource: 'SelfManagedKafka' };
+    const { consume, handled } = setup();
+
+    // Act
+    const response = await consume(event);
+
+    // Assess
+    expect(response).toEqual({ batchItemFailures: [] });
+    expect(handled).toHaveLength(5);
+  });
+
+  it('puts the correlation id, topic, partition and offset on every log line of a record', async () => {
+    // Prepare
+    const event = batch();
+    recordAt(event, 0, 11).value = base64('not json');
+    const { consume } = setup({
+      handle: async (record) => {
+        record.logger.info('handling');
+      },
+    });
+
+    // Act
+    await consume(event);
+
+    // Assess
+    const handling = logLines.filter((line) => line.message === 'handling');
+    expect(handling).toHaveLength(4);
+    expect(handling).toContainEqual(
+      expect.objectContaining({
+        correlationId: 'corr-header-10',
+        consumer: 'test-consumer',
+        topic: TOPIC,
+        partition: 0,
+        offset: 10,
+      }),
+    );
+    const poison = logLines.find(
+      (line) => line.message === 'poison record dead-lettered',
+    );
+    expect(poison).toMatchObject({
+      correlationId: expect.any(String),
+      topic: TOPIC,
+      partition: 0,
+      offset: 11,
+    });
+    const perRecord = logLines.filter((line) => line.offset !== undefined);
+    for (const line of perRecord) {
+      expect(line.correlationId).toEqual(expect.any(String));
+    }
+  });
+});
+
+describe('createKafkaConsumer: poison records', () => {
+  it('dead-letters a value that is not JSON and goes on with the partition', async () => {
+    // Prepare
+    const event = batch();
+    recordAt(event, 0, 11).value = base64('{not json');
+    const { consume, deadLetters, handled } = setup();
+
+    // Act
+    const response = await consume(event);
+
+    // Assess
+    expect(response).toEqual({ batchItemFailures: [] });
+    expect(offsetsOf(handled, 0)).toEqual([10, 12]);
+    expect(offsetsOf(handled, 2)).toEqual([40, 41]);
+    expect(deadLetters.sent).toHaveLength(1);
+    const [sent] = deadLetters.sent;
+    expect(sent?.topic).toBe(`${TOPIC}.dead-letter`);
+    expect(sent?.message.key?.toString('utf8')).toBe('order-11');
+    expect(sent?.message.headers).toMatchObject({
+      'content-type': 'application/json',
+      'event-type': 'DeadLetter',
+    });
+    const [letter] = decodedLetters(deadLetters);
+    expect(letter).toMatchObject({
+      source: 'consumer',
+      consumer: 'test-consumer',
+      attempt: 0,
+      failedAt: NOW.toISOString(),
+      error: { class: 'poison', name: 'NotJsonRecordError' },
+      original: { topic: TOPIC, partition: 0, offset: '11' },
+    });
+    expect(
+      Buffer.from(letter?.original.value ?? '', 'base64').toString('utf8'),
+    ).toBe('{not json');
+  });
+
+  it('dead-letters a value that fails the schema, naming the failing field', async () => {
+    // Prepare
+    const event = batch();
+    recordAt(event, 2, 40).value = base64(JSON.stringify({ orderId: 40 }));
+    const { consume, deadLetters, handled } = setup();
+
+    // Act
+    const response = await consume(event);
+
+    // Assess
+    expect(response).toEqual({ batchItemFailures: [] });
+    expect(offsetsOf(handled, 2)).toEqual([41]);
+    const [letter] = decodedLetters(deadLetters);
+    expect(letter?.error.name).toBe('SchemaMismatchRecordError');
+    expect(letter?.error.message).toMatch(/orderId/);
+  });
+
+  it.each([
+    ['null', (record: MskRecord) => Object.assign(record, { value: null })],
+    [
+      'missing',
+      (record: MskRecord) => {
+        delete record.value;
+      },
+    ],
+  ])(
+    'dead-letters a tombstone (%s value) without calling the handler',
+    async (_, makeTombstone) => {
+      // Prepare
+      const event = batch();
+      makeTombstone(recordAt(event, 0, 11));
+      const { consume, deadLetters, handled } = setup();
+
+      // Act
+      const response = await consume(event);
+
+      // Assess
+      expect(response).toEqual({ batchItemFailures: [] });
+      expect(offsetsOf(handled, 0)).toEqual([10, 12]);
+      const [letter] = decodedLetters(deadLetters);
+      expect(letter?.error.name).toBe('TombstoneRecordError');
+      expect(letter?.original.value).toBeNull();
+      expect(letter?.original.key).toBe(base64('order-11'));
+    },
+  );
+
+  it('dead-letters what the handler calls poison, with the redrive attempt', async () => {
+    // Prepare
+    const { consume, deadLetters, handled } = setup({
+      handle: async (record) => {
+        if (record.offset === 10) throw new PoisonRecordError('unknown type');
+        handled.push(record);
+      },
+    });
+
+    // Act
+    const response = await consume(batch());
+
+    // Assess
+    expect(response).toEqual({ batchItemFailures: [] });
+    expect(offsetsOf(handled, 0)).toEqual([11, 12]);
+    const [letter] = decodedLetters(deadLetters);
+    expect(letter).toMatchObject({
+      attempt: 2,
+      correlationId: 'corr-header-10',
+      error: {
+        class: 'poison',
+        name: 'PoisonRecordError',
+        message: 'unknown type',
+        stack: expect.stringMatching(/^at /),
+      },
+    });
+    expect(deadLetters.sent[0]?.message.headers['correlation-id']).toBe(
+      'corr-header-10',
+    );
+  });
+
+  it('keeps the original header bytes in the dead letter', async () => {
+    // Prepare
+    const event = batch();
+    const record = recordAt(event, 0, 10);
+    record.headers.push({ blob: [-1, 0, -128] });
+    record.value = base64('nope');
+    const { consume, deadLetters } = setup();
+
+    // Act
+    await consume(event);
+
+    // Assess
+    const [letter] = decodedLetters(deadLetters);
+    const blob = letter?.original.headers.find(
+      (header) => header.key === 'blob',
+    );
+    expect(Buffer.from(blob?.value ?? '', 'base64')).toEqual(
+      Buffer.from([0xff, 0x00, 0x80]),
+    );
+    const city = letter?.original.headers.find(
+      (header) => header.key === 'city',
+    );
+    expect(Buffer.from(city?.value ?? '', 'base64').toString('utf8')).toBe(
+      'café',
+    );
+  });
+});
+
+describe('createKafkaConsumer: transient failures', () => {
+  it('stops the partition at the failed record and reports exactly it', async () => {
+    // Prepare
+    const { consume, deadLetters, handled } = setup({
+      handle: async (record) => {
+        if (record.offset === 11) throw new TransientError('store throttled');
+        handled.push(record);
+      },
+    });
+
+    // Act
+    const response = await consume(batch());
+
+    // Assess
+    expect(response).toEqual({
+      batchItemFailures: [
+        { itemIdentifier: { partition: 'order.placed.v1-0', offset: 11 } },
+      ],
+    });
+    expect(offsetsOf(handled, 0)).toEqual([10]);
+    expect(offsetsOf(handled, 2)).toEqual([40, 41]);
+    expect(deadLetters.sent).toEqual([]);
+  });
+
+  it('treats an unknown error as transient', async () => {
+    // Prepare
+    const { consume, deadLetters } = setup({
+      handle: async (record) => {
+        if (record.offset === 41) throw new Error('bug');
+      },
+    });
+
+    // Act
+    const response = await consume(batch());
+
+    // Assess
+    expect(response).toEqual({
+      batchItemFailures: [
+        { itemIdentifier: { partition: 'order.placed.v1-2', offset: 41 } },
+      ],
+    });
+    expect(deadLetters.sent).toEqual([]);
+  });
+
+  it('reports one failure per failing partition', async () => {
+    // Prepare
+    const { consume } = setup({
+      handle: async (record) => {
+        if (record.offset === 12 || record.offset === 40) {
+          throw new TransientError('down');
+        }
+      },
+    });
+
+    // Act
+    const response = await consume(batch());
+
+    // Assess
+    expect(response.batchItemFailures).toHaveLength(2);
+    expect(response.batchItemFailures).toEqual(
+      expect.arrayContaining([
+        { itemIdentifier: { partition: 'order.placed.v1-0', offset: 12 } },
+        { itemIdentifier: { partition: 'order.placed.v1-2', offset: 40 } },
+      ]),
+    );
+  });
+
+  it('stops the partition at a poison record whose dead letter cannot be written', async () => {
+    // Prepare
+    const event = batch();
+    recordAt(event, 0, 11).value = base64('not json');
+    const { consume, deadLetters, handled } = setup();
+    deadLetters.failWith = new Error('broker unreachable');
+
+    // Act
+    const response = await consume(event);
+
+    // Assess
+    expect(response).toEqual({
+      batchItemFailures: [
+        { itemIdentifier: { partition: 'order.placed.v1-0', offset: 11 } },
+      ],
+    });
+    expect(offsetsOf(handled, 0)).toEqual([10]);
+    expect(offsetsOf(handled, 2)).toEqual([40, 41]);
+    expect(
+      logLines.some(
+        (line) =>
+          line.offset === 11 &&
+          String(line.message).includes('could not be put aside'),
+      ),
+    ).toBe(true);
+  });
+
+  it('reads topic and partition from the record for the identifier', async () => {
+    // Prepare
+    const topic = 'payment-events.processed.v1';
+    const event = batch();
+    const record = { ...recordAt(event, 0, 10), topic, partition: 12 };
+    event.records = { [`${topic}-12`]: [record] };
+    const { consume } = setup({
+      handle: async () => {
+        throw new TransientError('down');
+      },
+    });
+
+    // Act
+    const response = await consume(event);
+
+    // Assess
+    expect(response).toEqual({
+      batchItemFailures: [
+        { itemIdentifier: { partition: `${topic}-12`, offset: 10 } },
+      ],
+    });
+  });
+});
+
+describe('createKafkaConsumer: ordering and concurrency', () => {
+  it('handles one partition in offset order, one record at a time', async () => {
+    // Prepare
+    const event = batch();
+    partitionOf(event, 0).reverse();
+    const steps: string[] = [];
+    const { consume } = setup({
+      handle: async (record) => {
+        if (record.partition !== 0) return;
+        steps.push(`start ${record.offset}`);
+        await Promise.resolve();
+        steps.push(`end ${record.offset}`);
+      },
+    });
+
+    // Act
+    await consume(event);
+
+    // Assess
+    expect(steps).toEqual([
+      'start 10',
+      'end 10',
+      'start 11',
+      'end 11',
+      'start 12',
+      'end 12',
+    ]);
+  });
+
+  it('handles partitions concurrently', async () => {
+    // Prepare: each partition's first record waits until the other one has started,
+    // which only completes if both are in flight at once.
+    const started0 = Promise.withResolvers<void>();
+    const started2 = Promise.withResolvers<void>();
+    const { consume, handled } = setup({
+      handle: async (record) => {
+        if (record.offset === 10) {
+          started0.resolve();
+          await started2.promise;
+        }
+        if (record.offset === 40) {
+          started2.resolve();
+          await started0.promise;
+        }
+        handled.push(record);
+      },
+    });
+
+    // Act
+    const response = await consume(batch());
+
+    // Assess
+    expect(response).toEqual({ batchItemFailures: [] });
+    expect(handled).toHaveLength(5);
+  }, 2_000);
+});
+
+describe('createKafkaConsumer: the envelope', () => {
+  it.each([
+    ['an SQS event', { Records: [] }],
+    ['a wrong event source', { ...batchFixture, eventSource: 'aws:sqs' }],
+    ['records that are not lists', { ...batchFixture, records: { x: 1 } }],
+    ['null', null],
+  ])('fails the whole invocation for %s', async (_, event) => {
+    // Prepare
+    const { consume, handled } = setup();
+
+    // Act
+    const result = consume(structuredClone(event));
+
+    // Assess
+    await expect(result).rejects.toThrow(InvalidKafkaEventError);
+    expect(handled).toEqual([]);
+  });
+});
+
+describe('createKafkaConsumer: dead-letter topics', () => {
+  function deadLetterTopicBatch(): MskEvent {
+    const event = batch();
+    const record = {
+      ...recordAt(event, 0, 11),
+      topic: `${TOPIC}.dead-letter`,
+      value: base64('garbage'),
+    };
+    event.records = { [`${TOPIC}.dead-letter-0`]: [record] };
+    return event;
+  }
+
+  it('parks a poison record through park, never writing .dead-letter.dead-letter', async () => {
+    // Prepare
+    const parked: ReceivedDeadLetter[] = [];
+    const { consume, deadLetters } = setup({
+      park: async (letter) => {
+        parked.push(letter);
+      },
+    });
+
+    // Act
+    const response = await consume(deadLetterTopicBatch());
+
+    // Assess
+    expect(response).toEqual({ batchItemFailures: [] });
+    expect(deadLetters.sent).toEqual([]);
+    expect(parked).toHaveLength(1);
+    expect(parked[0]).toMatchObject({
+      id: `${TOPIC}.dead-letter:0:11`,
+      source: 'consumer',
+      error: { class: 'poison', name: 'NotJsonRecordError' },
+      original: { topic: `${TOPIC}.dead-letter`, value: base64('garbage') },
+    });
+  });
+
+  it('stops a dead-letter topic partition at a poison record when it cannot park', async () => {
+    // Prepare
+    const { consume, deadLetters } = setup();
+
+    // Act
+    const response = await consume(deadLetterTopicBatch());
+
+    // Assess
+    expect(response).toEqual({
+      batchItemFailures: [
+        {
+          itemIdentifier: {
+            partition: `${TOPIC}.dead-letter-0`,
+            offset: 11,
+          },
+        },
+      ],
+    });
+    expect(deadLetters.sent).toEqual([]);
+  });
+});
