@@ -21,14 +21,20 @@ export interface TableSpec {
 }
 
 export const TABLES = {
-  /** Orders: `pk=ORDER#<id>`; `sk=SNAPSHOT` (the state, with a version) or `EVENT#<version>`. */
+  /**
+   * Orders: `pk=ORDER#<id>`; `sk=SNAPSHOT` (the state, with a version), `EVENT#<version>`
+   * or `APPLIED#<eventId>` (dedup guard). See `#commons/order-repository.ts`.
+   */
   orders: {
     id: 'Orders',
     envVar: 'ORDERS_TABLE',
     partitionKey: 'pk',
     sortKey: 'sk',
   },
-  /** Payments: `pk=ORDER#<id>`; `sk=CHARGE`, `REFUND` or `VOID`, each written once. */
+  /**
+   * Payments: `pk=ORDER#<id>`; `sk=PAYMENT` (claimed, charged, rejected or voided) and
+   * `REFUND`, each created once. See `#commons/payment-repository.ts`.
+   */
   payments: {
     id: 'Payments',
     envVar: 'PAYMENTS_TABLE',

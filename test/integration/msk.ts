@@ -51,6 +51,89 @@ export async function readRecords(
   }
 }
 
+/** Records every record of some topics, from the beginning, in one consumer group. */
+export interface TopicRecorder {
+  /** Waits (deadline 30 s) until `topic` holds records matching `until`; returns the topic's records. */
+  waitFor(
+    topic: string,
+    until: (records: readonly ReadRecord[]) => boolean,
+  ): Promise<ReadRecord[]>;
+  /** Every record of `topic` up to its end offsets at the time of the call. */
+  all(topic: string): Promise<ReadRecord[]>;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts one consumer over several topics that keeps every record it reads, so a test
+ * file pays for one consumer-group join instead of one per read.
+ *
+ * @example
+ * ```ts
+ * const recorder = await recordTopics(brokers, ['order.placed.v1']);
+ * const mine = await recorder.waitFor('order.placed.v1', (r) => r.some(isMine));
+ * ```
+ */
+export async function recordTopics(
+  brokers: readonly string[],
+  topics: readonly string[],
+): Promise<TopicRecorder> {
+  const kafka = new Kafka({
+    clientId: 'test-recorder',
+    brokers: [...brokers],
+    logLevel: logLevel.NOTHING,
+  });
+  const consumer = kafka.consumer({
+    groupId: `test-recorder-${randomUUID()}`,
+    maxWaitTimeInMs: 100,
+  });
+  const byTopic = new Map<string, ReadRecord[]>(topics.map((t) => [t, []]));
+  await consumer.connect();
+  await consumer.subscribe({ topics: [...topics], fromBeginning: true });
+  await consumer.run({
+    eachMessage: async ({ topic, partition, message }) => {
+      byTopic.get(topic)?.push({ topic, partition, message });
+    },
+  });
+  const recorded = (topic: string) => byTopic.get(topic) ?? [];
+  const waitFor = async (
+    topic: string,
+    until: (records: readonly ReadRecord[]) => boolean,
+  ) => {
+    const ok = await pollUntil(
+      () => (until(recorded(topic)) ? true : undefined),
+      30_000,
+    );
+    if (!ok) {
+      throw new Error(
+        `${topic}: the records never matched (${recorded(topic).length} seen)`,
+      );
+    }
+    return [...recorded(topic)];
+  };
+  return {
+    waitFor,
+    async all(topic) {
+      const admin = kafka.admin();
+      await admin.connect();
+      const ends = await admin
+        .fetchTopicOffsets(topic)
+        .finally(() => admin.disconnect());
+      return waitFor(topic, (records) =>
+        ends.every(
+          (end) =>
+            Number(end.high) === 0 ||
+            records.some(
+              (r) =>
+                r.partition === end.partition &&
+                Number(r.message.offset) >= Number(end.high) - 1,
+            ),
+        ),
+      );
+    },
+    stop: () => consumer.disconnect(),
+  };
+}
+
 /** Java's signed bytes, as AWS puts header values in the event. */
 function signedBytes(value: Buffer): number[] {
   return [...value].map((byte) => (byte > 127 ? byte - 256 : byte));

@@ -1,0 +1,397 @@
+/**
+ * Dead letters in DynamoDB (domain.md section 7), one item per letter keyed by `id`,
+ * its fields as attributes, plus `sortAt` for the `byStatus` index (`status`,
+ * `sortAt`): the `redriveAt` of a SCHEDULED letter, so "due" is a key range, and the
+ * `failedAt` of any other, so lists come newest first. Every write maintains it.
+ *
+ * Nothing is ever deleted: a transition only changes the status and appends to
+ * `history`. A corrected value replaces `original.value` for the redrive, but the value
+ * first received stays in `receivedValue` and each correction is kept in its history
+ * entry (`value`, stored though not part of {@link DeadLetterAction}).
+ */
+import {
+  type AttributeValue,
+  ConditionalCheckFailedException,
+} from '@aws-sdk/client-dynamodb';
+import {
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  type QueryCommandInput,
+  ScanCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import { z } from 'zod';
+import {
+  DeadLetter,
+  type DeadLetterAction,
+  DeadLetterStatus,
+} from '#domain/dead-letter.ts';
+import { TABLES } from '#infra/tables.ts';
+import { callStore, toStoreError } from './dynamodb.ts';
+
+/** The letter is not in a status that allows the transition (e.g. redriving a DISCARDED one). */
+export class DeadLetterStateError extends Error {
+  readonly current: DeadLetterStatus;
+  constructor(
+    message: string,
+    current: DeadLetterStatus,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+    this.name = 'DeadLetterStateError';
+    this.current = current;
+  }
+}
+
+/** No dead letter has this id. */
+export class DeadLetterNotFoundError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'DeadLetterNotFoundError';
+  }
+}
+
+/** A list cursor that this repository did not hand out (or for another filter). */
+export class InvalidCursorError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'InvalidCursorError';
+  }
+}
+
+/** Which dead letters to list, and where to continue. */
+export interface DeadLetterQuery {
+  readonly status?: DeadLetterStatus;
+  /** The original topic. */
+  readonly topic?: string;
+  /** At most this many (1-1000). */
+  readonly limit: number;
+  /** The `cursor` of the previous page. */
+  readonly cursor?: string | null;
+}
+
+/** A page of dead letters; `cursor` is null on the last page. */
+export interface DeadLetterPage {
+  readonly items: DeadLetter[];
+  readonly cursor: string | null;
+}
+
+/** A status change: the new status, the action to record, and what changes with it. */
+export interface DeadLetterTransition {
+  readonly status: DeadLetterStatus;
+  /** Required for SCHEDULED: when the automatic redrive is due. */
+  readonly redriveAt?: string;
+  readonly action: DeadLetterAction;
+  /** The new attempt count (a redrive increments it). */
+  readonly attempt?: number;
+  /** A corrected record value (base64) to send instead of the original. */
+  readonly value?: string | null;
+}
+
+/** Where the reprocessor and the admin routes keep dead letters. */
+export interface DeadLetterRepository {
+  /** Stores a new letter; `'exists'` when its id is stored already (a redelivery). */
+  save(letter: DeadLetter): Promise<'saved' | 'exists'>;
+  get(id: string): Promise<DeadLetter | undefined>;
+  /**
+   * Lists letters: of one status newest first (by `failedAt`; SCHEDULED ones by
+   * `redriveAt`), or of every status in no particular order.
+   */
+  list(query: DeadLetterQuery): Promise<DeadLetterPage>;
+  /** SCHEDULED letters with `redriveAt <= now`, most overdue first. */
+  listDue(now: Date, limit: number): Promise<DeadLetter[]>;
+  /**
+   * Moves a letter from one of the `from` statuses to `to.status`, appending the
+   * action to its history; returns the letter as stored afterwards. Throws
+   * {@link DeadLetterStateError} if its status is not one of `from`, and
+   * {@link DeadLetterNotFoundError} if there is no such letter.
+   */
+  transition(
+    id: string,
+    from: readonly DeadLetterStatus[],
+    to: DeadLetterTransition,
+  ): Promise<DeadLetter>;
+}
+
+const INDEX = TABLES.deadLetters.indexes[0].name;
+/** Pages read per list call at most, so a rare topic filter cannot scan forever. */
+const MAX_PAGES = 10;
+
+const StringKey = z.record(z.string(), z.string());
+
+function normalisedTime(iso: string): string {
+  return new Date(iso).toISOString();
+}
+
+function encodeCursor(key: Record<string, unknown>): string {
+  return Buffer.from(JSON.stringify(key)).toString('base64url');
+}
+
+function decodeCursor(
+  cursor: string,
+  expected: readonly string[],
+  status: DeadLetterStatus | undefined,
+): Record<string, string> {
+  let key: Record<string, string>;
+  try {
+    key = StringKey.parse(
+      JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')),
+    );
+  } catch (error) {
+    throw new InvalidCursorError('the cursor is not one this API returned', {
+      cause: error,
+    });
+  }
+  const names = Object.keys(key).sort();
+  if (
+    names.join() !== [...expected].sort().join() ||
+    (status !== undefined && key.status !== status)
+  ) {
+    throw new InvalidCursorError(
+      'the cursor belongs to another query; start again without it',
+    );
+  }
+  return key;
+}
+
+/**
+ * The DynamoDB implementation of {@link DeadLetterRepository} on the DeadLetters table.
+ *
+ * @example
+ * ```ts
+ * const letters = createDeadLetterRepository(db, config.deadLettersTable);
+ * for (const letter of await letters.listDue(new Date(), 25)) await redrive(letter);
+ * ```
+ */
+export function createDeadLetterRepository(
+  db: DynamoDBDocumentClient,
+  tableName: string,
+): DeadLetterRepository {
+  return {
+    async save(letter) {
+      const stored = {
+        ...letter,
+        failedAt: normalisedTime(letter.failedAt),
+        redriveAt: letter.redriveAt ? normalisedTime(letter.redriveAt) : null,
+      };
+      if (stored.status === 'SCHEDULED' && !stored.redriveAt) {
+        throw new RangeError(`a SCHEDULED dead letter needs a redriveAt`);
+      }
+      try {
+        await db.send(
+          new PutCommand({
+            TableName: tableName,
+            Item: {
+              ...stored,
+              sortAt:
+                stored.status === 'SCHEDULED'
+                  ? stored.redriveAt
+                  : stored.failedAt,
+              receivedValue: letter.original.value,
+            },
+            ConditionExpression: 'attribute_not_exists(id)',
+          }),
+        );
+        return 'saved';
+      } catch (error) {
+        if (error instanceof ConditionalCheckFailedException) return 'exists';
+        throw toStoreError(error, 'deadLetters.save');
+      }
+    },
+
+    async get(id) {
+      const { Item } = await callStore('deadLetters.get', () =>
+        db.send(
+          new GetCommand({
+            TableName: tableName,
+            Key: { id },
+            ConsistentRead: true,
+          }),
+        ),
+      );
+      return Item ? DeadLetter.parse(Item) : undefined;
+    },
+
+    async list({ status, topic, limit, cursor }) {
+      if (!Number.isInteger(limit) || limit < 1 || limit > 1000) {
+        throw new RangeError(`limit must be 1-1000, got ${limit}`);
+      }
+      const keyNames = status ? ['id', 'status', 'sortAt'] : ['id'];
+      let start: Record<string, unknown> | undefined = cursor
+        ? decodeCursor(cursor, keyNames, status)
+        : undefined;
+      const filter = topic
+        ? {
+            FilterExpression: '#original.#topic = :topic',
+            ExpressionAttributeNames: {
+              '#original': 'original',
+              '#topic': 'topic',
+            },
+            ExpressionAttributeValues: { ':topic': topic },
+          }
+        : undefined;
+      const items: Record<string, unknown>[] = [];
+      for (let page = 0; page < MAX_PAGES && items.length < limit; page++) {
+        const remaining = limit - items.length;
+        // Limit counts items read before the filter: read more when filtering.
+        const pageLimit = filter ? Math.max(remaining, 100) : remaining;
+        const result = await callStore('deadLetters.list', () =>
+          status
+            ? db.send(
+                new QueryCommand({
+                  TableName: tableName,
+                  IndexName: INDEX,
+                  KeyConditionExpression: '#status = :status',
+                  ScanIndexForward: false,
+                  Limit: pageLimit,
+                  ExclusiveStartKey: start,
+                  ...filter,
+                  ExpressionAttributeNames: {
+                    ...filter?.ExpressionAttributeNames,
+                    '#status': 'status',
+                  },
+                  ExpressionAttributeValues: {
+                    ...filter?.ExpressionAttributeValues,
+                    ':status': status,
+                  },
+                } satisfies QueryCommandInput),
+              )
+            : db.send(
+                new ScanCommand({
+                  TableName: tableName,
+                  Limit: pageLimit,
+                  ExclusiveStartKey: start,
+                  ConsistentRead: true,
+                  ...filter,
+                }),
+              ),
+        );
+        const found = result.Items ?? [];
+        start = result.LastEvaluatedKey;
+        if (found.length > remaining) {
+          // Read past the page: continue after the last item returned.
+          items.push(...found.slice(0, remaining));
+          const last = items.at(-1) ?? {};
+          start = Object.fromEntries(
+            keyNames.map((name) => [name, last[name]]),
+          );
+        } else {
+          items.push(...found);
+        }
+        if (!start) break;
+      }
+      return {
+        items: items.map((item) => DeadLetter.parse(item)),
+        cursor: start ? encodeCursor(start) : null,
+      };
+    },
+
+    async listDue(now, limit) {
+      const items: Record<string, unknown>[] = [];
+      let start: Record<string, unknown> | undefined;
+      do {
+        const result = await callStore('deadLetters.listDue', () =>
+          db.send(
+            new QueryCommand({
+              TableName: tableName,
+              IndexName: INDEX,
+              KeyConditionExpression: '#status = :scheduled AND sortAt <= :now',
+              ExpressionAttributeNames: { '#status': 'status' },
+              ExpressionAttributeValues: {
+                ':scheduled': 'SCHEDULED',
+                ':now': now.toISOString(),
+              },
+              ScanIndexForward: true,
+              Limit: limit - items.length,
+              ExclusiveStartKey: start,
+            }),
+          ),
+        );
+        items.push(...(result.Items ?? []));
+        start = result.LastEvaluatedKey;
+      } while (start && items.length < limit);
+      return items.map((item) => DeadLetter.parse(item));
+    },
+
+    async transition(id, from, to) {
+      if (from.length === 0) {
+        throw new RangeError(
+          'transition needs at least one status to move from',
+        );
+      }
+      if (to.status === 'SCHEDULED' && !to.redriveAt) {
+        throw new RangeError('a transition to SCHEDULED needs a redriveAt');
+      }
+      const redriveAt = to.redriveAt ? normalisedTime(to.redriveAt) : null;
+      const entry = {
+        ...to.action,
+        ...(to.value !== undefined ? { value: to.value } : {}),
+      };
+      const sets = [
+        '#status = :status',
+        'redriveAt = :redriveAt',
+        // failedAt is stored normalised, so both kinds of sortAt compare as times.
+        to.status === 'SCHEDULED' ? 'sortAt = :redriveAt' : 'sortAt = failedAt',
+        '#history = list_append(#history, :entry)',
+      ];
+      const names: Record<string, string> = {
+        '#status': 'status',
+        '#history': 'history',
+      };
+      const values: Record<string, unknown> = {
+        ':status': to.status,
+        ':redriveAt': redriveAt,
+        ':entry': [entry],
+        ...Object.fromEntries(from.map((status, i) => [`:from${i}`, status])),
+      };
+      if (to.attempt !== undefined) {
+        sets.push('attempt = :attempt');
+        values[':attempt'] = to.attempt;
+      }
+      if (to.value !== undefined) {
+        sets.push('#original.#value = :value');
+        names['#original'] = 'original';
+        names['#value'] = 'value';
+        values[':value'] = to.value;
+      }
+      try {
+        const { Attributes } = await db.send(
+          new UpdateCommand({
+            TableName: tableName,
+            Key: { id },
+            UpdateExpression: `SET ${sets.join(', ')}`,
+            ConditionExpression: `attribute_exists(id) AND #status IN (${from.map((_, i) => `:from${i}`).join(', ')})`,
+            ExpressionAttributeNames: names,
+            ExpressionAttributeValues: values,
+            ReturnValues: 'ALL_NEW',
+            ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+          }),
+        );
+        return DeadLetter.parse(Attributes);
+      } catch (error) {
+        if (error instanceof ConditionalCheckFailedException) {
+          throw refusal(id, from, to.status, error.Item);
+        }
+        throw toStoreError(error, 'deadLetters.transition');
+      }
+    },
+  };
+}
+
+function refusal(
+  id: string,
+  from: readonly DeadLetterStatus[],
+  to: DeadLetterStatus,
+  old: Record<string, AttributeValue> | undefined,
+): Error {
+  const current = DeadLetterStatus.safeParse(old?.status?.S);
+  if (!current.success) {
+    return new DeadLetterNotFoundError(`no dead letter ${id}`);
+  }
+  return new DeadLetterStateError(
+    `dead letter ${id} is ${current.data}; it can become ${to} only from ${from.join(' or ')}`,
+    current.data,
+  );
+}

@@ -1,0 +1,497 @@
+/**
+ * The dead-letter reprocessor (domain.md section 7), one function with three entry
+ * points:
+ * - `handler`: Kafka, on every `<topic>.dead-letter`: stores each dead letter, whether a
+ *   consumer wrote it or the event source mapping's on-failure destination did, and
+ *   schedules the retryable ones for an automatic redrive with backoff;
+ * - `scheduledHandler`: on a schedule, redrives what has come due;
+ * - `adminHandler`: the operators' HTTP routes (never public; IAM-authorized on AWS):
+ *     GET  /dead-letters?status=&topic=&limit=&cursor=   list and filter
+ *     GET  /dead-letters/{id}                             show one
+ *     POST /dead-letters/{id}/redrive                     redrive, optionally with { value } corrected
+ *     POST /dead-letters/redrive                          redrive many: { ids: [...] }
+ *     POST /dead-letters/{id}/discard                     discard: { reason }
+ * Nothing is ever deleted: every change is a status with a line in the history.
+ */
+import type { Logger } from '@aws-lambda-powertools/logger';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import middy from '@middy/core';
+import httpRouterHandler from '@middy/http-router';
+import { z } from 'zod';
+import {
+  DynamoDbConfig,
+  KafkaConfig,
+  loadConfig,
+  tableName,
+} from '#commons/config.ts';
+import { parseDeadLetter } from '#commons/dead-letter-codec.ts';
+import {
+  createDeadLetterRepository,
+  DeadLetterNotFoundError,
+  type DeadLetterRepository,
+  DeadLetterStateError,
+  InvalidCursorError,
+} from '#commons/dead-letter-repository.ts';
+import { createDocumentClient } from '#commons/dynamodb.ts';
+import {
+  bodyLimit,
+  fieldErrors,
+  type HttpEvent,
+  type HttpResult,
+  json,
+  ProblemError,
+  parseJsonBody,
+  problemResponses,
+} from '#commons/http.ts';
+import {
+  createKafkaConsumer,
+  DeadLetterRecursionError,
+} from '#commons/kafka-consumer.ts';
+import {
+  createKafkaPublisher,
+  type EventPublisher,
+} from '#commons/kafka-publisher.ts';
+import type { KafkaBatchResponse } from '#commons/msk-event.ts';
+import { createLogger } from '#commons/observability.ts';
+import {
+  type DeadLetter,
+  DeadLetterStatus,
+  type ReceivedDeadLetter,
+} from '#domain/dead-letter.ts';
+import { DomainEvent, TOPICS } from '#domain/events.ts';
+import {
+  DEFAULT_REDRIVE_POLICY,
+  decideRedrive,
+  type RedrivePolicy,
+  redriveHeaders,
+} from '#domain/redrive-policy.ts';
+import { TABLES } from '#infra/tables.ts';
+
+/** What the reprocessor needs; wired from the environment below. */
+export interface ReprocessorDependencies {
+  readonly deadLetters: DeadLetterRepository;
+  readonly publisher: EventPublisher;
+  readonly policy: RedrivePolicy;
+  readonly now: () => Date;
+  readonly random: () => number;
+  readonly logger: Logger;
+}
+
+/**
+ * Stores a dead letter as received, with the policy's decision: SCHEDULED (automatic
+ * redrive at `redriveAt`) or PARKED (for an operator). Storing twice is a no-op.
+ */
+export async function receiveDeadLetter(
+  deps: ReprocessorDependencies,
+  letter: ReceivedDeadLetter,
+): Promise<'saved' | 'exists'> {
+  const now = deps.now();
+  const decision = decideRedrive(letter, deps.policy, now, deps.random);
+  const at = now.toISOString();
+  const stored: DeadLetter = {
+    ...letter,
+    status: decision.status,
+    redriveAt: decision.status === 'SCHEDULED' ? decision.redriveAt : null,
+    history: [
+      { at, action: 'RECEIVED', by: 'dlq-reprocessor', note: null },
+      {
+        at,
+        action: decision.status,
+        by: 'dlq-reprocessor',
+        note: decision.note,
+      },
+    ],
+  };
+  const result = await deps.deadLetters.save(stored);
+  deps.logger.info(
+    result === 'saved' ? 'dead letter stored' : 'dead letter seen before',
+    {
+      deadLetterId: letter.id,
+      topic: letter.original.topic,
+      status: stored.status,
+      correlationId: letter.correlationId,
+    },
+  );
+  return result;
+}
+
+/**
+ * Sends a dead letter's record back to its original topic (original key, headers with
+ * `redrive-attempt` incremented and the correlation id kept; the value corrected when
+ * given), then marks it REDRIVEN. Sending first: a crash in between redrives it once
+ * more, which consumers tolerate, rather than marking a record redriven that never was.
+ */
+export async function redrive(
+  deps: ReprocessorDependencies,
+  letter: DeadLetter,
+  by: string,
+  options: { value?: Buffer; note?: string | null } = {},
+): Promise<DeadLetter> {
+  const { original } = letter;
+  const value =
+    options.value ??
+    (original.value === null ? null : Buffer.from(original.value, 'base64'));
+  if (value === null) {
+    throw new DeadLetterStateError(
+      `dead letter ${letter.id} has no value to redrive; send a corrected value`,
+      letter.status,
+    );
+  }
+  const headers: Record<string, Buffer> = {};
+  for (const header of redriveHeaders(original.headers, letter.attempt)) {
+    headers[header.key] = header.value;
+  }
+  await deps.publisher.send(original.topic, [
+    {
+      key: original.key === null ? null : Buffer.from(original.key, 'base64'),
+      value,
+      headers,
+    },
+  ]);
+  return deps.deadLetters.transition(letter.id, ['SCHEDULED', 'PARKED'], {
+    status: 'REDRIVEN',
+    attempt: letter.attempt + 1,
+    ...(options.value ? { value: options.value.toString('base64') } : {}),
+    action: {
+      at: deps.now().toISOString(),
+      action: 'REDRIVEN',
+      by,
+      note: options.note ?? null,
+    },
+  });
+}
+
+/**
+ * Redrives every SCHEDULED dead letter that has come due, up to `limit`; one that fails
+ * stays SCHEDULED and is tried again at the next run.
+ */
+export async function redriveDue(
+  deps: ReprocessorDependencies,
+  limit = 100,
+): Promise<{ redriven: number; failed: number }> {
+  const due = await deps.deadLetters.listDue(deps.now(), limit);
+  let redriven = 0;
+  let failed = 0;
+  for (const letter of due) {
+    try {
+      await redrive(deps, letter, 'dlq-reprocessor (schedule)');
+      redriven += 1;
+    } catch (error) {
+      failed += 1;
+      deps.logger.warn('redrive failed; it stays scheduled', {
+        deadLetterId: letter.id,
+        error: error as Error,
+      });
+    }
+  }
+  if (due.length > 0)
+    deps.logger.info('due dead letters', { redriven, failed });
+  return { redriven, failed };
+}
+
+/**
+ * The Kafka handler over every dead-letter topic.
+ *
+ * @example
+ * ```ts
+ * const handler = createReprocessorHandler(deps);
+ * ```
+ */
+export function createReprocessorHandler(deps: ReprocessorDependencies) {
+  const consume = createKafkaConsumer({
+    name: 'dlq-reprocessor',
+    // Any JSON: both dead-letter formats are told apart and checked by the codec.
+    schema: z.unknown(),
+    logger: deps.logger,
+    deadLetters: {
+      send: async (topic) => {
+        throw new DeadLetterRecursionError(
+          `the reprocessor parks what it cannot read; it never writes ${topic}`,
+        );
+      },
+    },
+    // A dead letter it cannot read is itself stored, PARKED, with its raw bytes.
+    park: async (letter) => {
+      await receiveDeadLetter(deps, letter);
+    },
+    handle: async (record) => {
+      await receiveDeadLetter(
+        deps,
+        parseDeadLetter(record.value, {
+          topic: record.topic,
+          partition: record.partition,
+          offset: record.offset,
+        }),
+      );
+    },
+  });
+  return middy<unknown, KafkaBatchResponse>()
+    .use(injectLambdaContext(deps.logger))
+    .handler((event) => consume(event));
+}
+
+/** The scheduled handler: redrives what has come due. */
+export function createScheduledHandler(deps: ReprocessorDependencies) {
+  return middy<unknown, { redriven: number; failed: number }>()
+    .use(injectLambdaContext(deps.logger))
+    .handler(() => redriveDue(deps));
+}
+
+const ListQuery = z.object({
+  status: DeadLetterStatus.optional(),
+  topic: z.string().min(1).optional(),
+  limit: z.coerce.number().int().min(1).max(100).default(25),
+  cursor: z.string().min(1).optional(),
+});
+
+const RedriveOne = z
+  .strictObject({
+    /** A corrected value: the JSON to send instead of the original. */
+    value: z.unknown().optional(),
+    note: z.string().max(500).optional(),
+  })
+  .optional();
+
+const RedriveMany = z.strictObject({
+  ids: z.array(z.string().min(1)).min(1).max(100),
+  note: z.string().max(500).optional(),
+});
+
+const Discard = z.strictObject({ reason: z.string().trim().min(1).max(500) });
+
+/** Our own topics' events must still satisfy the contract after a correction. */
+const KNOWN_TOPICS = new Set<string>(Object.values(TOPICS));
+
+function correctedValue(topic: string, value: unknown): Buffer {
+  if (KNOWN_TOPICS.has(topic)) {
+    const result = DomainEvent.safeParse(value);
+    if (!result.success) {
+      throw new ProblemError(
+        400,
+        'validation',
+        'The corrected value breaks the event contract',
+        {
+          errors: fieldErrors(result.error).map((e) => ({
+            ...e,
+            field: e.field ? `value.${e.field}` : 'value',
+          })),
+        },
+      );
+    }
+  }
+  return Buffer.from(JSON.stringify(value), 'utf8');
+}
+
+/** A dead letter with its key and value also shown as text where they are UTF-8. */
+function present(letter: DeadLetter) {
+  const text = (base64: string | null) => {
+    if (base64 === null) return null;
+    const bytes = Buffer.from(base64, 'base64');
+    const decoded = new TextDecoder('utf-8', { fatal: false }).decode(bytes);
+    return Buffer.from(decoded, 'utf8').equals(bytes) ? decoded : null;
+  };
+  return {
+    ...letter,
+    original: {
+      ...letter.original,
+      keyText: text(letter.original.key),
+      valueText: text(letter.original.value),
+    },
+  };
+}
+
+function idFrom(event: HttpEvent): string {
+  return decodeURIComponent(event.pathParameters?.id ?? '');
+}
+
+function mapReprocessorErrors(error: unknown): ProblemError | undefined {
+  if (error instanceof DeadLetterNotFoundError) {
+    return new ProblemError(404, 'dead-letter-not-found', 'Not found', {
+      detail: error.message,
+    });
+  }
+  if (error instanceof DeadLetterStateError) {
+    return new ProblemError(409, 'invalid-state', 'Not in that state', {
+      detail: error.message,
+    });
+  }
+  if (error instanceof InvalidCursorError) {
+    return new ProblemError(400, 'invalid-cursor', 'Invalid cursor', {
+      detail: error.message,
+    });
+  }
+  return undefined;
+}
+
+/**
+ * The admin HTTP API over the stored dead letters.
+ *
+ * @example
+ * ```ts
+ * const admin = createAdminHandler(deps);
+ * ```
+ */
+export function createAdminHandler(deps: ReprocessorDependencies) {
+  const load = async (id: string) => {
+    const letter = await deps.deadLetters.get(id);
+    if (!letter) throw new DeadLetterNotFoundError(`no dead letter ${id}`);
+    return letter;
+  };
+  const operator = (event: HttpEvent) => {
+    const iam = (
+      event.requestContext as {
+        authorizer?: { iam?: { userArn?: string | null } };
+      }
+    ).authorizer?.iam?.userArn;
+    return iam ?? 'operator';
+  };
+  const routes = httpRouterHandler<HttpEvent, HttpResult>([
+    {
+      method: 'GET',
+      path: '/dead-letters',
+      handler: async (event: HttpEvent) => {
+        const parsed = ListQuery.safeParse(event.queryStringParameters ?? {});
+        if (!parsed.success) {
+          throw new ProblemError(400, 'validation', 'Invalid query', {
+            errors: fieldErrors(parsed.error),
+          });
+        }
+        const page = await deps.deadLetters.list(parsed.data);
+        return json(200, {
+          items: page.items.map(present),
+          cursor: page.cursor,
+        });
+      },
+    },
+    {
+      method: 'GET',
+      path: '/dead-letters/{id}',
+      handler: async (event: HttpEvent) =>
+        json(200, present(await load(idFrom(event)))),
+    },
+    {
+      method: 'POST',
+      path: '/dead-letters/redrive',
+      handler: async (event: HttpEvent) => {
+        const request = parseJsonBody(event, RedriveMany);
+        const results = [];
+        for (const id of request.ids) {
+          try {
+            const letter = await redrive(
+              deps,
+              await load(id),
+              operator(event),
+              {
+                note: request.note ?? null,
+              },
+            );
+            results.push({ id, status: letter.status });
+          } catch (error) {
+            const problem = mapReprocessorErrors(error);
+            if (!problem) throw error;
+            results.push({ id, error: problem.title, detail: problem.detail });
+          }
+        }
+        return json(200, { results });
+      },
+    },
+    {
+      method: 'POST',
+      path: '/dead-letters/{id}/redrive',
+      handler: async (event: HttpEvent) => {
+        const request = event.body ? parseJsonBody(event, RedriveOne) : {};
+        const letter = await load(idFrom(event));
+        const value =
+          request && 'value' in request && request.value !== undefined
+            ? correctedValue(letter.original.topic, request.value)
+            : undefined;
+        const done = await redrive(deps, letter, operator(event), {
+          ...(value ? { value } : {}),
+          note: request?.note ?? null,
+        });
+        return json(200, present(done));
+      },
+    },
+    {
+      method: 'POST',
+      path: '/dead-letters/{id}/discard',
+      handler: async (event: HttpEvent) => {
+        const { reason } = parseJsonBody(event, Discard);
+        const letter = await load(idFrom(event));
+        const done = await deps.deadLetters.transition(
+          letter.id,
+          ['SCHEDULED', 'PARKED'],
+          {
+            status: 'DISCARDED',
+            action: {
+              at: deps.now().toISOString(),
+              action: 'DISCARDED',
+              by: operator(event),
+              note: reason,
+            },
+          },
+        );
+        return json(200, present(done));
+      },
+    },
+  ]);
+  return middy<HttpEvent, HttpResult>()
+    .use(problemResponses({ logger: deps.logger, map: mapReprocessorErrors }))
+    .use(bodyLimit())
+    .handler(routes);
+}
+
+/** Redrive settings from the environment; every one has a default. */
+export const RedriveSettings = z
+  .object({
+    REDRIVE_MAX_ATTEMPTS: z.coerce
+      .number()
+      .int()
+      .min(0)
+      .default(DEFAULT_REDRIVE_POLICY.maxAttempts),
+    REDRIVE_BASE_DELAY_MS: z.coerce
+      .number()
+      .int()
+      .min(0)
+      .default(DEFAULT_REDRIVE_POLICY.baseDelayMs),
+    REDRIVE_MAX_DELAY_MS: z.coerce
+      .number()
+      .int()
+      .min(0)
+      .default(DEFAULT_REDRIVE_POLICY.maxDelayMs),
+  })
+  .transform((env) => ({
+    maxAttempts: env.REDRIVE_MAX_ATTEMPTS,
+    baseDelayMs: env.REDRIVE_BASE_DELAY_MS,
+    maxDelayMs: env.REDRIVE_MAX_DELAY_MS,
+  }));
+
+function wireFromEnvironment(): ReprocessorDependencies {
+  const config = loadConfig({
+    kafka: KafkaConfig,
+    dynamodb: DynamoDbConfig,
+    deadLettersTable: tableName(TABLES.deadLetters.envVar),
+    policy: RedriveSettings,
+  });
+  const logger = createLogger('dlq-reprocessor');
+  return {
+    deadLetters: createDeadLetterRepository(
+      createDocumentClient(config.dynamodb),
+      config.deadLettersTable,
+    ),
+    publisher: createKafkaPublisher(config.kafka, { logger }),
+    policy: config.policy,
+    now: () => new Date(),
+    random: Math.random,
+    logger,
+  };
+}
+
+const dependencies = wireFromEnvironment();
+
+/** Kafka: every dead-letter topic. */
+export const handler = createReprocessorHandler(dependencies);
+/** Schedule: redrive what has come due. */
+export const scheduledHandler = createScheduledHandler(dependencies);
+/** Admin HTTP routes. */
+export const adminHandler = createAdminHandler(dependencies);

@@ -1,0 +1,301 @@
+/**
+ * The order HTTP API (API Gateway HTTP API, payload format 2.0): domain.md section 4.
+ *
+ *   POST /orders                      place an order (Idempotency-Key supported)
+ *   GET  /orders/{orderId}            the order
+ *   GET  /orders/{orderId}/events     its event history, oldest first
+ *   POST /orders/{orderId}/cancel     cancel (from PENDING or PAID)
+ *   GET  /health                      liveness and readiness of Kafka and the store
+ *
+ * Parsing and wiring live here; the rules live in #domain/order.ts.
+ */
+import { randomUUID } from 'node:crypto';
+import {
+  IdempotencyAlreadyInProgressError,
+  IdempotencyConfig,
+  IdempotencyValidationError,
+  makeIdempotent,
+} from '@aws-lambda-powertools/idempotency';
+import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
+import type { Logger } from '@aws-lambda-powertools/logger';
+import middy from '@middy/core';
+import httpRouterHandler from '@middy/http-router';
+import type { Context } from 'aws-lambda';
+import {
+  CircuitOpenError,
+  createPublishBreaker,
+} from '#commons/circuit-breaker.ts';
+import {
+  DynamoDbConfig,
+  KafkaConfig,
+  loadConfig,
+  tableName,
+} from '#commons/config.ts';
+import { createDocumentClient } from '#commons/dynamodb.ts';
+import {
+  bodyLimit,
+  correlationIdOf,
+  type HttpEvent,
+  type HttpResult,
+  json,
+  ProblemError,
+  parseJsonBody,
+  problemResponses,
+} from '#commons/http.ts';
+import {
+  createKafkaPublisher,
+  type EventPublisher,
+} from '#commons/kafka-publisher.ts';
+import { createLogger } from '#commons/observability.ts';
+import {
+  createOrderRepository,
+  type OrderRepository,
+} from '#commons/order-repository.ts';
+import { type Clock, OrderId } from '#domain/events.ts';
+import { TransientError } from '#domain/failures.ts';
+import {
+  CancelOrderRequest,
+  type Order,
+  PlaceOrderRequest,
+  placeOrder,
+  requestCancellation,
+} from '#domain/order.ts';
+import { TABLES } from '#infra/tables.ts';
+
+/** What the API needs; the handler below wires the real ones from the environment. */
+export interface OrderApiDependencies {
+  readonly orders: OrderRepository;
+  /** Publishing, behind a circuit breaker that fails fast while Kafka is down. */
+  readonly publisher: EventPublisher;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  /** Readiness probes for GET /health. */
+  readonly ready: () => Promise<{ kafka: boolean; store: boolean }>;
+  /** Powertools idempotency for `Idempotency-Key`; off when undefined. */
+  readonly idempotency?: {
+    readonly persistenceStore: DynamoDBPersistenceLayer;
+    readonly config: IdempotencyConfig;
+  };
+}
+
+function orderIdFrom(event: HttpEvent): string {
+  const result = OrderId.safeParse(event.pathParameters?.orderId);
+  if (!result.success) {
+    throw new ProblemError(404, 'order-not-found', 'Order not found', {
+      detail: 'order ids are 1-64 of A-Z, a-z, 0-9, _ and -',
+    });
+  }
+  return result.data;
+}
+
+function notFound(orderId: string): ProblemError {
+  return new ProblemError(404, 'order-not-found', 'Order not found', {
+    detail: `there is no order ${orderId}`,
+  });
+}
+
+/** Kafka could not take the event: 503 with Retry-After, nothing half-made. */
+function unavailable(error: unknown): ProblemError | undefined {
+  if (error instanceof CircuitOpenError) {
+    return new ProblemError(503, 'unavailable', 'Service unavailable', {
+      detail: 'the event stream is unavailable; try again later',
+      headers: { 'retry-after': String(error.retryAfterSeconds) },
+      cause: error,
+    });
+  }
+  if (error instanceof TransientError) {
+    return new ProblemError(503, 'unavailable', 'Service unavailable', {
+      detail: 'a dependency is unavailable; try again later',
+      headers: { 'retry-after': '5' },
+      cause: error,
+    });
+  }
+  if (error instanceof IdempotencyValidationError) {
+    return new ProblemError(
+      422,
+      'idempotency-key-reused',
+      'Idempotency-Key reused with another request',
+      { detail: 'this Idempotency-Key was used with a different body' },
+    );
+  }
+  if (error instanceof IdempotencyAlreadyInProgressError) {
+    return new ProblemError(
+      409,
+      'idempotency-in-progress',
+      'A request with this Idempotency-Key is in progress',
+      { headers: { 'retry-after': '1' } },
+    );
+  }
+  return undefined;
+}
+
+/**
+ * Builds the API handler from its dependencies.
+ *
+ * @example
+ * ```ts
+ * const api = createOrderApi({ orders, publisher, clock, logger, ready });
+ * await api(httpEvent, context);
+ * ```
+ */
+export function createOrderApi(deps: OrderApiDependencies) {
+  const { orders, publisher, clock, logger } = deps;
+
+  /** Stores the order, then publishes; if publishing fails the order is removed again. */
+  const createOrder = async (event: HttpEvent): Promise<HttpResult> => {
+    const request = parseJsonBody(event, PlaceOrderRequest);
+    const causation = {
+      correlationId: correlationIdOf(event),
+      causationId: null,
+    };
+    const { order, event: placed } = placeOrder(request, causation, clock);
+    if ((await orders.create(order, placed)) === 'exists') {
+      throw new ProblemError(409, 'order-exists', 'Order already exists', {
+        detail: `an order ${order.orderId} exists; use another orderId or an Idempotency-Key`,
+      });
+    }
+    try {
+      await publisher.publish([placed]);
+    } catch (error) {
+      await orders.revert(undefined, placed);
+      throw error;
+    }
+    logger.info('order placed', {
+      orderId: order.orderId,
+      correlationId: causation.correlationId,
+    });
+    return json(201, order, { location: `/orders/${order.orderId}` });
+  };
+
+  const idempotentCreate = deps.idempotency
+    ? makeIdempotent(createOrder, deps.idempotency)
+    : createOrder;
+
+  const routes = httpRouterHandler<HttpEvent, HttpResult>([
+    {
+      method: 'POST',
+      path: '/orders',
+      handler: (event: HttpEvent, context: Context) => {
+        deps.idempotency?.config.registerLambdaContext(context);
+        return idempotentCreate(event);
+      },
+    },
+    {
+      method: 'GET',
+      path: '/orders/{orderId}',
+      handler: async (event: HttpEvent) => {
+        const orderId = orderIdFrom(event);
+        const found = await orders.get(orderId);
+        if (!found) throw notFound(orderId);
+        return json(200, found.order);
+      },
+    },
+    {
+      method: 'GET',
+      path: '/orders/{orderId}/events',
+      handler: async (event: HttpEvent) => {
+        const orderId = orderIdFrom(event);
+        const events = await orders.history(orderId);
+        if (!events) throw notFound(orderId);
+        return json(200, { orderId, events });
+      },
+    },
+    {
+      method: 'POST',
+      path: '/orders/{orderId}/cancel',
+      handler: async (event: HttpEvent) => {
+        const orderId = orderIdFrom(event);
+        const { reason } = parseJsonBody(event, CancelOrderRequest);
+        const found = await orders.get(orderId);
+        if (!found) throw notFound(orderId);
+        const causation = {
+          correlationId: correlationIdOf(event),
+          causationId: null,
+        };
+        const result = requestCancellation(
+          found.order,
+          reason,
+          causation,
+          clock,
+        );
+        if (!result.ok) {
+          throw new ProblemError(409, 'invalid-state', 'Cannot cancel', {
+            detail: `an order in status ${result.status} cannot be cancelled`,
+          });
+        }
+        await orders.append(result.order, result.event);
+        try {
+          await publisher.publish([result.event]);
+        } catch (error) {
+          await orders.revert(found.order, result.event);
+          throw error;
+        }
+        return json(200, result.order);
+      },
+    },
+    {
+      method: 'GET',
+      path: '/health',
+      handler: async () => {
+        const checks = await deps.ready();
+        const up = checks.kafka && checks.store;
+        return json(up ? 200 : 503, {
+          status: up ? 'ok' : 'degraded',
+          checks: {
+            kafka: checks.kafka ? 'up' : 'down',
+            store: checks.store ? 'up' : 'down',
+          },
+        });
+      },
+    },
+  ]);
+
+  return middy<HttpEvent, HttpResult>()
+    .use(problemResponses({ logger, map: unavailable }))
+    .use(bodyLimit())
+    .handler(routes);
+}
+
+function wireFromEnvironment(): OrderApiDependencies {
+  const config = loadConfig({
+    kafka: KafkaConfig,
+    dynamodb: DynamoDbConfig,
+    ordersTable: tableName(TABLES.orders.envVar),
+    idempotencyTable: tableName(TABLES.idempotency.envVar),
+  });
+  const logger = createLogger('order');
+  const client = createDocumentClient(config.dynamodb);
+  const orders = createOrderRepository(client, config.ordersTable);
+  const kafka = createKafkaPublisher(config.kafka, { logger });
+  const publisher = createPublishBreaker(kafka);
+  return {
+    orders,
+    publisher,
+    logger,
+    clock: { now: () => new Date(), uuid: randomUUID },
+    ready: async () => ({
+      kafka: publisher.state() !== 'open',
+      store: await orders
+        .get('health-check')
+        .then(() => true)
+        .catch(() => false),
+    }),
+    idempotency: {
+      persistenceStore: new DynamoDBPersistenceLayer({
+        tableName: config.idempotencyTable,
+        awsSdkV3Client: client,
+      }),
+      config: new IdempotencyConfig({
+        eventKeyJmesPath: 'headers."idempotency-key"',
+        payloadValidationJmesPath: 'body',
+        throwOnNoIdempotencyKey: false,
+        expiresAfterSeconds: 24 * 60 * 60,
+      }),
+    },
+  };
+}
+
+/** The Lambda handler: dependencies built once per container, at cold start. */
+export const handler = createOrderApi(wireFromEnvironment());
+
+export type { Order };

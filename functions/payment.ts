@@ -1,0 +1,363 @@
+/**
+ * The payment function's Kafka handler (domain.md section 6):
+ * - OrderPlaced -> exactly one charge per order (a conditional write decides), then
+ *   PaymentProcessed or PaymentFailed;
+ * - OrderCancelled -> a refund, once, for a charged order (PaymentRefunded); for an
+ *   unpaid order, a record that no charge may happen later.
+ * Outcome events get ids derived from the payment, and are published once: a
+ * redelivery after a crash between recording and publishing publishes the same event.
+ */
+import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Logger } from '@aws-lambda-powertools/logger';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import middy from '@middy/core';
+import type { Context } from 'aws-lambda';
+import { z } from 'zod';
+import {
+  DynamoDbConfig,
+  KafkaConfig,
+  loadConfig,
+  tableName,
+} from '#commons/config.ts';
+import { createDocumentClient } from '#commons/dynamodb.ts';
+import {
+  type ConsumedRecord,
+  createKafkaConsumer,
+} from '#commons/kafka-consumer.ts';
+import {
+  createKafkaPublisher,
+  type EventPublisher,
+} from '#commons/kafka-publisher.ts';
+import type { KafkaBatchResponse } from '#commons/msk-event.ts';
+import { createLogger } from '#commons/observability.ts';
+import {
+  ChargeInProgressError,
+  createPaymentRepository,
+  type Payment,
+  type PaymentRepository,
+} from '#commons/payment-repository.ts';
+import {
+  type Clock,
+  newEvent,
+  type OrderCancelled,
+  type OrderPlaced,
+  type PaymentFailed,
+  PaymentInput,
+  type PaymentProcessed,
+} from '#domain/events.ts';
+import { deterministicUuid } from '#domain/ids.ts';
+import {
+  createSimulatedGateway,
+  DEFAULT_GATEWAY_SETTINGS,
+  DEFAULT_PAYMENT_RULES,
+  evaluatePayment,
+  type GatewaySettings,
+  type PaymentGateway,
+  type PaymentRules,
+} from '#domain/payment.ts';
+import { type RetryOptions, retryTransient } from '#domain/retry.ts';
+import { TABLES } from '#infra/tables.ts';
+
+/** What the handler needs; wired from the environment below. */
+export interface PaymentDependencies {
+  readonly payments: PaymentRepository;
+  readonly publisher: EventPublisher;
+  readonly gateway: PaymentGateway;
+  readonly rules: PaymentRules;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  /** In-invocation retries of transient gateway failures (time comes from the context). */
+  readonly retry: Omit<RetryOptions, 'remainingTimeMs'>;
+}
+
+/** The payment id of an order: derived from it, so a retry reuses it. */
+export function paymentIdOf(orderId: string): string {
+  return deterministicUuid('payment', orderId);
+}
+
+/** A clock whose ids are derived from `parts`: the same event on every retry. */
+function derivedClock(clock: Clock, ...parts: string[]): Clock {
+  return { now: clock.now, uuid: () => deterministicUuid(...parts) };
+}
+
+function outcomeEvent(
+  payment: Payment,
+  placed: OrderPlaced,
+  clock: Clock,
+): PaymentProcessed | PaymentFailed | undefined {
+  const causation = {
+    correlationId: placed.correlationId,
+    causationId: placed.eventId,
+  };
+  const ids = derivedClock(clock, 'PaymentOutcome', placed.data.orderId);
+  if (payment.status === 'CHARGED') {
+    return newEvent(
+      'PaymentProcessed',
+      {
+        orderId: payment.orderId,
+        paymentId: payment.paymentId,
+        transactionId: payment.transactionId,
+        amount: payment.amount,
+      },
+      causation,
+      ids,
+    );
+  }
+  if (payment.status === 'REJECTED') {
+    return newEvent(
+      'PaymentFailed',
+      {
+        orderId: payment.orderId,
+        paymentId: payment.paymentId,
+        reason: payment.reason,
+        detail: payment.detail,
+      },
+      causation,
+      ids,
+    );
+  }
+  return undefined;
+}
+
+async function charge(
+  deps: PaymentDependencies,
+  record: ConsumedRecord<OrderPlaced>,
+  context: Context,
+): Promise<void> {
+  const placed = record.value;
+  const { orderId, total } = placed.data;
+  const now = deps.clock.now();
+  const claim = await deps.payments.claimCharge(
+    orderId,
+    paymentIdOf(orderId),
+    total,
+    now,
+  );
+  if (claim === 'voided') {
+    record.logger.info('order was cancelled before payment: no charge', {
+      orderId,
+    });
+    return;
+  }
+  let payment = await deps.payments.getPayment(orderId);
+  if (claim === 'claimed' || payment?.status === 'CLAIMED') {
+    const verdict = evaluatePayment(placed.data, deps.rules);
+    if (verdict.decision === 'reject') {
+      payment = await deps.payments.recordOutcome(
+        orderId,
+        { status: 'REJECTED', reason: verdict.reason, detail: verdict.detail },
+        deps.clock.now(),
+      );
+    } else {
+      const result = await retryTransient(
+        () => deps.gateway.charge({ orderId, amount: total }),
+        {
+          ...deps.retry,
+          remainingTimeMs: () => context.getRemainingTimeInMillis(),
+        },
+      );
+      payment = await deps.payments.recordOutcome(
+        orderId,
+        result.outcome === 'approved'
+          ? { status: 'CHARGED', transactionId: result.transactionId }
+          : {
+              status: 'REJECTED',
+              reason: 'GATEWAY_DECLINED',
+              detail: result.detail,
+            },
+        deps.clock.now(),
+      );
+    }
+  }
+  if (!payment || payment.publishedAt) {
+    record.logger.info('payment already decided and published', { orderId });
+    return;
+  }
+  const event = outcomeEvent(payment, placed, deps.clock);
+  if (!event) return;
+  await deps.publisher.publish([event]);
+  await deps.payments.markPublished(orderId, 'payment', deps.clock.now());
+  record.logger.info('payment decided', {
+    orderId,
+    outcome: event.eventType,
+  });
+}
+
+async function refund(
+  deps: PaymentDependencies,
+  record: ConsumedRecord<OrderCancelled>,
+): Promise<void> {
+  const cancelled = record.value;
+  const { orderId } = cancelled.data;
+  const payment = await deps.payments.getPayment(orderId);
+  if (!payment) {
+    const result = await deps.payments.voidUnpaid(
+      orderId,
+      cancelled.data.reason,
+      deps.clock.now(),
+    );
+    if (result !== 'already-charged') {
+      record.logger.info('unpaid order cancelled: no charge may follow', {
+        orderId,
+      });
+      return;
+    }
+    return refund(deps, record);
+  }
+  if (payment.status === 'CLAIMED') {
+    throw new ChargeInProgressError(
+      `the charge of order ${orderId} is still in progress; the refund waits`,
+    );
+  }
+  if (payment.status !== 'CHARGED') {
+    record.logger.info('nothing to refund', {
+      orderId,
+      status: payment.status,
+    });
+    return;
+  }
+  const refundId = deterministicUuid('refund', orderId);
+  const claim = await deps.payments.claimRefund(
+    orderId,
+    refundId,
+    payment.amount,
+    deps.clock.now(),
+  );
+  let stored = await deps.payments.getRefund(orderId);
+  if (claim === 'claimed' || stored?.status === 'CLAIMED') {
+    await deps.gateway.refund({
+      orderId,
+      paymentId: payment.paymentId,
+      amount: payment.amount,
+    });
+    stored = await deps.payments.recordRefund(
+      orderId,
+      refundId,
+      deps.clock.now(),
+    );
+  }
+  if (!stored || stored.publishedAt) return;
+  await deps.publisher.publish([
+    newEvent(
+      'PaymentRefunded',
+      {
+        orderId,
+        paymentId: payment.paymentId,
+        refundId: stored.refundId,
+        amount: stored.amount,
+      },
+      {
+        correlationId: cancelled.correlationId,
+        causationId: cancelled.eventId,
+      },
+      derivedClock(deps.clock, 'PaymentRefunded', orderId),
+    ),
+  ]);
+  await deps.payments.markPublished(orderId, 'refund', deps.clock.now());
+  record.logger.info('refunded', { orderId, refundId });
+}
+
+/**
+ * Builds the Kafka handler from its dependencies.
+ *
+ * @example
+ * ```ts
+ * const handler = createPaymentHandler(deps);
+ * await handler(mskEvent, context);
+ * ```
+ */
+export function createPaymentHandler(deps: PaymentDependencies) {
+  return middy<unknown, KafkaBatchResponse>()
+    .use(injectLambdaContext(deps.logger))
+    .handler((event, context) =>
+      createKafkaConsumer({
+        name: 'payment',
+        schema: PaymentInput,
+        logger: deps.logger,
+        deadLetters: {
+          send: (topic, message) => deps.publisher.send(topic, [message]),
+        },
+        handle: (record) =>
+          record.value.eventType === 'OrderPlaced'
+            ? charge(deps, record as ConsumedRecord<OrderPlaced>, context)
+            : refund(deps, record as ConsumedRecord<OrderCancelled>),
+      })(event),
+    );
+}
+
+const flag = z
+  .enum(['true', 'false'])
+  .default('false')
+  .transform((v) => v === 'true');
+
+/** Payment settings from the environment; every one has a default. */
+export const PaymentSettings = z
+  .object({
+    PAYMENT_LIMIT: z.coerce.number().positive().optional(),
+    PAYMENT_FRAUD_THRESHOLD: z.coerce.number().positive().optional(),
+    GATEWAY_DECLINE_PREFIX: z.string().min(1).optional(),
+    GATEWAY_TRANSIENT_PREFIX: z.string().min(1).optional(),
+    GATEWAY_TRANSIENT_FAILURES: z.coerce.number().int().min(0).optional(),
+    GATEWAY_DECLINE_ALL: flag,
+    GATEWAY_FAIL_ALL: flag,
+    PAYMENT_RETRY_ATTEMPTS: z.coerce.number().int().min(1).default(3),
+    PAYMENT_RETRY_BASE_MS: z.coerce.number().int().min(0).default(200),
+  })
+  .transform((env) => ({
+    rules: {
+      ...DEFAULT_PAYMENT_RULES,
+      ...(env.PAYMENT_LIMIT ? { amountLimit: env.PAYMENT_LIMIT } : {}),
+      ...(env.PAYMENT_FRAUD_THRESHOLD
+        ? { fraudThreshold: env.PAYMENT_FRAUD_THRESHOLD }
+        : {}),
+    },
+    gateway: {
+      declineOrderIdPrefix:
+        env.GATEWAY_DECLINE_PREFIX ??
+        DEFAULT_GATEWAY_SETTINGS.declineOrderIdPrefix,
+      transientOrderIdPrefix:
+        env.GATEWAY_TRANSIENT_PREFIX ??
+        DEFAULT_GATEWAY_SETTINGS.transientOrderIdPrefix,
+      transientFailures:
+        env.GATEWAY_TRANSIENT_FAILURES ??
+        DEFAULT_GATEWAY_SETTINGS.transientFailures,
+      declineAll: env.GATEWAY_DECLINE_ALL,
+      failAll: env.GATEWAY_FAIL_ALL,
+    } satisfies GatewaySettings,
+    retry: {
+      maxAttempts: env.PAYMENT_RETRY_ATTEMPTS,
+      baseDelayMs: env.PAYMENT_RETRY_BASE_MS,
+      maxDelayMs: 5_000,
+    },
+  }));
+
+function wireFromEnvironment(): PaymentDependencies {
+  const config = loadConfig({
+    kafka: KafkaConfig,
+    dynamodb: DynamoDbConfig,
+    paymentsTable: tableName(TABLES.payments.envVar),
+    payment: PaymentSettings,
+  });
+  const logger = createLogger('payment');
+  const clock: Clock = { now: () => new Date(), uuid: randomUUID };
+  return {
+    payments: createPaymentRepository(
+      createDocumentClient(config.dynamodb),
+      config.paymentsTable,
+    ),
+    publisher: createKafkaPublisher(config.kafka, { logger }),
+    gateway: createSimulatedGateway(config.payment.gateway, clock),
+    rules: config.payment.rules,
+    clock,
+    logger,
+    retry: {
+      ...config.payment.retry,
+      sleep: (ms) => sleep(ms),
+      random: Math.random,
+    },
+  };
+}
+
+/** The Lambda handler: dependencies built once per container, at cold start. */
+export const handler = createPaymentHandler(wireFromEnvironment());

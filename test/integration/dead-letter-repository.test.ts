@@ -1,0 +1,345 @@
+import { randomUUID } from 'node:crypto';
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import {
+  createDeadLetterRepository,
+  DeadLetterNotFoundError,
+  DeadLetterStateError,
+  InvalidCursorError,
+} from '#commons/dead-letter-repository.ts';
+import { createDocumentClient } from '#commons/dynamodb.ts';
+import type {
+  DeadLetter,
+  DeadLetterAction,
+  DeadLetterStatus,
+} from '#domain/dead-letter.ts';
+import { createTableInput, TABLES } from '#infra/tables.ts';
+import { LOCAL_AWS } from '#platform/dynamodb.ts';
+import { createTables } from '#platform/platform.ts';
+
+/** The error a call fails with, or undefined if it succeeds. */
+async function failureOf(call: Promise<unknown>): Promise<unknown> {
+  try {
+    await call;
+    return undefined;
+  } catch (error) {
+    return error;
+  }
+}
+
+const NOW = new Date('2025-03-01T12:00:00.000Z');
+
+function minutesFromNow(minutes: number): string {
+  return new Date(NOW.getTime() + minutes * 60_000).toISOString();
+}
+
+function action(
+  kind: DeadLetterAction['action'],
+  note: string | null = null,
+): DeadLetterAction {
+  return { at: NOW.toISOString(), action: kind, by: 'test', note };
+}
+
+function letter(
+  status: DeadLetterStatus,
+  overrides: Partial<DeadLetter> = {},
+): DeadLetter {
+  return {
+    id: `order.placed.v1.dead-letter:0:${randomUUID()}`,
+    source: 'consumer',
+    original: {
+      topic: 'order.placed.v1',
+      partition: 0,
+      offset: '42',
+      timestamp: NOW.getTime(),
+      key: Buffer.from('order-1').toString('base64'),
+      value: Buffer.from('{"bad":').toString('base64'),
+      headers: [{ key: 'event-type', value: 'T3JkZXJQbGFjZWQ=' }],
+    },
+    error: {
+      class: 'transient',
+      name: 'StoreUnavailableError',
+      message: 'throttled',
+      stack: 'StoreUnavailableError: throttled',
+    },
+    consumer: 'orders',
+    attempt: 0,
+    correlationId: 'corr-1',
+    failedAt: minutesFromNow(-10),
+    status,
+    redriveAt: status === 'SCHEDULED' ? minutesFromNow(1) : null,
+    history: [
+      action('RECEIVED'),
+      action(status === 'SCHEDULED' ? 'SCHEDULED' : 'PARKED'),
+    ],
+    ...overrides,
+  };
+}
+
+describe('DeadLetterRepository on DynamoDB', () => {
+  const endpoint = inject('dynamodbEndpoint');
+  const db = createDocumentClient(
+    { endpoint, region: LOCAL_AWS.region },
+    { credentials: LOCAL_AWS.credentials },
+  );
+  const tableName = `dead-letters-repo-${randomUUID()}`;
+  const letters = createDeadLetterRepository(db, tableName);
+
+  beforeAll(async () => {
+    await createTables(endpoint, [
+      createTableInput(TABLES.deadLetters, tableName),
+    ]);
+  });
+  afterAll(() => {
+    db.config.requestHandler.destroy?.();
+  });
+
+  it('saves a letter once and reads it back as saved', async () => {
+    // Prepare
+    const parked = letter('PARKED');
+
+    // Act
+    const first = await letters.save(parked);
+    const second = await letters.save({ ...parked, consumer: 'other' });
+    const stored = await letters.get(parked.id);
+
+    // Assess
+    expect(first).toBe('saved');
+    expect(second).toBe('exists');
+    expect(stored).toEqual(parked);
+    expect(await letters.get('no-such-letter')).toBeUndefined();
+  });
+
+  it('lists only the due SCHEDULED letters, most overdue first', async () => {
+    // Prepare: a separate table, so letters of other tests cannot be due.
+    const table = `dead-letters-due-${randomUUID()}`;
+    await createTables(endpoint, [createTableInput(TABLES.deadLetters, table)]);
+    const due = createDeadLetterRepository(db, table);
+    const overdue = letter('SCHEDULED', { redriveAt: minutesFromNow(-5) });
+    const dueNow = letter('SCHEDULED', { redriveAt: NOW.toISOString() });
+    const notYet = letter('SCHEDULED', { redriveAt: minutesFromNow(5) });
+    const parked = letter('PARKED', { failedAt: minutesFromNow(-60) });
+    for (const each of [notYet, dueNow, parked, overdue]) await due.save(each);
+
+    // Act
+    const found = await due.listDue(NOW, 10);
+    const limited = await due.listDue(NOW, 1);
+
+    // Assess
+    expect(found.map((l) => l.id)).toEqual([overdue.id, dueNow.id]);
+    expect(limited.map((l) => l.id)).toEqual([overdue.id]);
+  });
+
+  it('lists by status newest first, filters by topic and pages with a cursor', async () => {
+    // Prepare
+    const table = `dead-letters-list-${randomUUID()}`;
+    await createTables(endpoint, [createTableInput(TABLES.deadLetters, table)]);
+    const list = createDeadLetterRepository(db, table);
+    const old = letter('PARKED', { failedAt: minutesFromNow(-30) });
+    const middle = letter('PARKED', { failedAt: minutesFromNow(-20) });
+    const recent = letter('PARKED', { failedAt: minutesFromNow(-10) });
+    const otherTopic = letter('PARKED', {
+      failedAt: minutesFromNow(-15),
+      original: { ...old.original, topic: 'payment.processed.v1' },
+    });
+    const scheduled = letter('SCHEDULED');
+    for (const each of [old, middle, recent, otherTopic, scheduled]) {
+      await list.save(each);
+    }
+
+    // Act
+    const firstPage = await list.list({ status: 'PARKED', limit: 2 });
+    const secondPage = await list.list({
+      status: 'PARKED',
+      limit: 2,
+      cursor: firstPage.cursor,
+    });
+    const byTopic = await list.list({
+      status: 'PARKED',
+      topic: 'order.placed.v1',
+      limit: 10,
+    });
+    const topicPage = await list.list({
+      status: 'PARKED',
+      topic: 'order.placed.v1',
+      limit: 1,
+    });
+    const everything = await list.list({ limit: 10 });
+    const everyOtherTopic = await list.list({
+      topic: 'payment.processed.v1',
+      limit: 10,
+    });
+
+    // Assess
+    expect(firstPage.items.map((l) => l.id)).toEqual([
+      recent.id,
+      otherTopic.id,
+    ]);
+    expect(firstPage.cursor).toEqual(expect.any(String));
+    expect(secondPage.items.map((l) => l.id)).toEqual([middle.id, old.id]);
+    expect(byTopic.items.map((l) => l.id)).toEqual([
+      recent.id,
+      middle.id,
+      old.id,
+    ]);
+    expect(byTopic.cursor).toBeNull();
+    expect(topicPage.items.map((l) => l.id)).toEqual([recent.id]);
+    const nextTopicPage = await list.list({
+      status: 'PARKED',
+      topic: 'order.placed.v1',
+      limit: 5,
+      cursor: topicPage.cursor,
+    });
+    expect(nextTopicPage.items.map((l) => l.id)).toEqual([middle.id, old.id]);
+    expect(everything.items).toHaveLength(5);
+    expect(everything.cursor).toBeNull();
+    expect(everyOtherTopic.items.map((l) => l.id)).toEqual([otherTopic.id]);
+  });
+
+  it('refuses a cursor it did not hand out, or one of another status', async () => {
+    // Prepare
+    await letters.save(letter('PARKED'));
+    await letters.save(letter('PARKED'));
+    const page = await letters.list({ status: 'PARKED', limit: 1 });
+
+    // Act
+    const garbage = await failureOf(
+      letters.list({ limit: 1, cursor: 'not a cursor' }),
+    );
+    const otherStatus = await failureOf(
+      letters.list({
+        status: 'SCHEDULED',
+        limit: 1,
+        cursor: page.cursor,
+      }),
+    );
+
+    // Assess
+    expect(page.cursor).toEqual(expect.any(String));
+    expect(garbage).toBeInstanceOf(InvalidCursorError);
+    expect(otherStatus).toBeInstanceOf(InvalidCursorError);
+  });
+
+  it('schedules, redrives and discards, keeping every action in the history', async () => {
+    // Prepare
+    const parked = letter('PARKED');
+    await letters.save(parked);
+    const redriveAt = minutesFromNow(2);
+
+    // Act
+    const scheduled = await letters.transition(parked.id, ['PARKED'], {
+      status: 'SCHEDULED',
+      redriveAt,
+      action: action('SCHEDULED', 'operator asked for a retry'),
+    });
+    const redriven = await letters.transition(
+      parked.id,
+      ['SCHEDULED', 'PARKED'],
+      { status: 'REDRIVEN', action: action('REDRIVEN'), attempt: 1 },
+    );
+    const discarded = await letters.transition(
+      parked.id,
+      ['REDRIVEN', 'PARKED'],
+      { status: 'DISCARDED', action: action('DISCARDED', 'obsolete order') },
+    );
+
+    // Assess
+    expect(scheduled).toMatchObject({ status: 'SCHEDULED', redriveAt });
+    expect(redriven).toMatchObject({
+      status: 'REDRIVEN',
+      redriveAt: null,
+      attempt: 1,
+    });
+    expect(discarded.status).toBe('DISCARDED');
+    expect(discarded.history.map((entry) => entry.action)).toEqual([
+      'RECEIVED',
+      'PARKED',
+      'SCHEDULED',
+      'REDRIVEN',
+      'DISCARDED',
+    ]);
+    expect(discarded.history.at(-1)?.note).toBe('obsolete order');
+    expect(await letters.get(parked.id)).toEqual(discarded);
+  });
+
+  it('makes a scheduled letter due, and no longer due once redriven', async () => {
+    // Prepare
+    const table = `dead-letters-sched-${randomUUID()}`;
+    await createTables(endpoint, [createTableInput(TABLES.deadLetters, table)]);
+    const repo = createDeadLetterRepository(db, table);
+    const parked = letter('PARKED');
+    await repo.save(parked);
+
+    // Act
+    await repo.transition(parked.id, ['PARKED'], {
+      status: 'SCHEDULED',
+      redriveAt: minutesFromNow(-1),
+      action: action('SCHEDULED'),
+    });
+    const dueWhileScheduled = await repo.listDue(NOW, 10);
+    await repo.transition(parked.id, ['SCHEDULED'], {
+      status: 'REDRIVEN',
+      action: action('REDRIVEN'),
+    });
+    const dueAfterRedrive = await repo.listDue(NOW, 10);
+    const redrivenList = await repo.list({ status: 'REDRIVEN', limit: 10 });
+
+    // Assess
+    expect(dueWhileScheduled.map((l) => l.id)).toEqual([parked.id]);
+    expect(dueAfterRedrive).toEqual([]);
+    expect(redrivenList.items.map((l) => l.id)).toEqual([parked.id]);
+  });
+
+  it('refuses a transition from a status not allowed, changing nothing', async () => {
+    // Prepare
+    const discarded = letter('DISCARDED', {
+      history: [action('RECEIVED'), action('DISCARDED', 'duplicate')],
+    });
+    await letters.save(discarded);
+
+    // Act
+    const redrive = await failureOf(
+      letters.transition(discarded.id, ['PARKED', 'SCHEDULED'], {
+        status: 'REDRIVEN',
+        action: action('REDRIVEN'),
+      }),
+    );
+    const missing = await failureOf(
+      letters.transition('no-such-letter', ['PARKED'], {
+        status: 'DISCARDED',
+        action: action('DISCARDED'),
+      }),
+    );
+
+    // Assess
+    expect(redrive).toBeInstanceOf(DeadLetterStateError);
+    expect(redrive).toMatchObject({ current: 'DISCARDED' });
+    expect(missing).toBeInstanceOf(DeadLetterNotFoundError);
+    expect(await letters.get(discarded.id)).toEqual(discarded);
+  });
+
+  it('redrives a corrected value but keeps the received one', async () => {
+    // Prepare
+    const parked = letter('PARKED');
+    await letters.save(parked);
+    const corrected = Buffer.from('{"fixed":true}').toString('base64');
+
+    // Act
+    const redriven = await letters.transition(parked.id, ['PARKED'], {
+      status: 'REDRIVEN',
+      action: action('REDRIVEN', 'corrected value'),
+      value: corrected,
+    });
+    const { Item } = await db.send(
+      new GetCommand({ TableName: tableName, Key: { id: parked.id } }),
+    );
+
+    // Assess
+    expect(redriven.original.value).toBe(corrected);
+    expect(Item?.receivedValue).toBe(parked.original.value);
+    expect(Item?.history.at(-1)).toMatchObject({
+      action: 'REDRIVEN',
+      value: corrected,
+    });
+  });
+});

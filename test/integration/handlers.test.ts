@@ -1,0 +1,403 @@
+/**
+ * The handlers, invoked as Lambda would invoke them, against the real broker and
+ * DynamoDB Local: HTTP events for the API, and MSK events built from records actually
+ * read from Kafka for the consumers.
+ */
+import { randomUUID } from 'node:crypto';
+import { Kafka, logLevel } from 'kafkajs';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { CONSUMED_TOPICS, deadLetterTopic, TOPICS } from '#domain/events.ts';
+import { createTableInput, TABLES } from '#infra/tables.ts';
+import { createTables, createTopics } from '#platform/platform.ts';
+import { pollUntil } from '#platform/wait.ts';
+import { bodyOf, httpEvent } from './http.ts';
+import {
+  lambdaContext,
+  mskEvent,
+  type ReadRecord,
+  recordTopics,
+  type TopicRecorder,
+} from './msk.ts';
+
+const brokers = inject('kafkaBrokers');
+const endpoint = inject('dynamodbEndpoint');
+const run = randomUUID().slice(0, 8);
+
+// Configuration as the stack sets it, pointed at the local broker and DynamoDB Local.
+Object.assign(process.env, {
+  KAFKA_BROKERS: brokers.join(','),
+  DYNAMODB_ENDPOINT: endpoint,
+  AWS_REGION: 'us-east-1',
+  AWS_ACCESS_KEY_ID: 'local',
+  AWS_SECRET_ACCESS_KEY: 'local',
+  ORDERS_TABLE: `orders-${run}`,
+  PAYMENTS_TABLE: `payments-${run}`,
+  DEAD_LETTERS_TABLE: `dead-letters-${run}`,
+  IDEMPOTENCY_TABLE: `idempotency-${run}`,
+  POWERTOOLS_LOG_LEVEL: 'WARN',
+  GATEWAY_TRANSIENT_FAILURES: '3',
+  PAYMENT_RETRY_ATTEMPTS: '2',
+  PAYMENT_RETRY_BASE_MS: '10',
+  REDRIVE_BASE_DELAY_MS: '200',
+  REDRIVE_MAX_DELAY_MS: '1000',
+});
+
+type Handler = (event: unknown, context: unknown) => Promise<unknown>;
+let api: Handler;
+let orderEvents: Handler;
+let payment: Handler;
+let reprocessor: Handler;
+let scheduled: Handler;
+let admin: Handler;
+
+/** A fresh Lambda context per invocation, as Lambda gives. */
+const ctx = () => lambdaContext('test');
+
+function order(orderId: string, unitPrice = 1999) {
+  return {
+    orderId,
+    customerId: 'cust-42',
+    currency: 'EUR',
+    items: [{ productId: 'sku-1', quantity: 2, unitPrice }],
+    shippingAddress: {
+      street: 'Hauptstraße 1',
+      city: 'Köln',
+      postalCode: '50667',
+      country: 'DE',
+    },
+  };
+}
+
+const keyIs = (orderId: string) => (r: ReadRecord) =>
+  r.message.key?.toString() === orderId;
+
+let recorder: TopicRecorder;
+
+/** Waits until `topic` holds `count` records keyed by `orderId`, and returns them. */
+async function recordsOf(topic: string, orderId: string, count = 1) {
+  const records = await recorder.waitFor(
+    topic,
+    (all) => all.filter(keyIs(orderId)).length >= count,
+  );
+  return records.filter(keyIs(orderId));
+}
+
+async function placeOrder(orderId: string, unitPrice?: number) {
+  const response = (await api(
+    httpEvent('POST', '/orders', order(orderId, unitPrice)),
+    ctx(),
+  )) as { statusCode: number };
+  expect(response.statusCode).toBe(201);
+  return recordsOf(TOPICS.orderPlaced, orderId);
+}
+
+async function getOrder(orderId: string) {
+  return bodyOf(
+    (await api(httpEvent('GET', `/orders/${orderId}`), ctx())) as never,
+  );
+}
+
+beforeAll(async () => {
+  await createTopics(brokers, [
+    ...Object.values(TOPICS).map((name) => ({ name, partitions: 3 })),
+    ...CONSUMED_TOPICS.map((t) => ({
+      name: deadLetterTopic(t),
+      partitions: 3,
+    })),
+  ]);
+  await createTables(
+    endpoint,
+    Object.values(TABLES).map((spec) =>
+      createTableInput(spec, process.env[spec.envVar] as string),
+    ),
+  );
+  recorder = await recordTopics(brokers, [
+    ...Object.values(TOPICS),
+    deadLetterTopic(TOPICS.orderPlaced),
+  ]);
+  api = (await import('../../functions/order-api.ts')).handler as Handler;
+  orderEvents = (await import('../../functions/order-events.ts'))
+    .handler as Handler;
+  payment = (await import('../../functions/payment.ts')).handler as Handler;
+  const dlq = await import('../../functions/dlq-reprocessor.ts');
+  reprocessor = dlq.handler as Handler;
+  scheduled = dlq.scheduledHandler as Handler;
+  admin = dlq.adminHandler as Handler;
+});
+
+afterAll(async () => {
+  await recorder.stop();
+});
+
+describe('order, payment and order-events handlers', () => {
+  it('places an order that becomes PAID, charged once though delivered three times', async () => {
+    // Prepare
+    const orderId = `ok-${run}`;
+    const placed = await placeOrder(orderId);
+
+    // Act: the same OrderPlaced, three times.
+    for (let i = 0; i < 3; i += 1) {
+      expect(await payment(mskEvent(brokers, placed), ctx())).toEqual({
+        batchItemFailures: [],
+      });
+    }
+    const processed = await recordsOf(TOPICS.paymentProcessed, orderId);
+    const foldTwice = mskEvent(brokers, [...processed, ...processed]);
+    expect(await orderEvents(foldTwice, ctx())).toEqual({
+      batchItemFailures: [],
+    });
+
+    // Assess
+    const header = (r: ReadRecord, name: string) =>
+      r.message.headers?.[name]?.toString();
+    expect(header(placed[0] as ReadRecord, 'event-type')).toBe('OrderPlaced');
+    const again = await recorder.all(TOPICS.paymentProcessed);
+    expect(again.filter(keyIs(orderId))).toHaveLength(1);
+    expect(await getOrder(orderId)).toMatchObject({
+      status: 'PAID',
+      version: 2,
+      total: { amount: 3998, currency: 'EUR' },
+    });
+    const shipping = await recorder.all(TOPICS.shippingRequested);
+    expect(shipping.filter(keyIs(orderId))).toHaveLength(1);
+  });
+
+  it.each([
+    ['decline', 'GATEWAY_DECLINED', 1999],
+    ['suspicious', 'FRAUD_SUSPECTED', 1999],
+    ['big', 'AMOUNT_LIMIT_EXCEEDED', 60_000],
+  ])('ends a %s order PAYMENT_FAILED (%s)', async (prefix, reason, price) => {
+    // Prepare
+    const orderId = `${prefix}-${run}`;
+    const placed = await placeOrder(orderId, price);
+
+    // Act
+    await payment(mskEvent(brokers, placed), ctx());
+    const failed = await recordsOf(TOPICS.paymentFailed, orderId);
+    await orderEvents(mskEvent(brokers, failed), ctx());
+
+    // Assess
+    expect(await getOrder(orderId)).toMatchObject({
+      status: 'PAYMENT_FAILED',
+      statusReason: reason,
+    });
+  });
+
+  it('refunds a cancelled paid order once', async () => {
+    // Prepare: a PAID order.
+    const orderId = `refund-${run}`;
+    const placed = await placeOrder(orderId);
+    await payment(mskEvent(brokers, placed), ctx());
+    await orderEvents(
+      mskEvent(brokers, await recordsOf(TOPICS.paymentProcessed, orderId)),
+      ctx(),
+    );
+
+    // Act
+    const cancel = (await api(
+      httpEvent('POST', `/orders/${orderId}/cancel`, {
+        reason: 'changed my mind',
+      }),
+      ctx(),
+    )) as { statusCode: number };
+    const cancelled = await recordsOf(TOPICS.orderCancelled, orderId);
+    await payment(mskEvent(brokers, [...cancelled, ...cancelled]), ctx());
+    await payment(mskEvent(brokers, cancelled), ctx());
+    const refunded = await recordsOf(TOPICS.paymentRefunded, orderId);
+    await orderEvents(mskEvent(brokers, refunded), ctx());
+
+    // Assess
+    expect(cancel.statusCode).toBe(200);
+    const all = await recorder.all(TOPICS.paymentRefunded);
+    expect(all.filter(keyIs(orderId))).toHaveLength(1);
+    expect(await getOrder(orderId)).toMatchObject({ status: 'REFUNDED' });
+  });
+});
+
+describe('dead letters', () => {
+  const producer = new Kafka({
+    clientId: 'dead-letter-test',
+    brokers,
+    logLevel: logLevel.NOTHING,
+  }).producer();
+
+  it('parks a poison record in <topic>.dead-letter, stores it, and redrives it corrected', async () => {
+    // Prepare: a record on order.placed.v1 that is not an event.
+    const orderId = `poison-${run}`;
+    await producer.connect();
+    await producer.send({
+      topic: TOPICS.orderPlaced,
+      messages: [
+        {
+          key: orderId,
+          value: '{"eventType":"OrderPlaced","broken":true}',
+          headers: { 'correlation-id': `corr-${orderId}` },
+        },
+      ],
+    });
+    await producer.disconnect();
+    const poison = await recordsOf(TOPICS.orderPlaced, orderId);
+
+    // Act 1: the payment consumer meets it.
+    const response = await payment(mskEvent(brokers, poison), ctx());
+    const letters = await recordsOf(
+      deadLetterTopic(TOPICS.orderPlaced),
+      orderId,
+    );
+    await reprocessor(mskEvent(brokers, letters), ctx());
+
+    // Assess 1: dead-lettered with its metadata, the batch went on, stored PARKED.
+    expect(response).toEqual({ batchItemFailures: [] });
+    const letter = letters[0] as ReadRecord;
+    const id = `${letter.topic}:${letter.partition}:${letter.message.offset}`;
+    const shown = bodyOf(
+      (await admin(
+        httpEvent('GET', `/dead-letters/${encodeURIComponent(id)}`),
+        ctx(),
+      )) as never,
+    );
+    expect(shown).toMatchObject({
+      id,
+      status: 'PARKED',
+      source: 'consumer',
+      consumer: 'payment',
+      correlationId: `corr-${orderId}`,
+      error: { class: 'poison' },
+      original: {
+        topic: TOPICS.orderPlaced,
+        partition: poison[0]?.partition,
+        offset: poison[0]?.message.offset,
+        keyText: orderId,
+      },
+    });
+    const parked = bodyOf(
+      (await admin(
+        httpEvent('GET', '/dead-letters?status=PARKED'),
+        ctx(),
+      )) as never,
+    );
+    expect((parked.items as { id: string }[]).map((i) => i.id)).toContain(id);
+
+    // Act 2: an operator redrives it with a corrected value.
+    const corrected = JSON.parse(
+      (
+        await recordsOf(TOPICS.orderPlaced, `ok-${run}`)
+      )[0]?.message.value?.toString() ?? '{}',
+    );
+    corrected.data.orderId = orderId;
+    const redriven = (await admin(
+      httpEvent('POST', `/dead-letters/${encodeURIComponent(id)}/redrive`, {
+        value: corrected,
+        note: 'fixed the payload',
+      }),
+      ctx(),
+    )) as { statusCode: number };
+
+    // Assess 2: the corrected event is back on its topic, with the attempt counted.
+    expect(redriven.statusCode).toBe(200);
+    const back = await recordsOf(TOPICS.orderPlaced, orderId, 2);
+    const last = back.at(-1) as ReadRecord;
+    expect(
+      JSON.parse(last.message.value?.toString() ?? '{}').data.orderId,
+    ).toBe(orderId);
+    expect(last.message.headers?.['redrive-attempt']?.toString()).toBe('1');
+    expect(last.message.headers?.['correlation-id']?.toString()).toBe(
+      `corr-${orderId}`,
+    );
+  });
+
+  it('redrives a transient failure after its backoff, and then it succeeds', async () => {
+    // Prepare: a 'flaky' order whose charge fails 3 times; 2 tries per invocation.
+    const orderId = `flaky-${run}`;
+    const placed = await placeOrder(orderId);
+    const first = await payment(mskEvent(brokers, placed), ctx());
+    const record = placed[0] as ReadRecord;
+    expect(first).toEqual({
+      batchItemFailures: [
+        {
+          itemIdentifier: {
+            partition: `${TOPICS.orderPlaced}-${record.partition}`,
+            offset: Number(record.message.offset),
+          },
+        },
+      ],
+    });
+    // The ESM gives up and writes its on-failure record (aws-kafka-esm.md 4.4.3).
+    const failedEvent = mskEvent(brokers, placed);
+    await producer.connect();
+    await producer.send({
+      topic: deadLetterTopic(TOPICS.orderPlaced),
+      messages: [
+        {
+          key: orderId,
+          value: JSON.stringify({
+            requestContext: {
+              requestId: randomUUID(),
+              functionArn:
+                'arn:aws:lambda:us-east-1:111122223333:function:payment:$LATEST',
+              condition: 'RetriesExhausted',
+              approximateInvokeCount: 3,
+            },
+            responseContext: {
+              statusCode: 200,
+              executedVersion: '$LATEST',
+              functionError: 'Unhandled',
+            },
+            version: '1.0',
+            timestamp: new Date().toISOString(),
+            KafkaBatchInfo: {
+              batchSize: 1,
+              eventSourceArn: failedEvent.eventSourceArn,
+              bootstrapServers: failedEvent.bootstrapServers,
+              payloadSize: 1162,
+              recordInfo: {
+                offset: record.message.offset,
+                timestamp: new Date(
+                  Number(record.message.timestamp),
+                ).toISOString(),
+              },
+            },
+            payload: failedEvent,
+          }),
+        },
+      ],
+    });
+    await producer.disconnect();
+    const letters = await recordsOf(
+      deadLetterTopic(TOPICS.orderPlaced),
+      orderId,
+    );
+
+    // Act
+    await reprocessor(mskEvent(brokers, letters), ctx());
+    const letter = letters[0] as ReadRecord;
+    const id = `${letter.topic}:${letter.partition}:${letter.message.offset}`;
+    const stored = bodyOf(
+      (await admin(
+        httpEvent('GET', `/dead-letters/${encodeURIComponent(id)}`),
+        ctx(),
+      )) as never,
+    );
+    const redriveAt = Date.parse(String(stored.redriveAt));
+    const early = (await scheduled({}, ctx())) as { redriven: number };
+    await pollUntil(() => (Date.now() >= redriveAt ? true : undefined), 5_000);
+    const due = (await scheduled({}, ctx())) as { redriven: number };
+    const back = await recordsOf(TOPICS.orderPlaced, orderId, 2);
+    const second = await payment(
+      mskEvent(brokers, [back.at(-1) as ReadRecord]),
+      ctx(),
+    );
+
+    // Assess
+    expect(stored).toMatchObject({
+      status: 'SCHEDULED',
+      source: 'event-source-mapping',
+      error: { class: 'transient' },
+    });
+    expect(early.redriven).toBe(0);
+    expect(due.redriven).toBeGreaterThanOrEqual(1);
+    expect(second).toEqual({ batchItemFailures: [] });
+    const processed = await recordsOf(TOPICS.paymentProcessed, orderId);
+    expect(processed).toHaveLength(1);
+  });
+});

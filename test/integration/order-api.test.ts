@@ -1,0 +1,311 @@
+/**
+ * Bad input on every route of the order API answers 4xx problem+json and writes
+ * nothing: not to DynamoDB, not to Kafka.
+ */
+import { randomUUID } from 'node:crypto';
+import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
+import { Kafka, logLevel } from 'kafkajs';
+import { beforeAll, describe, expect, inject, it } from 'vitest';
+import { TOPICS } from '#domain/events.ts';
+import { createTableInput, TABLES } from '#infra/tables.ts';
+import { LOCAL_AWS } from '#platform/dynamodb.ts';
+import { createTables, createTopics } from '#platform/platform.ts';
+import { bodyOf, httpEvent } from './http.ts';
+import { lambdaContext } from './msk.ts';
+
+const brokers = inject('kafkaBrokers');
+const endpoint = inject('dynamodbEndpoint');
+const run = randomUUID().slice(0, 8);
+
+Object.assign(process.env, {
+  KAFKA_BROKERS: brokers.join(','),
+  DYNAMODB_ENDPOINT: endpoint,
+  AWS_REGION: 'us-east-1',
+  AWS_ACCESS_KEY_ID: 'local',
+  AWS_SECRET_ACCESS_KEY: 'local',
+  ORDERS_TABLE: `api-orders-${run}`,
+  IDEMPOTENCY_TABLE: `api-idempotency-${run}`,
+  POWERTOOLS_LOG_LEVEL: 'ERROR',
+});
+
+type Result = {
+  statusCode: number;
+  headers?: Record<string, string>;
+  body?: string;
+};
+let api: (event: unknown, context: unknown) => Promise<Result>;
+const context = lambdaContext('order-api-test');
+
+const valid = {
+  customerId: 'cust-42',
+  currency: 'EUR',
+  items: [{ productId: 'sku-1', quantity: 2, unitPrice: 1999 }],
+  shippingAddress: {
+    street: 'Hauptstraße 1',
+    city: 'Köln',
+    postalCode: '50667',
+    country: 'DE',
+  },
+};
+
+async function itemCount(table: string): Promise<number> {
+  const client = new DynamoDBClient({ endpoint, ...LOCAL_AWS });
+  try {
+    const result = await client.send(
+      new ScanCommand({ TableName: table, Select: 'COUNT' }),
+    );
+    return result.Count ?? 0;
+  } finally {
+    client.destroy();
+  }
+}
+
+async function orderPlacedOffsets(): Promise<number> {
+  const admin = new Kafka({
+    clientId: 'api-test',
+    brokers,
+    logLevel: logLevel.NOTHING,
+  }).admin();
+  await admin.connect();
+  try {
+    const offsets = await admin.fetchTopicOffsets(TOPICS.orderPlaced);
+    return offsets.reduce((sum, p) => sum + Number(p.high), 0);
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+beforeAll(async () => {
+  await createTopics(brokers, [{ name: TOPICS.orderPlaced, partitions: 3 }]);
+  await createTables(endpoint, [
+    createTableInput(TABLES.orders, `api-orders-${run}`),
+    createTableInput(TABLES.idempotency, `api-idempotency-${run}`),
+  ]);
+  api = (await import('../../functions/order-api.ts')).handler as never;
+});
+
+describe('order API: bad input', () => {
+  const cases: [string, () => unknown, number, string][] = [
+    [
+      'not JSON',
+      () => httpEvent('POST', '/orders', '{"customerId":'),
+      400,
+      '/problems/invalid-json',
+    ],
+    [
+      'wrong types',
+      () =>
+        httpEvent('POST', '/orders', {
+          ...valid,
+          items: [{ productId: 1, quantity: '2', unitPrice: 19.99 }],
+        }),
+      400,
+      '/problems/validation',
+    ],
+    [
+      'missing fields',
+      () => httpEvent('POST', '/orders', { currency: 'EUR' }),
+      400,
+      '/problems/validation',
+    ],
+    [
+      'unknown fields',
+      () => httpEvent('POST', '/orders', { ...valid, total: 1 }),
+      400,
+      '/problems/validation',
+    ],
+    [
+      'a float price',
+      () =>
+        httpEvent('POST', '/orders', {
+          ...valid,
+          items: [{ productId: 'a', quantity: 1, unitPrice: 1.5 }],
+        }),
+      400,
+      '/problems/validation',
+    ],
+    [
+      'an unknown currency',
+      () => httpEvent('POST', '/orders', { ...valid, currency: 'XYZ' }),
+      400,
+      '/problems/validation',
+    ],
+    [
+      'a bad orderId',
+      () => httpEvent('POST', '/orders', { ...valid, orderId: 'has spaces' }),
+      400,
+      '/problems/validation',
+    ],
+    [
+      'an empty body',
+      () => httpEvent('POST', '/orders', ''),
+      400,
+      '/problems/invalid-json',
+    ],
+    [
+      'no content type',
+      () => ({ ...httpEvent('POST', '/orders', valid), headers: {} }),
+      415,
+      '/problems/unsupported-media-type',
+    ],
+    [
+      'a body over 64 KiB',
+      () =>
+        httpEvent('POST', '/orders', {
+          ...valid,
+          customerId: 'x'.repeat(70_000),
+        }),
+      413,
+      '/problems/payload-too-large',
+    ],
+    [
+      'an unknown order',
+      () => httpEvent('GET', '/orders/nope'),
+      404,
+      '/problems/order-not-found',
+    ],
+    [
+      'an invalid order id',
+      () => httpEvent('GET', '/orders/%20bad'),
+      404,
+      '/problems/order-not-found',
+    ],
+    [
+      'the events of an unknown order',
+      () => httpEvent('GET', '/orders/nope/events'),
+      404,
+      '/problems/order-not-found',
+    ],
+    [
+      'a cancel of an unknown order',
+      () => httpEvent('POST', '/orders/nope/cancel', { reason: 'x' }),
+      404,
+      '/problems/order-not-found',
+    ],
+    [
+      'a cancel without reason',
+      () => httpEvent('POST', '/orders/nope/cancel', {}),
+      400,
+      '/problems/validation',
+    ],
+    [
+      'an unknown route',
+      () => httpEvent('GET', '/nowhere'),
+      404,
+      '/problems/route-not-found',
+    ],
+  ];
+
+  it.each(cases)(
+    'refuses %s with %i problem+json and writes nothing',
+    async (_, event, status, type) => {
+      // Prepare
+      const before = {
+        orders: await itemCount(`api-orders-${run}`),
+        events: await orderPlacedOffsets(),
+      };
+
+      // Act
+      const response = await api(event(), context);
+
+      // Assess
+      expect(response.statusCode).toBe(status);
+      expect(response.headers?.['content-type']).toBe(
+        'application/problem+json',
+      );
+      const problem = bodyOf(response as never);
+      expect(problem).toMatchObject({ type, status });
+      expect(typeof problem.title).toBe('string');
+      expect(await itemCount(`api-orders-${run}`)).toBe(before.orders);
+      expect(await orderPlacedOffsets()).toBe(before.events);
+    },
+  );
+
+  it('lists every failing field', async () => {
+    // Act
+    const response = await api(
+      httpEvent('POST', '/orders', {
+        ...valid,
+        currency: 'EURO',
+        items: [{ productId: '', quantity: 0, unitPrice: -1 }],
+      }),
+      context,
+    );
+
+    // Assess
+    const fields = (
+      bodyOf(response as never).errors as { field: string }[]
+    ).map((e) => e.field);
+    expect(fields).toEqual(
+      expect.arrayContaining([
+        'currency',
+        'items.0.productId',
+        'items.0.quantity',
+        'items.0.unitPrice',
+      ]),
+    );
+  });
+});
+
+describe('order API: Idempotency-Key', () => {
+  it('answers the first response again for the same key and body, and 422 for another body', async () => {
+    // Prepare
+    const key = randomUUID();
+    const body = { ...valid, orderId: `idem-${run}` };
+    const before = await orderPlacedOffsets();
+
+    // Act
+    const first = await api(
+      httpEvent('POST', '/orders', body, { 'idempotency-key': key }),
+      context,
+    );
+    const again = await api(
+      httpEvent('POST', '/orders', body, { 'idempotency-key': key }),
+      context,
+    );
+    const other = await api(
+      httpEvent(
+        'POST',
+        '/orders',
+        { ...body, customerId: 'someone-else' },
+        { 'idempotency-key': key },
+      ),
+      context,
+    );
+
+    // Assess
+    expect(first.statusCode).toBe(201);
+    expect(first.headers?.location).toBe(`/orders/idem-${run}`);
+    expect(again.statusCode).toBe(201);
+    expect(again.body).toBe(first.body);
+    expect(other.statusCode).toBe(422);
+    expect(bodyOf(other as never).type).toBe(
+      '/problems/idempotency-key-reused',
+    );
+    expect(await orderPlacedOffsets()).toBe(before + 1);
+  });
+
+  it('answers 409 for an orderId that exists, without a key', async () => {
+    // Prepare
+    const body = { ...valid, orderId: `dup-${run}` };
+    await api(httpEvent('POST', '/orders', body), context);
+
+    // Act
+    const second = await api(httpEvent('POST', '/orders', body), context);
+
+    // Assess
+    expect(second.statusCode).toBe(409);
+    expect(bodyOf(second as never).type).toBe('/problems/order-exists');
+  });
+});
+
+describe('order API: health', () => {
+  it('reports Kafka and the store up', async () => {
+    const response = await api(httpEvent('GET', '/health'), context);
+    expect(response.statusCode).toBe(200);
+    expect(bodyOf(response as never)).toEqual({
+      status: 'ok',
+      checks: { kafka: 'up', store: 'up' },
+    });
+  });
+});
