@@ -309,3 +309,75 @@ describe('order API: health', () => {
     });
   });
 });
+
+describe('order API: Kafka down', () => {
+  it('answers 503 with Retry-After, keeps no half-made order, and then fails fast', async () => {
+    // Prepare: the real store, and a publisher whose broker does not exist.
+    const { createOrderApi } = await import('../../functions/order-api.ts');
+    const { createKafkaPublisher } = await import(
+      '#commons/kafka-publisher.ts'
+    );
+    const { createPublishBreaker } = await import(
+      '#commons/circuit-breaker.ts'
+    );
+    const { createDocumentClient } = await import('#commons/dynamodb.ts');
+    const { createOrderRepository } = await import(
+      '#commons/order-repository.ts'
+    );
+    const { createLogger } = await import('#commons/observability.ts');
+    const { freePort } = await import('#platform/ports.ts');
+    const deadBroker = `127.0.0.1:${await freePort()}`;
+    const publisher = createPublishBreaker(
+      createKafkaPublisher(
+        {
+          brokers: [deadBroker],
+          clusterArn: undefined,
+          auth: 'none',
+          clientId: 'down-test',
+          region: 'us-east-1',
+        },
+        { connectionTimeout: 200, retry: { retries: 0 } },
+      ),
+      { failureThreshold: 2, resetTimeoutMs: 60_000 },
+    );
+    const orders = createOrderRepository(
+      createDocumentClient(
+        { endpoint, region: LOCAL_AWS.region },
+        { credentials: LOCAL_AWS.credentials },
+      ),
+      `api-orders-${run}`,
+    );
+    const down = createOrderApi({
+      orders,
+      publisher,
+      clock: { now: () => new Date(), uuid: randomUUID },
+      logger: createLogger('order'),
+      ready: async () => ({ kafka: publisher.state() !== 'open', store: true }),
+    });
+    const call = (orderId: string) =>
+      down(
+        httpEvent('POST', '/orders', { ...valid, orderId }),
+        context,
+      ) as Promise<Result>;
+
+    // Act
+    const first = await call(`down-1-${run}`);
+    const second = await call(`down-2-${run}`);
+    const third = await call(`down-3-${run}`);
+    const health = (await down(httpEvent('GET', '/health'), context)) as Result;
+
+    // Assess: 503 + Retry-After each time, and no order stored.
+    for (const response of [first, second, third]) {
+      expect(response.statusCode).toBe(503);
+      expect(Number(response.headers?.['retry-after'])).toBeGreaterThan(0);
+      expect(bodyOf(response as never).type).toBe('/problems/unavailable');
+    }
+    for (const orderId of ['down-1', 'down-2', 'down-3']) {
+      expect(await orders.get(`${orderId}-${run}`)).toBeUndefined();
+    }
+    // The third did not try Kafka: the open breaker answered, with its own Retry-After.
+    expect(publisher.state()).toBe('open');
+    expect(Number(third.headers?.['retry-after'])).toBeGreaterThan(50);
+    expect(health.statusCode).toBe(503);
+  });
+});
