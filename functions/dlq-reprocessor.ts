@@ -15,6 +15,8 @@
  */
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import type { Metrics } from '@aws-lambda-powertools/metrics';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import httpRouterHandler from '@middy/http-router';
 import { z } from 'zod';
@@ -52,7 +54,7 @@ import {
   type EventPublisher,
 } from '#commons/kafka-publisher.ts';
 import type { KafkaBatchResponse } from '#commons/msk-event.ts';
-import { createLogger } from '#commons/observability.ts';
+import { createLogger, createMetrics } from '#commons/observability.ts';
 import {
   type DeadLetter,
   DeadLetterStatus,
@@ -75,6 +77,8 @@ export interface ReprocessorDependencies {
   readonly now: () => Date;
   readonly random: () => number;
   readonly logger: Logger;
+  /** Batch metrics (records consumed, dead-lettered, failed) per topic. */
+  readonly metrics?: Metrics;
 }
 
 /**
@@ -203,6 +207,7 @@ export function createReprocessorHandler(deps: ReprocessorDependencies) {
     // Any JSON: both dead-letter formats are told apart and checked by the codec.
     schema: z.unknown(),
     logger: deps.logger,
+    ...(deps.metrics ? { metrics: deps.metrics } : {}),
     deadLetters: {
       send: async (topic) => {
         throw new DeadLetterRecursionError(
@@ -227,6 +232,7 @@ export function createReprocessorHandler(deps: ReprocessorDependencies) {
   });
   return middy<unknown, KafkaBatchResponse>()
     .use(injectLambdaContext(deps.logger))
+    .use(logMetrics(deps.metrics ?? createMetrics('dlq-reprocessor')))
     .handler((event) => consume(event));
 }
 
@@ -484,6 +490,7 @@ function wireFromEnvironment(): ReprocessorDependencies {
     now: () => new Date(),
     random: Math.random,
     logger,
+    metrics: createMetrics('dlq-reprocessor'),
   };
 }
 

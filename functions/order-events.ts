@@ -8,6 +8,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import type { Metrics } from '@aws-lambda-powertools/metrics';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import {
   DynamoDbConfig,
@@ -25,7 +27,7 @@ import {
   type EventPublisher,
 } from '#commons/kafka-publisher.ts';
 import type { KafkaBatchResponse } from '#commons/msk-event.ts';
-import { createLogger } from '#commons/observability.ts';
+import { createLogger, createMetrics } from '#commons/observability.ts';
 import {
   createOrderRepository,
   type OrderRepository,
@@ -47,6 +49,8 @@ export interface OrderEventsDependencies {
   readonly publisher: EventPublisher;
   readonly clock: Clock;
   readonly logger: Logger;
+  /** Batch metrics (records consumed, dead-lettered, failed) per topic. */
+  readonly metrics?: Metrics;
 }
 
 /** Optimistic concurrency: re-read and retry this often before calling it transient. */
@@ -144,6 +148,7 @@ export function createOrderEventsHandler(deps: OrderEventsDependencies) {
     name: 'order',
     schema: PaymentOutcome,
     logger: deps.logger,
+    ...(deps.metrics ? { metrics: deps.metrics } : {}),
     deadLetters: {
       send: (topic, message) => deps.publisher.send(topic, [message]),
     },
@@ -151,6 +156,7 @@ export function createOrderEventsHandler(deps: OrderEventsDependencies) {
   });
   return middy<unknown, KafkaBatchResponse>()
     .use(injectLambdaContext(deps.logger))
+    .use(logMetrics(deps.metrics ?? createMetrics('order')))
     .handler((event) => consume(event));
 }
 
@@ -169,6 +175,7 @@ function wireFromEnvironment(): OrderEventsDependencies {
     publisher: createKafkaPublisher(config.kafka, { logger }),
     clock: { now: () => new Date(), uuid: randomUUID },
     logger,
+    metrics: createMetrics('order'),
   };
 }
 

@@ -11,6 +11,8 @@ import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import type { Metrics } from '@aws-lambda-powertools/metrics';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import { z } from 'zod';
@@ -30,7 +32,7 @@ import {
   type EventPublisher,
 } from '#commons/kafka-publisher.ts';
 import type { KafkaBatchResponse } from '#commons/msk-event.ts';
-import { createLogger } from '#commons/observability.ts';
+import { createLogger, createMetrics } from '#commons/observability.ts';
 import {
   ChargeInProgressError,
   createPaymentRepository,
@@ -67,6 +69,8 @@ export interface PaymentDependencies {
   readonly rules: PaymentRules;
   readonly clock: Clock;
   readonly logger: Logger;
+  /** Batch metrics (records consumed, dead-lettered, failed) per topic. */
+  readonly metrics?: Metrics;
   /** In-invocation retries of transient gateway failures (time comes from the context). */
   readonly retry: Omit<RetryOptions, 'remainingTimeMs'>;
 }
@@ -270,11 +274,13 @@ async function refund(
 export function createPaymentHandler(deps: PaymentDependencies) {
   return middy<unknown, KafkaBatchResponse>()
     .use(injectLambdaContext(deps.logger))
+    .use(logMetrics(deps.metrics ?? createMetrics('payment')))
     .handler((event, context) =>
       createKafkaConsumer({
         name: 'payment',
         schema: PaymentInput,
         logger: deps.logger,
+        ...(deps.metrics ? { metrics: deps.metrics } : {}),
         deadLetters: {
           send: (topic, message) => deps.publisher.send(topic, [message]),
         },
@@ -351,6 +357,7 @@ function wireFromEnvironment(): PaymentDependencies {
     rules: config.payment.rules,
     clock,
     logger,
+    metrics: createMetrics('payment'),
     retry: {
       ...config.payment.retry,
       sleep: (ms) => sleep(ms),

@@ -17,6 +17,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '@aws-lambda-powertools/logger';
+import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { z } from 'zod';
 import type { ReceivedDeadLetter } from '#domain/dead-letter.ts';
 import { deadLetterTopic, HEADERS } from '#domain/events.ts';
@@ -214,8 +215,17 @@ export interface KafkaConsumerOptions<T> {
    * a poison record of a dead-letter topic stops its partition (logged as an error).
    */
   park?(letter: ReceivedDeadLetter): Promise<void>;
+  /**
+   * Powertools metrics: per batch, `RecordsConsumed`, `RecordsDeadLettered` and
+   * `RecordsFailed` with the `topic` dimension (an event source mapping reads one
+   * topic, so a batch has one). Flushed by the handler's `logMetrics` middleware.
+   */
+  metrics?: Metrics;
   now?: () => Date;
 }
+
+/** How a record ended, for the metrics. */
+type Outcome = 'consumed' | 'dead-lettered' | 'failed';
 
 type Parsed =
   | { kind: 'tombstone' }
@@ -243,8 +253,8 @@ export function createKafkaConsumer<T>(
 ): (event: unknown) => Promise<KafkaBatchResponse> {
   const now = options.now ?? (() => new Date());
 
-  /** Consumes one record; `false` when its partition must stop at it. */
-  async function consumeRecord(record: MskRecord): Promise<boolean> {
+  /** Consumes one record; 'failed' when its partition must stop at it. */
+  async function consumeRecord(record: MskRecord): Promise<Outcome> {
     const parsed = parse(record);
     const headers = headerMap(record.headers);
     const correlationId =
@@ -278,16 +288,18 @@ export function createKafkaConsumer<T>(
         logger,
       });
       logger.debug('record consumed');
-      return true;
+      return 'consumed';
     } catch (error) {
       if (classifyFailure(error) === 'transient') {
         logger.error(
           'record failed: its partition stops here and is retried from it',
           { error },
         );
-        return false;
+        return 'failed';
       }
-      return putAside(record, { error, correlationId, attempt, logger });
+      return (await putAside(record, { error, correlationId, attempt, logger }))
+        ? 'dead-lettered'
+        : 'failed';
     }
   }
 
@@ -345,11 +357,12 @@ export function createKafkaConsumer<T>(
   /** One partition in offset order; the first record it could not finish, if any. */
   async function consumePartition(
     records: readonly MskRecord[],
+    tally: Record<Outcome, number>,
   ): Promise<KafkaBatchItemFailure | null> {
     for (const record of records) {
-      let done: boolean;
+      let outcome: Outcome;
       try {
-        done = await consumeRecord(record);
+        outcome = await consumeRecord(record);
       } catch (error) {
         // Only a logger or a clock could throw here; stop rather than skip.
         options.logger.error('record consumption crashed', {
@@ -358,9 +371,10 @@ export function createKafkaConsumer<T>(
           partition: record.partition,
           offset: record.offset,
         });
-        done = false;
+        outcome = 'failed';
       }
-      if (!done) {
+      tally[outcome] += 1;
+      if (outcome === 'failed') {
         return {
           itemIdentifier: {
             partition: topicPartition(record),
@@ -380,7 +394,33 @@ export function createKafkaConsumer<T>(
       );
     }
     const partitions = byPartition(result.data.records);
-    const outcomes = await Promise.all(partitions.map(consumePartition));
+    const tally: Record<Outcome, number> = {
+      consumed: 0,
+      'dead-lettered': 0,
+      failed: 0,
+    };
+    const outcomes = await Promise.all(
+      partitions.map((records) => consumePartition(records, tally)),
+    );
+    const topic = partitions[0]?.[0]?.topic;
+    if (options.metrics && topic) {
+      options.metrics.addDimensions({ topic });
+      options.metrics.addMetric(
+        'RecordsConsumed',
+        MetricUnit.Count,
+        tally.consumed,
+      );
+      options.metrics.addMetric(
+        'RecordsDeadLettered',
+        MetricUnit.Count,
+        tally['dead-lettered'],
+      );
+      options.metrics.addMetric(
+        'RecordsFailed',
+        MetricUnit.Count,
+        tally.failed,
+      );
+    }
     const batchItemFailures = outcomes.filter(
       (failure): failure is KafkaBatchItemFailure => failure !== null,
     );

@@ -35,6 +35,7 @@ Object.assign(process.env, {
   DEAD_LETTERS_TABLE: `dead-letters-${run}`,
   IDEMPOTENCY_TABLE: `idempotency-${run}`,
   POWERTOOLS_LOG_LEVEL: 'WARN',
+  POWERTOOLS_METRICS_DISABLED: 'true',
   GATEWAY_TRANSIENT_FAILURES: '3',
   PAYMENT_RETRY_ATTEMPTS: '2',
   PAYMENT_RETRY_BASE_MS: '10',

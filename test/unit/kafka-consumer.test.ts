@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics } from '@aws-lambda-powertools/metrics';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { z } from 'zod';
 import { decodeDeadLetter } from '#commons/dead-letter-codec.ts';
@@ -652,5 +653,41 @@ describe('createKafkaConsumer: dead-letter topics', () => {
       ],
     });
     expect(deadLetters.sent).toEqual([]);
+  });
+});
+
+describe('createKafkaConsumer: metrics', () => {
+  it('counts consumed, dead-lettered and failed records of the batch by topic', async () => {
+    // Prepare: offset 11 transient (partition 0 stops), offset 40 poison.
+    const metrics = new Metrics({ namespace: 'Test', serviceName: 'test' });
+    const added = vi.spyOn(metrics, 'addMetric');
+    const dimensions = vi.spyOn(metrics, 'addDimensions');
+    const { consume } = setup({
+      metrics,
+      handle: async (record) => {
+        if (record.offset === 11) throw new TransientError('throttled');
+        if (record.offset === 40) throw new PoisonRecordError('bad');
+      },
+    });
+    const event = batch();
+    const total = Object.values(event.records).flat().length;
+
+    // Act
+    await consume(event);
+
+    // Assess
+    expect(dimensions).toHaveBeenCalledWith({ topic: 'order.placed.v1' });
+    const counts = Object.fromEntries(
+      added.mock.calls.map(([name, , value]) => [name, value]),
+    );
+    expect(counts.RecordsFailed).toBe(1);
+    expect(counts.RecordsDeadLettered).toBe(1);
+    expect(counts.RecordsConsumed).toBeGreaterThan(0);
+    // Records after the failed one in partition 0 were not attempted at all.
+    expect(
+      (counts.RecordsConsumed ?? 0) +
+        (counts.RecordsDeadLettered ?? 0) +
+        (counts.RecordsFailed ?? 0),
+    ).toBeLessThan(total);
   });
 });
