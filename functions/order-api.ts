@@ -273,13 +273,19 @@ function wireFromEnvironment(): OrderApiDependencies {
     publisher,
     logger,
     clock: { now: () => new Date(), uuid: randomUUID },
-    ready: async () => ({
-      kafka: publisher.state() !== 'open',
-      store: await orders
-        .get('health-check')
-        .then(() => true)
-        .catch(() => false),
-    }),
+    ready: async () => {
+      const [kafka, store] = await Promise.all([
+        publisher.connect().then(
+          () => true,
+          () => false,
+        ),
+        orders.get('health-check').then(
+          () => true,
+          () => false,
+        ),
+      ]);
+      return { kafka, store };
+    },
     idempotency: {
       persistenceStore: new DynamoDBPersistenceLayer({
         tableName: config.idempotencyTable,

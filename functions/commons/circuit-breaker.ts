@@ -52,7 +52,10 @@ export interface PublishBreakerOptions {
 }
 
 /** A publisher guarded by a circuit breaker, with its current state. */
-export type BreakingPublisher = EventPublisher & { state(): CircuitState };
+export type BreakingPublisher = EventPublisher & {
+  state(): CircuitState;
+  connect(): Promise<void>;
+};
 
 /**
  * Wraps a publisher in a circuit breaker. `failureThreshold` consecutive transient
@@ -127,6 +130,10 @@ export function createPublishBreaker(
     publish: (events) => guard(() => publisher.publish(events)),
     send: (topic, messages) => guard(() => publisher.send(topic, messages)),
     disconnect: () => publisher.disconnect(),
+    // Readiness probes go to Kafka itself, open circuit or not.
+    connect: async () => {
+      await publisher.connect?.();
+    },
     state,
   };
 }

@@ -52,6 +52,11 @@ export interface EventPublisher {
   send(topic: string, messages: readonly OutgoingMessage[]): Promise<void>;
   /** Closes the connection; the next call connects again. */
   disconnect(): Promise<void>;
+  /**
+   * Connects now (reusing the connection when there is one), for readiness checks;
+   * rejects with {@link KafkaUnavailableError} when Kafka cannot be reached.
+   */
+  connect?(): Promise<void>;
 }
 
 /**
@@ -424,6 +429,10 @@ export function createKafkaPublisher(
           messages: messages.map(toKafkaMessage),
         }),
       );
+    },
+
+    async connect() {
+      await run('a connection', async () => {});
     },
 
     async disconnect() {

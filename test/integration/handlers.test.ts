@@ -279,7 +279,25 @@ describe('dead letters', () => {
     );
     expect((parked.items as { id: string }[]).map((i) => i.id)).toContain(id);
 
-    // Act 2: an operator redrives it with a corrected value.
+    // Act 2: an operator first sends a correction that breaks the contract.
+    const refused = (await admin(
+      httpEvent('POST', `/dead-letters/${encodeURIComponent(id)}/redrive`, {
+        value: { eventType: 'OrderPlaced' },
+      }),
+      ctx(),
+    )) as { statusCode: number; headers: Record<string, string> };
+    expect(refused.statusCode).toBe(400);
+    expect(refused.headers['content-type']).toBe('application/problem+json');
+    expect(
+      bodyOf(
+        (await admin(
+          httpEvent('GET', `/dead-letters/${encodeURIComponent(id)}`),
+          ctx(),
+        )) as never,
+      ).status,
+    ).toBe('PARKED');
+
+    // Act 3: then redrives it with a proper corrected value.
     const corrected = JSON.parse(
       (
         await recordsOf(TOPICS.orderPlaced, `ok-${run}`)
@@ -294,7 +312,7 @@ describe('dead letters', () => {
       ctx(),
     )) as { statusCode: number };
 
-    // Assess 2: the corrected event is back on its topic, with the attempt counted.
+    // Assess 3: the corrected event is back on its topic, with the attempt counted.
     expect(redriven.statusCode).toBe(200);
     const back = await recordsOf(TOPICS.orderPlaced, orderId, 2);
     const last = back.at(-1) as ReadRecord;
@@ -401,4 +419,88 @@ describe('dead letters', () => {
     const processed = await recordsOf(TOPICS.paymentProcessed, orderId);
     expect(processed).toHaveLength(1);
   });
+});
+
+describe('dead-letter admin routes: bad input', () => {
+  const cases: [string, () => unknown, number, string][] = [
+    [
+      'an unknown status',
+      () => httpEvent('GET', '/dead-letters?status=LOST'),
+      400,
+      '/problems/validation',
+    ],
+    [
+      'a zero limit',
+      () => httpEvent('GET', '/dead-letters?limit=0'),
+      400,
+      '/problems/validation',
+    ],
+    [
+      'a forged cursor',
+      () => httpEvent('GET', '/dead-letters?status=PARKED&cursor=bm9wZQ'),
+      400,
+      '/problems/invalid-cursor',
+    ],
+    [
+      'an unknown id',
+      () => httpEvent('GET', '/dead-letters/nope'),
+      404,
+      '/problems/dead-letter-not-found',
+    ],
+    [
+      'a redrive of an unknown id',
+      () => httpEvent('POST', '/dead-letters/nope/redrive', {}),
+      404,
+      '/problems/dead-letter-not-found',
+    ],
+    [
+      'a discard without reason',
+      () => httpEvent('POST', '/dead-letters/nope/discard', {}),
+      400,
+      '/problems/validation',
+    ],
+    [
+      'a discard of an unknown id',
+      () => httpEvent('POST', '/dead-letters/nope/discard', { reason: 'x' }),
+      404,
+      '/problems/dead-letter-not-found',
+    ],
+    [
+      'a bulk redrive without ids',
+      () => httpEvent('POST', '/dead-letters/redrive', { ids: [] }),
+      400,
+      '/problems/validation',
+    ],
+    [
+      'bad JSON',
+      () => httpEvent('POST', '/dead-letters/redrive', '{"ids":'),
+      400,
+      '/problems/invalid-json',
+    ],
+    [
+      'a body over 64 KiB',
+      () =>
+        httpEvent('POST', '/dead-letters/redrive', {
+          ids: ['x'.repeat(70_000)],
+        }),
+      413,
+      '/problems/payload-too-large',
+    ],
+  ];
+
+  it.each(cases)(
+    'refuses %s with %i problem+json',
+    async (_, event, status, type) => {
+      // Act
+      const response = (await admin(event(), ctx())) as {
+        statusCode: number;
+        headers: Record<string, string>;
+      };
+
+      // Assess
+      expect(response.statusCode).toBe(status);
+      expect(response.headers['content-type']).toBe('application/problem+json');
+      expect(bodyOf(response as never)).toMatchObject({ type, status });
+    },
+  );
 });
