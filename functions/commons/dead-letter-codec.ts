@@ -255,15 +255,13 @@ export interface DeadLetterMessage {
 export function encodeConsumerDeadLetter(
   input: ConsumerFailure,
 ): DeadLetterMessage {
+  // The same fields the reprocessor stores, less what the dead-letter message's own
+  // position and format say (its id and source).
+  const { id: _id, source: _source, ...letter } = poisonDeadLetter(input);
   const document: ConsumerDeadLetterDocument = {
     kind: CONSUMER_DEAD_LETTER_KIND,
     version: 1,
-    original: toOriginalRecord(input.record),
-    error: describeFailure(input.error),
-    consumer: input.consumer,
-    attempt: input.attempt,
-    correlationId: input.correlationId,
-    failedAt: input.now.toISOString(),
+    ...letter,
   };
   const headers: Record<string, string> = {
     [HEADERS.contentType]: CONTENT_TYPE_JSON,

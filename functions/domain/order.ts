@@ -288,10 +288,8 @@ export function applyEvent(
 }
 
 /**
- * The ShippingRequested a payment causes for an order. Also used to publish it again
- * when a redelivered PaymentProcessed finds the order already PAID (a crash may have
- * come between recording and publishing); with a clock that derives ids from the
- * payment event, it is the very same event.
+ * The ShippingRequested a payment causes for an order. Its id comes from the clock, so
+ * a caller that derives ids from the payment event gets the same event every time.
  *
  * @example
  * ```ts

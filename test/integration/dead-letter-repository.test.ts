@@ -7,25 +7,14 @@ import {
   DeadLetterStateError,
   InvalidCursorError,
 } from '#commons/dead-letter-repository.ts';
-import { createDocumentClient } from '#commons/dynamodb.ts';
 import type {
   DeadLetter,
   DeadLetterAction,
   DeadLetterStatus,
 } from '#domain/dead-letter.ts';
 import { createTableInput, TABLES } from '#infra/tables.ts';
-import { LOCAL_AWS } from '#platform/dynamodb.ts';
 import { createTables } from '#platform/platform.ts';
-
-/** The error a call fails with, or undefined if it succeeds. */
-async function failureOf(call: Promise<unknown>): Promise<unknown> {
-  try {
-    await call;
-    return undefined;
-  } catch (error) {
-    return error;
-  }
-}
+import { failureOf, localDocumentClient } from './store.ts';
 
 const NOW = new Date('2025-03-01T12:00:00.000Z');
 
@@ -78,10 +67,7 @@ function letter(
 
 describe('DeadLetterRepository on DynamoDB', () => {
   const endpoint = inject('dynamodbEndpoint');
-  const db = createDocumentClient(
-    { endpoint, region: LOCAL_AWS.region },
-    { credentials: LOCAL_AWS.credentials },
-  );
+  const db = localDocumentClient(endpoint);
   const tableName = `dead-letters-repo-${randomUUID()}`;
   const letters = createDeadLetterRepository(db, tableName);
 

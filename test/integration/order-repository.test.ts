@@ -19,16 +19,7 @@ import type { Order } from '#domain/order.ts';
 import { createTableInput, TABLES } from '#infra/tables.ts';
 import { LOCAL_AWS } from '#platform/dynamodb.ts';
 import { createTables } from '#platform/platform.ts';
-
-/** The error a call fails with, or undefined if it succeeds. */
-async function failureOf(call: Promise<unknown>): Promise<unknown> {
-  try {
-    await call;
-    return undefined;
-  } catch (error) {
-    return error;
-  }
-}
+import { failureOf, localDocumentClient } from './store.ts';
 
 const CREATED_AT = '2025-03-01T10:00:00.000Z';
 
@@ -100,10 +91,7 @@ function advanced(order: Order, status: Order['status']): Order {
 
 describe('OrderRepository on DynamoDB', () => {
   const endpoint = inject('dynamodbEndpoint');
-  const db = createDocumentClient(
-    { endpoint, region: LOCAL_AWS.region },
-    { credentials: LOCAL_AWS.credentials },
-  );
+  const db = localDocumentClient(endpoint);
   const tableName = `orders-repo-${randomUUID()}`;
   const orders = createOrderRepository(db, tableName);
 

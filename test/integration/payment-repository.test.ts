@@ -1,24 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { createDocumentClient } from '#commons/dynamodb.ts';
 import {
   ChargeInProgressError,
   createPaymentRepository,
   PaymentStateError,
 } from '#commons/payment-repository.ts';
 import { createTableInput, TABLES } from '#infra/tables.ts';
-import { LOCAL_AWS } from '#platform/dynamodb.ts';
 import { createTables } from '#platform/platform.ts';
-
-/** The error a call fails with, or undefined if it succeeds. */
-async function failureOf(call: Promise<unknown>): Promise<unknown> {
-  try {
-    await call;
-    return undefined;
-  } catch (error) {
-    return error;
-  }
-}
+import { failureOf, localDocumentClient } from './store.ts';
 
 const AMOUNT = { amount: 3998, currency: 'EUR' };
 const NOW = new Date('2025-03-01T10:00:00.000Z');
@@ -26,10 +15,7 @@ const LATER = new Date('2025-03-01T10:00:05.000Z');
 
 describe('PaymentRepository on DynamoDB', () => {
   const endpoint = inject('dynamodbEndpoint');
-  const db = createDocumentClient(
-    { endpoint, region: LOCAL_AWS.region },
-    { credentials: LOCAL_AWS.credentials },
-  );
+  const db = localDocumentClient(endpoint);
   const tableName = `payments-repo-${randomUUID()}`;
   const payments = createPaymentRepository(db, tableName);
 
