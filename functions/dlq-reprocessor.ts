@@ -107,6 +107,14 @@ export async function receiveDeadLetter(
     ],
   };
   const result = await deps.deadLetters.save(stored);
+  if (
+    result === 'saved' &&
+    stored.redriveAt !== null &&
+    Date.parse(stored.redriveAt) <= now.getTime()
+  ) {
+    // Due at once (no backoff configured): no need to wait for the schedule.
+    await redrive(deps, stored, 'dlq-reprocessor');
+  }
   deps.logger.info(
     result === 'saved' ? 'dead letter stored' : 'dead letter seen before',
     {
@@ -118,6 +126,9 @@ export async function receiveDeadLetter(
   );
   return result;
 }
+
+/** Statuses a dead letter can be redriven (or discarded) from. */
+const REDRIVABLE: readonly DeadLetterStatus[] = ['SCHEDULED', 'PARKED'];
 
 /**
  * Sends a dead letter's record back to its original topic (original key, headers with
@@ -131,6 +142,12 @@ export async function redrive(
   by: string,
   options: { value?: Buffer; note?: string | null } = {},
 ): Promise<DeadLetter> {
+  if (!REDRIVABLE.includes(letter.status)) {
+    throw new DeadLetterStateError(
+      `dead letter ${letter.id} is ${letter.status}; only ${REDRIVABLE.join(' or ')} ones can be redriven`,
+      letter.status,
+    );
+  }
   const { original } = letter;
   const value =
     options.value ??
@@ -152,7 +169,7 @@ export async function redrive(
       headers,
     },
   ]);
-  return deps.deadLetters.transition(letter.id, ['SCHEDULED', 'PARKED'], {
+  return deps.deadLetters.transition(letter.id, REDRIVABLE, {
     status: 'REDRIVEN',
     attempt: letter.attempt + 1,
     ...(options.value ? { value: options.value.toString('base64') } : {}),
@@ -424,19 +441,15 @@ export function createAdminHandler(deps: ReprocessorDependencies) {
       handler: async (event: HttpEvent) => {
         const { reason } = parseJsonBody(event, Discard);
         const letter = await load(idFrom(event));
-        const done = await deps.deadLetters.transition(
-          letter.id,
-          ['SCHEDULED', 'PARKED'],
-          {
-            status: 'DISCARDED',
-            action: {
-              at: deps.now().toISOString(),
-              action: 'DISCARDED',
-              by: operator(event),
-              note: reason,
-            },
+        const done = await deps.deadLetters.transition(letter.id, REDRIVABLE, {
+          status: 'DISCARDED',
+          action: {
+            at: deps.now().toISOString(),
+            action: 'DISCARDED',
+            by: operator(event),
+            note: reason,
           },
-        );
+        });
         return json(200, present(done));
       },
     },

@@ -323,6 +323,17 @@ describe('dead letters', () => {
     expect(last.message.headers?.['correlation-id']?.toString()).toBe(
       `corr-${orderId}`,
     );
+
+    // Act 4: a second redrive of a letter already REDRIVEN.
+    const twice = (await admin(
+      httpEvent('POST', `/dead-letters/${encodeURIComponent(id)}/redrive`, {}),
+      ctx(),
+    )) as { statusCode: number };
+
+    // Assess 4: refused, and nothing more was sent.
+    expect(twice.statusCode).toBe(409);
+    const onTopic = await recorder.all(TOPICS.orderPlaced);
+    expect(onTopic.filter(keyIs(orderId))).toHaveLength(2);
   });
 
   it('redrives a transient failure after its backoff, and then it succeeds', async () => {
