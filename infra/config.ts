@@ -1,0 +1,133 @@
+/**
+ * Configuration by stage, from `cdk.json` context (`-c stage=prod` picks one). Every
+ * setting has a documented default here; `cdk.json` and `-c` override them. Validated
+ * with zod so a typo fails `cdk synth` with a message, not a broken deployment.
+ */
+import { z } from 'zod';
+
+const EsmSettings = z.object({
+  /** Records per batch (1-10 000). */
+  batchSize: z.number().int().min(1).max(10_000),
+  /** Whole seconds to gather a batch (0-300). */
+  maxBatchingWindowSeconds: z.number().int().min(0).max(300),
+  /** Retries after the first attempt (0-10 000), then the `.dead-letter` topic. */
+  retryAttempts: z.number().int().min(0).max(10_000),
+  /** Older records go to the dead-letter topic unprocessed (60-604 800 s). */
+  maxRecordAgeSeconds: z.number().int().min(60).max(604_800),
+  /** Provisioned pollers: needed for retries, bisect and the Kafka destination. */
+  minimumPollers: z.number().int().min(1).max(200),
+  maximumPollers: z.number().int().min(1).max(2_000),
+  bisectBatchOnError: z.boolean(),
+});
+
+export const StageConfig = z.object({
+  stage: z.string().regex(/^[a-z][a-z0-9-]{0,15}$/),
+  kafka: z.object({
+    /** An existing MSK cluster (`-c mskClusterArn=...`); otherwise one is created. */
+    clusterArn: z.string().startsWith('arn:').optional(),
+    /** `serverless` (MSK Serverless, IAM auth) or `provisioned` (2 brokers, IAM auth). */
+    mode: z.enum(['serverless', 'provisioned']),
+    /** Partitions of every topic, dead-letter topics included. */
+    partitions: z.number().int().min(1).max(1_000),
+    /** How long topics keep records. */
+    retentionHours: z.number().int().min(1),
+  }),
+  esm: EsmSettings,
+  functions: z.object({
+    memoryMb: z.number().int().min(128).max(10_240),
+    /** At most 14 minutes for Kafka-triggered functions. */
+    timeoutSeconds: z.number().int().min(1).max(840),
+    logRetentionDays: z.number().int().min(1),
+  }),
+  api: z.object({
+    /** JWT issuer and audience for the order routes; public when absent. */
+    jwt: z
+      .object({ issuer: z.url(), audience: z.array(z.string()).min(1) })
+      .optional(),
+    throttleRate: z.number().positive(),
+    throttleBurst: z.number().int().positive(),
+  }),
+  /** The reprocessor's schedule for due redrives, in minutes. */
+  redriveEveryMinutes: z.number().int().min(1),
+  /** Where alarms notify (an e-mail for an SNS subscription); none when absent. */
+  alarmEmail: z.email().optional(),
+  /** Tables are retained on stack deletion in prod, destroyed in dev. */
+  retainData: z.boolean(),
+});
+export type StageConfig = z.infer<typeof StageConfig>;
+
+/** The defaults of each stage; `cdk.json` context `stages.<stage>` overrides them. */
+export const STAGE_DEFAULTS: Readonly<
+  Record<string, Omit<StageConfig, 'stage'>>
+> = {
+  dev: {
+    kafka: { mode: 'serverless', partitions: 3, retentionHours: 72 },
+    esm: {
+      batchSize: 100,
+      maxBatchingWindowSeconds: 1,
+      retryAttempts: 3,
+      maxRecordAgeSeconds: 3_600,
+      minimumPollers: 1,
+      maximumPollers: 3,
+      bisectBatchOnError: true,
+    },
+    functions: { memoryMb: 512, timeoutSeconds: 60, logRetentionDays: 7 },
+    api: { throttleRate: 50, throttleBurst: 100 },
+    redriveEveryMinutes: 1,
+    retainData: false,
+  },
+  prod: {
+    kafka: { mode: 'serverless', partitions: 6, retentionHours: 168 },
+    esm: {
+      batchSize: 100,
+      maxBatchingWindowSeconds: 1,
+      retryAttempts: 10,
+      maxRecordAgeSeconds: 86_400,
+      minimumPollers: 1,
+      maximumPollers: 6,
+      bisectBatchOnError: true,
+    },
+    functions: { memoryMb: 1_024, timeoutSeconds: 60, logRetentionDays: 30 },
+    api: { throttleRate: 500, throttleBurst: 1_000 },
+    redriveEveryMinutes: 1,
+    retainData: true,
+  },
+};
+
+/**
+ * The configuration of a stage: defaults, then `stages.<stage>` from context, then
+ * `mskClusterArn` from context.
+ *
+ * @example
+ * ```ts
+ * const config = stageConfig((key) => app.node.tryGetContext(key));
+ * ```
+ */
+export function stageConfig(context: (key: string) => unknown): StageConfig {
+  const stage = String(context('stage') ?? 'dev');
+  const defaults = STAGE_DEFAULTS[stage] ?? STAGE_DEFAULTS.dev;
+  const overrides = (
+    context('stages') as Record<string, unknown> | undefined
+  )?.[stage] as Partial<StageConfig> | undefined;
+  const clusterArn = context('mskClusterArn');
+  const merged = {
+    ...defaults,
+    ...overrides,
+    stage,
+    kafka: {
+      ...defaults?.kafka,
+      ...overrides?.kafka,
+      ...(typeof clusterArn === 'string' ? { clusterArn } : {}),
+    },
+    esm: { ...defaults?.esm, ...overrides?.esm },
+    functions: { ...defaults?.functions, ...overrides?.functions },
+    api: { ...defaults?.api, ...overrides?.api },
+  };
+  const result = StageConfig.safeParse(merged);
+  if (!result.success) {
+    throw new Error(
+      `invalid configuration for stage ${stage}: ${z.prettifyError(result.error)}`,
+    );
+  }
+  return result.data;
+}
