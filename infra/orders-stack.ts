@@ -1,31 +1,314 @@
-import { Stack, type StackProps } from 'aws-cdk-lib';
+import {
+  CfnOutput,
+  Duration,
+  Stack,
+  type StackProps,
+  Validations,
+} from 'aws-cdk-lib';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
 import type { Construct } from 'constructs';
+import {
+  CONSUMED_TOPICS,
+  deadLetterTopic,
+  TOPICS,
+} from '../functions/domain/events.ts';
+import type { StageConfig } from './config.ts';
+import { OrdersTables } from './data.ts';
+import { OrdersHttpApi } from './http-api.ts';
+import { KafkaCluster } from './kafka-cluster.ts';
+import {
+  allowKafkaProducer,
+  KafkaConsumerFunction,
+  type KafkaSubscription,
+  OrdersFunction,
+} from './kafka-consumer-function.ts';
+import { Monitoring } from './monitoring.ts';
+import { Network } from './network.ts';
+import { KafkaTopics, topicsFor } from './topics.ts';
 
 /** Settings that differ between stages, read from `cdk.json` context. */
 export interface OrdersStackProps extends StackProps {
-  /** 'dev' or 'prod'. */
-  readonly stage: string;
+  readonly config: StageConfig;
 }
 
 /**
- * The whole system in one stack: the Kafka cluster and topics, the three functions with
- * their event source mappings, the HTTP API and the tables. It is built up construct by
- * construct; the local runtime reads its synthesized template, so nothing here is
- * written twice.
+ * The whole system in one stack (domain.md section 1): the network and the MSK
+ * cluster with every topic, the tables, the three functions (order: API and Kafka
+ * handler; payment; dlq-reprocessor: Kafka handler, schedule and admin API) with their
+ * event source mappings, the HTTP API, and alarms with a dashboard.
+ *
+ * Consumer group ids are `<stack>-<function>-<topic>`: unique per mapping, as AWS
+ * requires, and stable across deployments so a redeploy resumes from committed
+ * offsets.
  *
  * @example
  * ```ts
- * new OrdersStack(app, 'KafkaOrders-dev', { stage: 'dev' });
+ * new OrdersStack(app, 'KafkaOrders-dev', { config: stageConfig(context) });
  * ```
  */
 export class OrdersStack extends Stack {
-  readonly stage: string;
+  readonly config: StageConfig;
+  readonly api: OrdersHttpApi;
+  readonly cluster: KafkaCluster;
 
   constructor(scope: Construct, id: string, props: OrdersStackProps) {
+    const { config } = props;
     super(scope, id, {
-      description: `Orders and payments on Lambda and Amazon MSK (${props.stage})`,
+      description: `Orders and payments on Lambda and Amazon MSK (${config.stage})`,
       ...props,
     });
-    this.stage = props.stage;
+    this.config = config;
+
+    const network = new Network(this, 'Network');
+    const cluster = new KafkaCluster(this, 'Kafka', {
+      network,
+      config: config.kafka,
+      stage: config.stage,
+    });
+    this.cluster = cluster;
+    const topics = new KafkaTopics(this, 'Topics', {
+      cluster,
+      network,
+      topics: topicsFor(config.kafka),
+    });
+    const data = new OrdersTables(this, 'Data', {
+      retainData: config.retainData,
+    });
+    const tables = data.environment();
+    const common = {
+      functions: config.functions,
+      network,
+    };
+    const subscribe = (
+      consumer: string,
+      subscribed: readonly string[],
+      onFailure: KafkaSubscription['onFailure'],
+    ): KafkaSubscription[] =>
+      subscribed.map((topic) => ({
+        topic,
+        consumerGroupId: `${this.stackName}-${consumer}-${topic}`,
+        onFailure,
+      }));
+
+    // order: the HTTP API, and the Kafka handler that folds payment outcomes.
+    const orderApi = new OrdersFunction(this, 'OrderApi', {
+      ...common,
+      entry: 'order-api.ts',
+      description: 'Order HTTP API: place, read and cancel orders',
+      environment: {
+        ORDERS_TABLE: tables.ORDERS_TABLE as string,
+        IDEMPOTENCY_TABLE: tables.IDEMPOTENCY_TABLE as string,
+      },
+    });
+    allowKafkaProducer(orderApi, cluster, [
+      TOPICS.orderPlaced,
+      TOPICS.orderCancelled,
+    ]);
+    data.tables.orders.grantReadWriteData(orderApi);
+    data.tables.idempotency.grantReadWriteData(orderApi);
+
+    const orderEvents = new KafkaConsumerFunction(this, 'OrderEvents', {
+      ...common,
+      entry: 'order-events.ts',
+      description: 'Folds payment outcomes into orders',
+      environment: { ORDERS_TABLE: tables.ORDERS_TABLE as string },
+      cluster,
+      esm: config.esm,
+      subscriptions: subscribe(
+        'order',
+        [TOPICS.paymentProcessed, TOPICS.paymentFailed, TOPICS.paymentRefunded],
+        'dead-letter-topic',
+      ),
+    });
+    orderEvents.allowProducingTo([TOPICS.shippingRequested]);
+    data.tables.orders.grantReadWriteData(orderEvents.fn);
+
+    // payment: charges and refunds.
+    const payment = new KafkaConsumerFunction(this, 'Payment', {
+      ...common,
+      entry: 'payment.ts',
+      description: 'Charges placed orders and refunds cancelled ones, once',
+      environment: { PAYMENTS_TABLE: tables.PAYMENTS_TABLE as string },
+      cluster,
+      esm: config.esm,
+      subscriptions: subscribe(
+        'payment',
+        [TOPICS.orderPlaced, TOPICS.orderCancelled],
+        'dead-letter-topic',
+      ),
+    });
+    payment.allowProducingTo([
+      TOPICS.paymentProcessed,
+      TOPICS.paymentFailed,
+      TOPICS.paymentRefunded,
+    ]);
+    data.tables.payments.grantReadWriteData(payment.fn);
+
+    // dlq-reprocessor: every dead-letter topic, without a destination of its own and
+    // with unlimited retries, so that a dead letter is never dropped.
+    const reprocessor = new KafkaConsumerFunction(this, 'DlqReprocessor', {
+      ...common,
+      entry: 'dlq-reprocessor.ts',
+      description: 'Stores dead letters and schedules the retryable ones',
+      environment: {
+        DEAD_LETTERS_TABLE: tables.DEAD_LETTERS_TABLE as string,
+      },
+      cluster,
+      esm: config.esm,
+      subscriptions: subscribe(
+        'dlq',
+        CONSUMED_TOPICS.map(deadLetterTopic),
+        'none',
+      ),
+    });
+    reprocessor.allowProducingTo(CONSUMED_TOPICS);
+    const deadLetterFunction = (
+      id: string,
+      handler: string,
+      description: string,
+    ) => {
+      const fn = new OrdersFunction(this, id, {
+        ...common,
+        entry: 'dlq-reprocessor.ts',
+        handler,
+        description,
+        environment: {
+          DEAD_LETTERS_TABLE: tables.DEAD_LETTERS_TABLE as string,
+        },
+      });
+      allowKafkaProducer(fn, cluster, CONSUMED_TOPICS);
+      return fn;
+    };
+    const redrive = deadLetterFunction(
+      'DlqRedrive',
+      'scheduledHandler',
+      'Redrives dead letters whose backoff has passed',
+    );
+    new events.Rule(this, 'DlqRedriveSchedule', {
+      description: 'Redrive due dead letters',
+      schedule: events.Schedule.rate(
+        Duration.minutes(config.redriveEveryMinutes),
+      ),
+      targets: [new targets.LambdaFunction(redrive, { retryAttempts: 2 })],
+    });
+    const admin = deadLetterFunction(
+      'DlqAdmin',
+      'adminHandler',
+      'Dead-letter admin API: list, show, redrive, discard',
+    );
+    for (const fn of [reprocessor.fn, redrive, admin]) {
+      data.tables.deadLetters.grantReadWriteData(fn);
+    }
+
+    // Nothing reads or writes a topic before the topics exist.
+    const everyFunction = [
+      orderApi,
+      orderEvents.fn,
+      payment.fn,
+      reprocessor.fn,
+      redrive,
+      admin,
+    ];
+    for (const fn of everyFunction) fn.node.addDependency(topics);
+
+    this.api = new OrdersHttpApi(this, 'Api', {
+      orderApi,
+      admin,
+      ...(config.api.jwt ? { jwt: config.api.jwt } : {}),
+      throttle: {
+        rate: config.api.throttleRate,
+        burst: config.api.throttleBurst,
+      },
+      logRetentionDays: config.functions.logRetentionDays,
+    });
+
+    const consumers = [orderEvents, payment, reprocessor].flatMap((consumer) =>
+      consumer.eventSources.map((source, index) => ({
+        fn: consumer.fn,
+        eventSourceMappingId: source.eventSourceMappingId,
+        topic: consumer.topics[index] as string,
+      })),
+    );
+    new Monitoring(this, 'Monitoring', {
+      functions: [
+        { name: 'order-api', fn: orderApi },
+        { name: 'order-events', fn: orderEvents.fn },
+        { name: 'payment', fn: payment.fn },
+        { name: 'dlq-reprocessor', fn: reprocessor.fn },
+        { name: 'dlq-redrive', fn: redrive },
+        { name: 'dlq-admin', fn: admin },
+      ],
+      consumers,
+      deadLetterTopics: CONSUMED_TOPICS.map(deadLetterTopic),
+      ...(config.alarmEmail ? { alarmEmail: config.alarmEmail } : {}),
+    });
+
+    this.acknowledgeFindings([reprocessor.fn, redrive, admin]);
+
+    new CfnOutput(this, 'ApiUrl', {
+      value: this.api.url,
+      description: 'The HTTP API: POST {ApiUrl}orders',
+    });
+    new CfnOutput(this, 'ClusterArn', {
+      value: cluster.clusterArn,
+      description: 'The MSK cluster',
+    });
+    new CfnOutput(this, 'BootstrapBrokers', {
+      value: cluster.bootstrapBrokers,
+      description: 'SASL/IAM bootstrap brokers (port 9098, inside the VPC)',
+    });
+  }
+
+  /**
+   * cdk-nag (AWS Solutions) findings that are accepted, each with its reason. Anything
+   * not listed here fails the synth.
+   */
+  private acknowledgeFindings(deadLetterFunctions: readonly Construct[]): void {
+    const acknowledge = (scope: Construct, id: string, reason: string) =>
+      Validations.of(scope).acknowledge({ id, reason });
+    const managed = (policy: string) =>
+      `AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/${policy}]`;
+    acknowledge(
+      this,
+      managed('AWSLambdaBasicExecutionRole'),
+      "Lambda's own managed policy: write the function's logs, nothing more",
+    );
+    acknowledge(
+      this,
+      managed('AWSLambdaVPCAccessExecutionRole'),
+      "Lambda's own managed policy for the network interfaces of functions in a VPC",
+    );
+    acknowledge(
+      this,
+      managed('AWSLambdaMSKExecutionRole'),
+      'Added by ManagedKafkaEventSource: what the event source mapping needs to ' +
+        'describe the cluster and create its network interfaces (AWS docs: with-msk-permissions)',
+    );
+    for (const fn of deadLetterFunctions) {
+      acknowledge(
+        fn,
+        'AwsSolutions-IAM5[Resource::<DataDeadLettersE8DA58CB.Arn>/index/*]',
+        'grantReadWriteData covers the table indexes: the byStatus index lists dead ' +
+          'letters by status and finds those due for a redrive',
+      );
+    }
+    const routes = this.api.api.node.children;
+    for (const route of routes) {
+      if (route.node.id === 'GET--health') {
+        acknowledge(
+          route,
+          'AwsSolutions-APIG4',
+          'liveness and readiness: open by design for uptime checks, answers no data',
+        );
+      } else if (!this.config.api.jwt && route.node.id.includes('orders')) {
+        acknowledge(
+          route,
+          'AwsSolutions-APIG4',
+          `stage ${this.config.stage} has no api.jwt configured: the order routes are ` +
+            'public for trying the system; set api.jwt in cdk.json to require a JWT',
+        );
+      }
+    }
   }
 }

@@ -1,0 +1,218 @@
+import { Stack } from 'aws-cdk-lib';
+import { Capture, Match, Template } from 'aws-cdk-lib/assertions';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { describe, expect, it } from 'vitest';
+import { Monitoring, type MonitoringProps } from '../../infra/monitoring.ts';
+
+const ESM_ID = 'a1b2c3d4-5678-90ab-cdef-11111EXAMPLE';
+
+function synth(overrides: Partial<MonitoringProps> = {}): {
+  template: Template;
+  monitoring: Monitoring;
+} {
+  const stack = new Stack();
+  const fn = (id: string) =>
+    new lambda.Function(stack, id, {
+      runtime: lambda.Runtime.NODEJS_24_X,
+      handler: 'index.handler',
+      code: lambda.Code.fromInline('exports.handler = async () => ({});'),
+    });
+  const orderApi = fn('OrderApi');
+  const payment = fn('Payment');
+  const reprocessor = fn('Reprocessor');
+  const monitoring = new Monitoring(stack, 'Monitoring', {
+    functions: [
+      { name: 'order-api', fn: orderApi },
+      { name: 'payment', fn: payment },
+      { name: 'dlq-reprocessor', fn: reprocessor },
+    ],
+    consumers: [{ fn: payment, eventSourceMappingId: ESM_ID, topic: 'orders' }],
+    deadLetterTopics: ['orders.dead-letter', 'payments.dead-letter'],
+    ...overrides,
+  });
+  return { template: Template.fromStack(stack), monitoring };
+}
+
+const ALARM_DEFAULTS = {
+  ComparisonOperator: 'GreaterThanThreshold',
+  EvaluationPeriods: 1,
+  DatapointsToAlarm: 1,
+  TreatMissingData: 'notBreaching',
+  Period: 300,
+};
+
+describe('Monitoring', () => {
+  it('creates one alarm per function, consumer and dead-letter topic', () => {
+    // Act
+    const { template, monitoring } = synth();
+
+    // Assess
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 3 + 1 + 2);
+    expect(monitoring.alarms).toHaveLength(6);
+  });
+
+  it.each([['OrderApi'], ['Payment'], ['Reprocessor']])(
+    'alarms on any Errors of %s over 5 minutes',
+    (functionId) => {
+      // Act
+      const { template } = synth();
+
+      // Assess
+      template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        ...ALARM_DEFAULTS,
+        Namespace: 'AWS/Lambda',
+        MetricName: 'Errors',
+        Statistic: 'Sum',
+        Threshold: 0,
+        Dimensions: [
+          {
+            Name: 'FunctionName',
+            Value: { Ref: Match.stringLikeRegexp(`^${functionId}`) },
+          },
+        ],
+      });
+    },
+  );
+
+  it('alarms on the maximum OffsetLag of each event source mapping', () => {
+    // Act
+    const { template } = synth();
+
+    // Assess
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      ...ALARM_DEFAULTS,
+      Namespace: 'AWS/Lambda',
+      MetricName: 'OffsetLag',
+      Statistic: 'Maximum',
+      Threshold: 1000,
+      // CloudFormation gets the dimensions sorted by name.
+      Dimensions: [
+        { Name: 'EventSourceMappingUUID', Value: ESM_ID },
+        {
+          Name: 'FunctionName',
+          Value: { Ref: Match.stringLikeRegexp('^Payment') },
+        },
+      ],
+    });
+  });
+
+  it('takes the offset lag threshold from props', () => {
+    // Act
+    const { template } = synth({ offsetLagThreshold: 250 });
+
+    // Assess
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'OffsetLag',
+      Threshold: 250,
+    });
+  });
+
+  it.each([['orders.dead-letter'], ['payments.dead-letter']])(
+    'alarms on dead letters arriving on %s',
+    (topic) => {
+      // Act
+      const { template } = synth();
+
+      // Assess
+      template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        ...ALARM_DEFAULTS,
+        Namespace: 'KafkaOrders',
+        MetricName: 'RecordsConsumed',
+        Statistic: 'Sum',
+        Threshold: 0,
+        Dimensions: [
+          { Name: 'service', Value: 'dlq-reprocessor' },
+          { Name: 'topic', Value: topic },
+        ],
+      });
+    },
+  );
+
+  it('notifies the alarm topic on ALARM and OK from every alarm', () => {
+    // Prepare
+    const { template } = synth();
+    const topicRef = {
+      Ref: Match.stringLikeRegexp('^MonitoringAlarmTopic'),
+    };
+
+    // Act
+    const alarms = Object.values(
+      template.findResources('AWS::CloudWatch::Alarm'),
+    );
+
+    // Assess
+    template.resourceCountIs('AWS::SNS::Topic', 1);
+    template.allResourcesProperties('AWS::CloudWatch::Alarm', {
+      AlarmActions: [topicRef],
+      OKActions: [topicRef],
+    });
+    expect(alarms).toHaveLength(6);
+  });
+
+  it('only accepts TLS publishing on the alarm topic', () => {
+    // Act
+    const { template } = synth();
+
+    // Assess
+    template.hasResourceProperties('AWS::SNS::TopicPolicy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Effect: 'Deny',
+            Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+          }),
+        ]),
+      },
+    });
+  });
+
+  it('subscribes the alarm e-mail when configured', () => {
+    // Act
+    const { template } = synth({ alarmEmail: 'oncall@example.com' });
+
+    // Assess
+    template.resourceCountIs('AWS::SNS::Subscription', 1);
+    template.hasResourceProperties('AWS::SNS::Subscription', {
+      Protocol: 'email',
+      Endpoint: 'oncall@example.com',
+      TopicArn: { Ref: Match.stringLikeRegexp('^MonitoringAlarmTopic') },
+    });
+  });
+
+  it('subscribes nobody without an alarm e-mail', () => {
+    // Act
+    const { template } = synth();
+
+    // Assess
+    template.resourceCountIs('AWS::SNS::Subscription', 0);
+  });
+
+  it('builds a dashboard with function, lag, dead-letter and record widgets', () => {
+    // Prepare
+    const body = new Capture();
+
+    // Act
+    const { template } = synth();
+    template.hasResourceProperties('AWS::CloudWatch::Dashboard', {
+      DashboardBody: body,
+    });
+
+    // Assess
+    template.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
+    const text = JSON.stringify(body.asObject());
+    for (const expected of [
+      'Invocations',
+      'Errors',
+      'Duration',
+      'Offset lag',
+      'Dead-letter arrivals',
+      'RecordsConsumed',
+      'RecordsDeadLettered',
+      'RecordsFailed',
+      'OffsetLag',
+      ESM_ID,
+    ]) {
+      expect(text, expected).toContain(expected);
+    }
+  });
+});

@@ -1,0 +1,228 @@
+import { App } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { beforeAll, describe, expect, it } from 'vitest';
+import {
+  CONSUMED_TOPICS,
+  deadLetterTopic,
+  TOPICS,
+} from '../../functions/domain/events.ts';
+import { buildApp } from '../../infra/app.ts';
+
+type Resources = Record<
+  string,
+  { Type: string; Properties: Record<string, unknown> }
+>;
+
+function ofType(template: Template, type: string) {
+  return Object.values(template.toJSON().Resources as Resources).filter(
+    (resource) => resource.Type === type,
+  );
+}
+
+describe('the stack (dev, a new MSK Serverless cluster)', () => {
+  let template: Template;
+
+  beforeAll(() => {
+    // Act: the real app, cdk-nag included: an unacknowledged finding throws here.
+    const { app, stack } = buildApp(new App({ context: { stage: 'dev' } }));
+    app.synth();
+    template = Template.fromStack(stack);
+  });
+
+  it('creates an MSK Serverless cluster with IAM auth and every topic', () => {
+    template.resourceCountIs('AWS::MSK::ServerlessCluster', 1);
+    template.hasResourceProperties('AWS::MSK::ServerlessCluster', {
+      ClientAuthentication: { Sasl: { Iam: { Enabled: true } } },
+    });
+    const topics = ofType(template, 'Custom::KafkaTopics');
+    expect(topics).toHaveLength(1);
+    const names = (
+      (topics[0]?.Properties.Topics ?? []) as { Name: string }[]
+    ).map((t) => t.Name);
+    expect(names.sort()).toEqual(
+      [
+        ...Object.values(TOPICS),
+        ...CONSUMED_TOPICS.map(deadLetterTopic),
+      ].sort(),
+    );
+  });
+
+  it('maps each consumed topic once, with the settings of the stage', () => {
+    // Prepare
+    const mappings = ofType(template, 'AWS::Lambda::EventSourceMapping');
+    const byTopic = new Map(
+      mappings.map((m) => [(m.Properties.Topics as string[])[0], m.Properties]),
+    );
+
+    // Assess: payment outcomes to order, orders to payment, dead letters to dlq.
+    expect(mappings).toHaveLength(10);
+    for (const topic of CONSUMED_TOPICS) {
+      expect(byTopic.get(topic)).toMatchObject({
+        StartingPosition: 'TRIM_HORIZON',
+        BatchSize: 100,
+        MaximumBatchingWindowInSeconds: 1,
+        MaximumRetryAttempts: 3,
+        MaximumRecordAgeInSeconds: 3600,
+        BisectBatchOnFunctionError: true,
+        FunctionResponseTypes: ['ReportBatchItemFailures'],
+        ProvisionedPollerConfig: { MinimumPollers: 1, MaximumPollers: 3 },
+        DestinationConfig: {
+          OnFailure: { Destination: `kafka://${deadLetterTopic(topic)}` },
+        },
+      });
+    }
+    for (const topic of CONSUMED_TOPICS.map(deadLetterTopic)) {
+      const mapping = byTopic.get(topic);
+      // Dead letters are retried until stored: no destination, no retry limit.
+      expect(mapping).toMatchObject({
+        FunctionResponseTypes: ['ReportBatchItemFailures'],
+      });
+      expect(mapping).not.toHaveProperty('DestinationConfig');
+      expect(mapping).not.toHaveProperty('MaximumRetryAttempts');
+      expect(mapping).not.toHaveProperty('MaximumRecordAgeInSeconds');
+    }
+    const groups = mappings.map(
+      (m) =>
+        (
+          m.Properties.AmazonManagedKafkaEventSourceConfig as {
+            ConsumerGroupId: string;
+          }
+        ).ConsumerGroupId,
+    );
+    expect(new Set(groups).size).toBe(10);
+    expect(groups).toContain(`KafkaOrders-dev-payment-${TOPICS.orderPlaced}`);
+  });
+
+  it('never grants a Kafka data-plane action on every resource', () => {
+    for (const policy of ofType(template, 'AWS::IAM::Policy')) {
+      const document = policy.Properties.PolicyDocument as {
+        Statement: { Action: string | string[]; Resource: unknown }[];
+      };
+      for (const statement of document.Statement) {
+        const actions = [statement.Action].flat();
+        if (!actions.some((a) => a.startsWith('kafka-cluster:'))) continue;
+        expect([statement.Resource].flat()).not.toContain('*');
+      }
+    }
+  });
+
+  it('gives every function of ours Node.js 24 on arm64, in the VPC', () => {
+    // Ours, not CDK's own custom-resource helpers: they run with source maps.
+    const functions = ofType(template, 'AWS::Lambda::Function').filter(
+      (fn) =>
+        (fn.Properties.Environment as { Variables?: Record<string, string> })
+          ?.Variables?.NODE_OPTIONS === '--enable-source-maps',
+    );
+    // order-api, order-events, payment, dlq-reprocessor, -redrive, -admin, topics.
+    expect(functions).toHaveLength(7);
+    for (const fn of functions) {
+      expect(fn.Properties.Runtime).toBe('nodejs24.x');
+    }
+    for (const fn of functions) {
+      expect(fn.Properties.Architectures).toEqual(['arm64']);
+      expect(fn.Properties).toHaveProperty('VpcConfig');
+    }
+  });
+
+  it('schedules the redrive of due dead letters every minute', () => {
+    template.hasResourceProperties('AWS::Events::Rule', {
+      ScheduleExpression: 'rate(1 minute)',
+      Targets: Match.arrayWith([Match.objectLike({ Arn: Match.anyValue() })]),
+    });
+  });
+
+  it('routes the order API and the IAM-authorized admin API', () => {
+    const routes = ofType(template, 'AWS::ApiGatewayV2::Route').map((r) => [
+      r.Properties.RouteKey,
+      r.Properties.AuthorizationType ?? 'NONE',
+    ]);
+    expect(Object.fromEntries(routes)).toEqual({
+      'POST /orders': 'NONE',
+      'GET /orders/{orderId}': 'NONE',
+      'GET /orders/{orderId}/events': 'NONE',
+      'POST /orders/{orderId}/cancel': 'NONE',
+      'GET /health': 'NONE',
+      'GET /dead-letters': 'AWS_IAM',
+      'GET /dead-letters/{id}': 'AWS_IAM',
+      'POST /dead-letters/{id}/redrive': 'AWS_IAM',
+      'POST /dead-letters/redrive': 'AWS_IAM',
+      'POST /dead-letters/{id}/discard': 'AWS_IAM',
+    });
+  });
+
+  it('outputs the API URL and the cluster ARN', () => {
+    const outputs = Object.keys(template.toJSON().Outputs ?? {});
+    expect(outputs).toEqual(
+      expect.arrayContaining(['ApiUrl', 'ClusterArn', 'BootstrapBrokers']),
+    );
+  });
+});
+
+describe('the stack (prod, an existing cluster, a JWT authorizer)', () => {
+  let template: Template;
+  const clusterArn =
+    'arn:aws:kafka:eu-west-1:111122223333:cluster/orders/0f1e2d3c-4b5a-6978-8695-a4b3c2d1e0f9-s2';
+
+  beforeAll(() => {
+    const { app, stack } = buildApp(
+      new App({
+        context: {
+          stage: 'prod',
+          mskClusterArn: clusterArn,
+          stages: {
+            prod: {
+              api: {
+                jwt: {
+                  issuer: 'https://auth.example.com/',
+                  audience: ['orders'],
+                },
+              },
+            },
+          },
+          // Bundling is covered by the dev stack above.
+          'aws:cdk:bundling-stacks': [],
+        },
+      }),
+    );
+    app.synth();
+    template = Template.fromStack(stack);
+  });
+
+  it('creates no cluster and scopes Kafka permissions to the given one', () => {
+    template.resourceCountIs('AWS::MSK::ServerlessCluster', 0);
+    template.resourceCountIs('AWS::MSK::Cluster', 0);
+    template.hasResourceProperties('AWS::IAM::Policy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Action: ['kafka-cluster:DescribeTopic', 'kafka-cluster:ReadData'],
+            Resource: Match.arrayWith([
+              `arn:aws:kafka:eu-west-1:111122223333:topic/orders/0f1e2d3c-4b5a-6978-8695-a4b3c2d1e0f9-s2/${TOPICS.orderPlaced}`,
+            ]),
+          }),
+        ]),
+      },
+    });
+  });
+
+  it('puts the order routes behind the JWT authorizer, health aside', () => {
+    const routes = Object.fromEntries(
+      ofType(template, 'AWS::ApiGatewayV2::Route').map((r) => [
+        r.Properties.RouteKey,
+        r.Properties.AuthorizationType ?? 'NONE',
+      ]),
+    );
+    expect(routes['POST /orders']).toBe('JWT');
+    expect(routes['POST /orders/{orderId}/cancel']).toBe('JWT');
+    expect(routes['GET /health']).toBe('NONE');
+    expect(routes['GET /dead-letters']).toBe('AWS_IAM');
+  });
+
+  it('keeps the tables on stack deletion', () => {
+    const tables = Object.values(template.toJSON().Resources as Resources)
+      .filter((r) => r.Type === 'AWS::DynamoDB::GlobalTable')
+      .map((r) => r as unknown as { DeletionPolicy?: string });
+    expect(tables.length).toBe(4);
+    for (const table of tables) expect(table.DeletionPolicy).toBe('Retain');
+  });
+});
