@@ -221,6 +221,8 @@ export interface KafkaConsumerFunctionProps {
   readonly cluster: KafkaClusterRef;
   readonly subscriptions: readonly KafkaSubscription[];
   readonly esm: StageConfig['esm'];
+  /** A provisioned-poller group shared by the stack's mappings, to share EPUs. */
+  readonly pollerGroupName?: string;
   readonly functions: StageConfig['functions'];
   readonly tracing?: boolean;
   readonly logRemovalPolicy?: RemovalPolicy;
@@ -390,6 +392,11 @@ function eventSourceProps(
     provisionedPollerConfig: {
       minimumPollers: esm.minimumPollers,
       maximumPollers: esm.maximumPollers,
+      // Mappings of one group share event poller units instead of each paying for
+      // its own (aws-kafka-esm.md 2.3; up to 100 mappings per group).
+      ...(props.pollerGroupName
+        ? { pollerGroupName: props.pollerGroupName }
+        : {}),
     },
     bisectBatchOnError: esm.bisectBatchOnError,
     reportBatchItemFailures: true,

@@ -80,6 +80,8 @@ export class OrdersStack extends Stack {
       functions: config.functions,
       network,
     };
+    // Every mapping of the stack in one poller group: they share event poller units.
+    const pollerGroupName = this.stackName;
     const subscribe = (
       consumer: string,
       subscribed: readonly string[],
@@ -115,6 +117,7 @@ export class OrdersStack extends Stack {
       environment: { ORDERS_TABLE: tables.ORDERS_TABLE as string },
       cluster,
       esm: config.esm,
+      pollerGroupName,
       subscriptions: subscribe(
         'order',
         [TOPICS.paymentProcessed, TOPICS.paymentFailed, TOPICS.paymentRefunded],
@@ -132,6 +135,7 @@ export class OrdersStack extends Stack {
       environment: { PAYMENTS_TABLE: tables.PAYMENTS_TABLE as string },
       cluster,
       esm: config.esm,
+      pollerGroupName,
       subscriptions: subscribe(
         'payment',
         [TOPICS.orderPlaced, TOPICS.orderCancelled],
@@ -156,6 +160,7 @@ export class OrdersStack extends Stack {
       },
       cluster,
       esm: config.esm,
+      pollerGroupName,
       subscriptions: subscribe(
         'dlq',
         CONSUMED_TOPICS.map(deadLetterTopic),

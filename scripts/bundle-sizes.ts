@@ -19,7 +19,12 @@ import { buildApp } from '../infra/app.ts';
 
 const outdir = mkdtempSync(join(tmpdir(), 'bundle-sizes-'));
 const started = performance.now();
-const { app } = buildApp(new App({ outdir, context: { stage: 'dev' } }));
+const { app } = buildApp(
+  new App({
+    outdir,
+    context: { stage: 'dev', 'aws:cdk:enable-asset-metadata': true },
+  }),
+);
 const assembly = app.synth();
 const seconds = ((performance.now() - started) / 1000).toFixed(1);
 

@@ -65,7 +65,11 @@ describe('the stack (dev, a new MSK Serverless cluster)', () => {
         MaximumRecordAgeInSeconds: 3600,
         BisectBatchOnFunctionError: true,
         FunctionResponseTypes: ['ReportBatchItemFailures'],
-        ProvisionedPollerConfig: { MinimumPollers: 1, MaximumPollers: 3 },
+        ProvisionedPollerConfig: {
+          MinimumPollers: 1,
+          MaximumPollers: 3,
+          PollerGroupName: 'KafkaOrders-dev',
+        },
         DestinationConfig: {
           OnFailure: { Destination: `kafka://${deadLetterTopic(topic)}` },
         },
