@@ -90,9 +90,16 @@ const LOG4J = [
   '',
 ].join('\n');
 
-/** A KRaft cluster id: 16 random bytes, base64url without padding (22 characters). */
+/**
+ * A KRaft cluster id: 16 random bytes, base64url without padding (22 characters),
+ * never starting with '-': the storage tool would read such an id as an option (Kafka's
+ * own `Uuid.randomUuid()` skips those for the same reason).
+ */
 export function newClusterId(): string {
-  return randomBytes(16).toString('base64url');
+  for (;;) {
+    const id = randomBytes(16).toString('base64url');
+    if (!id.startsWith('-')) return id;
+  }
 }
 
 /**
@@ -146,9 +153,10 @@ export async function startKafkaBroker(
         config,
       ],
       { cwd: dir, timeout: 120_000 },
-    ).catch((error: Error & { stdout?: string }) => {
+    ).catch((error: Error & { stdout?: string; stderr?: string }) => {
+      const output = `${error.stderr ?? ''}`.trim() || error.message;
       throw new ServerNotReadyError(
-        `formatting the Kafka storage folder failed: ${lastLine(error.stdout ?? error.message)}`,
+        `formatting the Kafka storage folder failed: ${lastLine(output)}`,
         `check that ${dir} is writable and the jars in ${options.libDir} are complete ` +
           `(delete that folder to fetch them again)`,
         { cause: error },

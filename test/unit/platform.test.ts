@@ -70,6 +70,12 @@ describe('newClusterId', () => {
   it('is 22 base64url characters, as Kafka requires', () => {
     expect(newClusterId()).toMatch(/^[A-Za-z0-9_-]{22}$/);
   });
+
+  it('never starts with "-", which the storage tool would take for an option', () => {
+    // One id in 64 would start with '-' if nothing prevented it.
+    const ids = Array.from({ length: 2_000 }, newClusterId);
+    expect(ids.filter((id) => id.startsWith('-'))).toEqual([]);
+  });
 });
 
 describe('claimPort', () => {
