@@ -1,0 +1,136 @@
+/**
+ * One local Lambda sandbox: the body of a worker thread started by
+ * `startLocalLambda` (./lambda.ts). It imports the function's TypeScript entry once
+ * (the cold start: module-scope code such as configuration loading runs here, with
+ * the function's own `process.env`), then runs one invocation at a time with a
+ * Lambda-like context.
+ */
+import { pathToFileURL } from 'node:url';
+import { parentPort, workerData } from 'node:worker_threads';
+
+/** What the sandbox is started with (`workerData`). */
+export interface SandboxData {
+  /** Absolute path of the TypeScript entry. */
+  readonly entry: string;
+  /** The exported handler. */
+  readonly handler: string;
+  readonly functionName: string;
+  readonly invokedFunctionArn: string;
+  readonly memoryLimitInMB: number;
+  readonly logGroupName: string;
+  readonly logStreamName: string;
+}
+
+/** From the runtime to the sandbox: run one event. */
+export interface InvokeMessage {
+  readonly type: 'invoke';
+  readonly awsRequestId: string;
+  readonly event: unknown;
+  /** Epoch milliseconds at which the invocation times out. */
+  readonly deadline: number;
+}
+
+/** A failure, as Lambda reports it: the error's name and message. */
+export interface FailureMessage {
+  readonly errorType: string;
+  readonly errorMessage: string;
+}
+
+/** From the sandbox to the runtime. */
+export type SandboxMessage =
+  | { readonly type: 'ready' }
+  | ({ readonly type: 'init-error' } & FailureMessage)
+  | { readonly type: 'result'; readonly awsRequestId: string; result: unknown }
+  | ({
+      readonly type: 'error';
+      readonly awsRequestId: string;
+    } & FailureMessage);
+
+type Handler = (event: unknown, context: unknown) => unknown;
+
+function failureOf(error: unknown): FailureMessage & { stack?: string } {
+  if (error instanceof Error) {
+    return {
+      errorType: error.name || 'Error',
+      errorMessage: error.message,
+      ...(error.stack ? { stack: error.stack } : {}),
+    };
+  }
+  return { errorType: 'Error', errorMessage: String(error) };
+}
+
+/** Like Lambda's runtime, every failure is also written to the function's log. */
+function logFailure(message: string, error: unknown, requestId?: string) {
+  const { errorType, errorMessage, stack } = failureOf(error);
+  console.error(
+    JSON.stringify({
+      level: 'ERROR',
+      message,
+      ...(requestId ? { requestId } : {}),
+      errorType,
+      errorMessage,
+      stack: stack?.split('\n'),
+    }),
+  );
+}
+
+async function main(): Promise<void> {
+  const port = parentPort;
+  if (!port) throw new Error('lambda-worker.ts runs only as a worker thread');
+  const data = workerData as SandboxData;
+  const post = (message: SandboxMessage) => port.postMessage(message);
+
+  let handler: Handler;
+  try {
+    const module: Record<string, unknown> = await import(
+      pathToFileURL(data.entry).href
+    );
+    const exported = module[data.handler];
+    if (typeof exported !== 'function') {
+      // Lambda's own error for a handler that is not exported.
+      post({
+        type: 'init-error',
+        errorType: 'Runtime.HandlerNotFound',
+        errorMessage: `${data.entry}.${data.handler} is undefined or not exported`,
+      });
+      return;
+    }
+    handler = exported as Handler;
+  } catch (error) {
+    logFailure('Init Error', error);
+    post({ type: 'init-error', ...failureOf(error) });
+    return;
+  }
+  post({ type: 'ready' });
+
+  // Invocations arrive one at a time: the runtime sends the next one only after
+  // this one answered, as Lambda does with one sandbox.
+  port.on('message', async (message: InvokeMessage) => {
+    const { awsRequestId, deadline } = message;
+    const context = {
+      functionName: data.functionName,
+      functionVersion: '$LATEST',
+      invokedFunctionArn: data.invokedFunctionArn,
+      // A string, as in Lambda's Node.js runtime.
+      memoryLimitInMB: String(data.memoryLimitInMB),
+      awsRequestId,
+      logGroupName: data.logGroupName,
+      logStreamName: data.logStreamName,
+      callbackWaitsForEmptyEventLoop: true,
+      getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
+    };
+    try {
+      const returned = await handler(message.event, context);
+      // Lambda answers with the JSON of the result: `undefined` becomes null,
+      // dates become strings, functions disappear.
+      const json = JSON.stringify(returned) as string | undefined;
+      const result: unknown = json === undefined ? null : JSON.parse(json);
+      post({ type: 'result', awsRequestId, result });
+    } catch (error) {
+      logFailure('Invoke Error', error, awsRequestId);
+      post({ type: 'error', awsRequestId, ...failureOf(error) });
+    }
+  });
+}
+
+await main();
