@@ -5,6 +5,7 @@
  * cancellation that is refunded, and a poison record that ends in the dead letters.
  */
 import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Kafka, logLevel } from 'kafkajs';
 import { TOPICS } from '#domain/events.ts';
 
@@ -66,8 +67,17 @@ export function startDemo(
     (n) => place(`big-${n}`, 60_000),
     (n) => place(`flaky-${n}`),
     async (n) => {
+      // Cancelled once paid, so the refund path shows (PAID -> REFUNDED).
       const orderId = `cancel-${n}`;
       await place(orderId);
+      const deadline = Date.now() + 10_000;
+      while (Date.now() < deadline) {
+        const order = (await (
+          await fetch(`${url}/orders/${orderId}`)
+        ).json()) as { status?: string };
+        if (order.status === 'PAID') break;
+        await sleep(250);
+      }
       const response = await fetch(`${url}/orders/${orderId}/cancel`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },

@@ -16,6 +16,7 @@ import {
   type LogEntry,
   logLevel,
   type Message,
+  Partitioners,
   type Producer,
   type ProducerConfig,
   type RetryOptions,
@@ -334,6 +335,9 @@ export function createKafkaPublisher(
       maxInFlightRequests: 1,
       // Topics are made by the infrastructure; a typo must fail, not create one.
       allowAutoTopicCreation: false,
+      // Java's murmur2 partitioner, as Java clients and MSK tools use: one orderId,
+      // one partition, whoever produces (and kafkajs warns when it is left implicit).
+      createPartitioner: Partitioners.DefaultPartitioner,
       retry: options.retry ?? DEFAULT_RETRY,
     });
     try {
