@@ -4,7 +4,8 @@
  * 0 picks free ones; or existing services through KAFKA_BROKERS / DYNAMODB_ENDPOINT),
  * then the functions, event source mappings, HTTP API (port 3000, or PORT / --port)
  * and schedules, all read from the synthesized CDK template. `--demo` places a steady
- * trickle of orders. Ctrl-C stops everything in order.
+ * trickle of orders; `--watch` reloads the functions when their sources change.
+ * Ctrl-C stops everything in order.
  */
 import { parseArgs } from 'node:util';
 import { exitWithError, servePlatform } from '#platform/serve.ts';
@@ -16,6 +17,7 @@ const { values } = parseArgs({
     port: { type: 'string' },
     stage: { type: 'string', default: 'dev' },
     demo: { type: 'boolean', default: false },
+    watch: { type: 'boolean', default: false },
   },
 });
 const env = process.env;
@@ -31,6 +33,7 @@ servePlatform({
     const system = await startLocalSystem(platform, {
       port: Number(values.port ?? env.PORT ?? 3000),
       stage: values.stage,
+      watch: values.watch,
       log: out,
     });
     out(system.describe());

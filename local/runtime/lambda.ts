@@ -65,6 +65,11 @@ export interface LocalLambda {
    * shutdown: a worker with captured stdout keeps the process alive (checked).
    */
   stop(): Promise<void>;
+  /**
+   * Retires every sandbox (idle ones now, busy ones after their invocation), so the
+   * next invocation is a cold start that loads the code again: `npm run dev --watch`.
+   */
+  reload(): Promise<void>;
 }
 
 /** Options of {@link startLocalLambda}. */
@@ -125,6 +130,9 @@ export function startLocalLambda(
   const idle: Sandbox[] = [];
   const queue: Job[] = [];
   let stopped = false;
+  // Sandboxes of an older generation are retired instead of reused (reload()).
+  let generation = 0;
+  const generationOf = new WeakMap<Sandbox, number>();
 
   const pump = () => {
     while (queue.length > 0 && !stopped) {
@@ -137,13 +145,18 @@ export function startLocalLambda(
       if (!sandbox) {
         if (sandboxes.size >= concurrency) return;
         sandbox = new Sandbox(fn, log);
+        generationOf.set(sandbox, generation);
         sandboxes.add(sandbox);
       }
       const job = queue.shift() as Job;
       const running = sandbox;
       void invokeIn(running, job.event, fn, log).then((result) => {
-        if (running.alive) idle.push(running);
-        else sandboxes.delete(running);
+        if (running.alive && generationOf.get(running) === generation) {
+          idle.push(running);
+        } else {
+          sandboxes.delete(running);
+          if (running.alive) void running.terminate();
+        }
         if (stopped) {
           job.reject(stoppedError(fn.name));
         } else {
@@ -165,6 +178,12 @@ export function startLocalLambda(
         queue.push({ event: payload, resolve, reject });
         pump();
       });
+    },
+    async reload() {
+      generation += 1;
+      const retired = idle.splice(0);
+      for (const sandbox of retired) sandboxes.delete(sandbox);
+      await Promise.all(retired.map((sandbox) => sandbox.terminate()));
     },
     async stop() {
       if (stopped) return;

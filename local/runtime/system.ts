@@ -6,6 +6,9 @@
  * routes, topics, tables or mappings is written here: it all comes from the template.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
+import { type FSWatcher, watch } from 'node:fs';
+import { join } from 'node:path';
+import { REPO_ROOT } from '#platform/artifacts.ts';
 import { createTables, createTopics } from '#platform/platform.ts';
 import {
   type LocalEventSourceMapping,
@@ -18,6 +21,8 @@ import {
   type SystemModel,
   synthesizeTemplate,
 } from './template.ts';
+
+const FUNCTIONS_DIR = join(REPO_ROOT, 'functions');
 
 /** The running local system. */
 export interface LocalSystem {
@@ -45,6 +50,8 @@ export interface LocalSystemOptions {
   /** The CDK stage whose template is read. Default dev. */
   readonly stage?: string;
   readonly log?: (line: string) => void;
+  /** Reload the functions when a file under functions/ changes. */
+  readonly watch?: boolean;
 }
 
 /**
@@ -105,7 +112,9 @@ export async function startLocalSystem(
   const mappings: LocalEventSourceMapping[] = [];
   const schedules: NodeJS.Timeout[] = [];
   let stopApi: (() => Promise<void>) | undefined;
+  let watcher: FSWatcher | undefined;
   const stop = async () => {
+    watcher?.close();
     await stopApi?.();
     for (const timer of schedules) clearInterval(timer);
     await Promise.all(mappings.map((mapping) => mapping.stop()));
@@ -134,6 +143,17 @@ export async function startLocalSystem(
       log,
     });
     stopApi = api.stop;
+    if (options.watch) {
+      // Functions run from their sources: a change reloads them all (cold starts).
+      let pending: NodeJS.Timeout | undefined;
+      watcher = watch(FUNCTIONS_DIR, { recursive: true }, () => {
+        clearTimeout(pending);
+        pending = setTimeout(() => {
+          log('[watch] functions/ changed: reloading every function');
+          for (const lambda of lambdas.values()) void lambda.reload();
+        }, 200);
+      });
+    }
     for (const schedule of model.schedules) {
       const target = lambdaOf(schedule.functionLogicalId);
       schedules.push(

@@ -90,6 +90,22 @@ describe('startLocalLambda', () => {
     expect(second.initDurationMs).toBeUndefined();
   });
 
+  it('loads the code again after reload(): the next invocation is a cold start', async () => {
+    // Prepare
+    const lambda = start(fixture());
+    const warm = success(await lambda.invoke({})).result as Echo;
+
+    // Act
+    await lambda.reload();
+    const reloaded = success(await lambda.invoke({}));
+
+    // Assess
+    const fresh = reloaded.result as Echo;
+    expect(fresh.sandboxId).not.toBe(warm.sandboxId);
+    expect(fresh.count).toBe(1);
+    expect(reloaded.initDurationMs).toBeGreaterThanOrEqual(0);
+  });
+
   it('gives each function its own environment, and only that', async () => {
     // Prepare
     const english = start(fixture({ name: 'english' }));
