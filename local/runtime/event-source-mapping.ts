@@ -275,6 +275,16 @@ export const RECORD_AGE_EXCEEDED = 'RecordAgeExceeded';
  */
 export const MAXIMUM_PAYLOAD_SIZE_EXCEEDED = 'MaximumPayloadSizeExceeded';
 
+/**
+ * Serialized bytes a partition's buffer may hold beyond one batch before its fetch is
+ * paused: a few kafkajs fetches (1 MiB per partition each). A buffer of a single
+ * batch runs dry before the next fetch comes back (kafkajs sleeps `maxWaitTimeInMs`
+ * when every partition is paused), and then the fetch loop, not the function, sets
+ * the pace. Buffering is invisible to the function: offsets are committed only as
+ * records settle, and a revoked partition's buffer is dropped.
+ */
+const PREFETCH_BYTES = 4 * 1024 * 1024;
+
 const DEFAULT_EVENT_SOURCE_ARN =
   'arn:aws:kafka:us-east-1:000000000000:cluster/local/00000000-0000-0000-0000-000000000000-1';
 
@@ -394,12 +404,17 @@ class EventSourceMapping implements LocalEventSourceMapping {
   readonly #envelopeBytes: number;
 
   readonly #buffers = new Map<number, Polled[]>();
+  /** Sum of `size` over each partition's buffer. */
+  readonly #bufferedBytes = new Map<number, number>();
   /** Next offset expected per partition: a re-fetch after a rejoin is dropped. */
   readonly #nextOffset = new Map<number, number>();
   readonly #paused = new Set<number>();
   readonly #inFlight = new Set<number>();
   readonly #running = new Set<Promise<void>>();
   readonly #committed = new Map<number, number>();
+  /** The highest commit asked for per partition (the broker may not have it yet). */
+  readonly #requested = new Map<number, number>();
+  #commits: Promise<void> = Promise.resolve();
   #rotation = 0;
   #windowToken = 0;
   #windowOpen = false;
@@ -560,8 +575,10 @@ class EventSourceMapping implements LocalEventSourceMapping {
       if (assigned.has(partition)) continue;
       // Revoked: whoever owns it now reads it from the committed offset.
       this.#buffers.delete(partition);
+      this.#bufferedBytes.delete(partition);
       this.#nextOffset.delete(partition);
       this.#paused.delete(partition);
+      this.#requested.delete(partition);
     }
     this.#log(`assigned partitions [${[...assigned].join(', ')}]`);
   }
@@ -569,6 +586,12 @@ class EventSourceMapping implements LocalEventSourceMapping {
   #onFetched(partition: number, messages: readonly KafkaMessage[]): void {
     const buffer = this.#buffers.get(partition) ?? [];
     this.#buffers.set(partition, buffer);
+    let bytes = this.#bufferedBytes.get(partition) ?? 0;
+    const fixedBytes = recordFixedBytes(
+      this.mapping.topic,
+      partition,
+      this.#timestampType,
+    );
     for (const message of messages) {
       const offset = Number(message.offset);
       const expected = this.#nextOffset.get(partition);
@@ -584,22 +607,31 @@ class EventSourceMapping implements LocalEventSourceMapping {
         this.#filters.length > 0 && !this.#filters.some((f) => f(record));
       this.#metrics.PolledEventCount += 1;
       if (filteredOut) this.#metrics.FilteredOutEventCount += 1;
+      // `Buffer.byteLength(JSON.stringify(record))`, plus the comma that follows it.
+      const size = recordBytes(record, fixedBytes) + 1;
+      bytes += size;
       buffer.push({
         record,
         key: message.key ?? null,
-        size: Buffer.byteLength(JSON.stringify(record)) + 1,
+        size,
         filteredOut,
         invokeCount: 0,
       });
     }
+    this.#bufferedBytes.set(partition, bytes);
     this.#applyBackpressure(partition);
     this.#dispatch();
   }
 
-  /** Keeps the buffer near one batch per partition: pause the fetch beyond it. */
+  /**
+   * Keeps the buffer near one batch plus {@link PREFETCH_BYTES} per partition: pause
+   * the fetch beyond it.
+   */
   #applyBackpressure(partition: number): void {
     const buffer = this.#buffers.get(partition) ?? [];
-    const full = buffer.length >= this.mapping.batchSize;
+    const full =
+      buffer.length >= this.mapping.batchSize &&
+      (this.#bufferedBytes.get(partition) ?? 0) >= PREFETCH_BYTES;
     const topic = [{ topic: this.mapping.topic, partitions: [partition] }];
     if (full && !this.#paused.has(partition)) {
       this.#paused.add(partition);
@@ -620,18 +652,24 @@ class EventSourceMapping implements LocalEventSourceMapping {
         .filter(([p, b]) => b.length > 0 && !this.#inFlight.has(p))
         .sort(([a], [b]) => a - b);
       if (eligible.length === 0) return;
-      const waiting = eligible.flatMap(([, b]) =>
-        b.filter((r) => !r.filteredOut),
-      );
-      const bytes = waiting.reduce(
-        (sum, r) => sum + r.size,
-        this.#envelopeBytes,
-      );
+      // Counts the waiting records only as far as needed to tell a full batch.
+      let waiting = 0;
+      let bytes = this.#envelopeBytes;
+      scan: for (const [, buffer] of eligible) {
+        for (const polled of buffer) {
+          if (polled.filteredOut) continue;
+          waiting += 1;
+          bytes += polled.size;
+          if (waiting >= this.mapping.batchSize || bytes >= MAX_PAYLOAD_BYTES) {
+            break scan;
+          }
+        }
+      }
       const full =
-        waiting.length >= this.mapping.batchSize ||
+        waiting >= this.mapping.batchSize ||
         bytes >= MAX_PAYLOAD_BYTES ||
         // Only filtered-out records: nothing to wait for, just commit past them.
-        waiting.length === 0;
+        waiting === 0;
       if (!full && !this.#windowElapsed && this.#windowMs > 0) {
         this.#openWindow();
         return;
@@ -695,7 +733,14 @@ class EventSourceMapping implements LocalEventSourceMapping {
         n += 1;
       }
       if (n === 0) continue;
-      taken.push(...buffer.splice(0, n));
+      const cut = buffer.splice(0, n);
+      let cutBytes = 0;
+      for (const polled of cut) cutBytes += polled.size;
+      this.#bufferedBytes.set(
+        partition,
+        (this.#bufferedBytes.get(partition) ?? 0) - cutBytes,
+      );
+      taken.push(...cut);
       this.#inFlight.add(partition);
       this.#applyBackpressure(partition);
       if (count >= this.mapping.batchSize) break;
@@ -989,28 +1034,36 @@ class EventSourceMapping implements LocalEventSourceMapping {
         offsets.size > 0
           ? Math.min(...offsets)
           : (progress.highest.get(partition) ?? -1) + 1;
-      const from = this.#committed.get(partition) ?? first;
+      const from = this.#requested.get(partition) ?? first;
       if (next <= from) continue;
       commits.push({ partition, offset: next, from });
+      this.#requested.set(partition, next);
     }
     if (commits.length === 0 || this.#consumer === undefined) return;
-    try {
-      await this.#consumer.commitOffsets(
-        commits.map(({ partition, offset }) => ({
-          topic: this.mapping.topic,
-          partition,
-          offset: String(offset),
-        })),
-      );
-      for (const { partition, offset, from } of commits) {
-        this.#metrics.CommittedEventCount += offset - from;
-        this.#committed.set(partition, offset);
+    const consumer = this.#consumer;
+    // Commits are pipelined: the partition's next batch need not wait for the broker
+    // to acknowledge this one (the batch has succeeded; the commit only records it).
+    // They go out one after the other, so offsets only move forward, and stop()
+    // waits for the last one before it disconnects.
+    this.#commits = this.#commits.then(async () => {
+      try {
+        await consumer.commitOffsets(
+          commits.map(({ partition, offset }) => ({
+            topic: this.mapping.topic,
+            partition,
+            offset: String(offset),
+          })),
+        );
+        for (const { partition, offset, from } of commits) {
+          this.#metrics.CommittedEventCount += offset - from;
+          this.#committed.set(partition, offset);
+        }
+      } catch (error) {
+        // At least once (spec 2.4): a lost commit means a redelivery, never a loss.
+        this.#metrics.CommitErrorCount += 1;
+        this.#log(`commit failed: ${String(error)}`);
       }
-    } catch (error) {
-      // At least once (spec 2.4): a lost commit means a redelivery, never a loss.
-      this.#metrics.CommitErrorCount += 1;
-      this.#log(`commit failed: ${String(error)}`);
-    }
+    });
   }
 
   metrics(): EsmMetrics {
@@ -1038,6 +1091,7 @@ class EventSourceMapping implements LocalEventSourceMapping {
       // drops commits once it has stopped), so in-flight batches finish first.
       consumer.pause([{ topic: this.mapping.topic }]);
       while (this.#running.size > 0) await Promise.all([...this.#running]);
+      await this.#commits;
       await consumer.disconnect();
     }
     await this.#producer?.disconnect();
@@ -1070,7 +1124,8 @@ async function topicTimestampType(
  * no `value` field, a keyless record no `key` field, as in the docs' examples; the
  * handlers accept both null and missing). Headers as one-entry objects of Java signed
  * bytes; repeated names stay separate elements, in order (kafkajs groups repeated
- * names, so the interleaving of different names is by first occurrence).
+ * names, so the interleaving of different names is by first occurrence). Built field
+ * by field, in the order of the wire format: this runs once per polled record.
  */
 function toEsmRecord(
   topic: string,
@@ -1078,33 +1133,135 @@ function toEsmRecord(
   message: KafkaMessage,
   timestampType: EsmRecord['timestampType'],
 ): EsmRecord {
-  return {
-    topic,
-    partition,
-    offset: Number(message.offset),
-    timestamp: Number(message.timestamp),
-    timestampType,
-    ...(message.key == null ? {} : { key: message.key.toString('base64') }),
-    ...(message.value == null
-      ? {}
-      : { value: message.value.toString('base64') }),
-    headers: toHeaders(message.headers),
-  };
+  const offset = Number(message.offset);
+  const timestamp = Number(message.timestamp);
+  const key = message.key == null ? undefined : message.key.toString('base64');
+  const value =
+    message.value == null ? undefined : message.value.toString('base64');
+  const headers = toHeaders(message.headers);
+  // One literal per shape: the field order is the JSON order.
+  if (key !== undefined && value !== undefined) {
+    return {
+      topic,
+      partition,
+      offset,
+      timestamp,
+      timestampType,
+      key,
+      value,
+      headers,
+    };
+  }
+  if (key !== undefined) {
+    return { topic, partition, offset, timestamp, timestampType, key, headers };
+  }
+  if (value !== undefined) {
+    return {
+      topic,
+      partition,
+      offset,
+      timestamp,
+      timestampType,
+      value,
+      headers,
+    };
+  }
+  return { topic, partition, offset, timestamp, timestampType, headers };
 }
 
 function toHeaders(headers: IHeaders | undefined): Record<string, number[]>[] {
-  return Object.entries(headers ?? {}).flatMap(([name, value]) =>
-    (Array.isArray(value) ? value : [value])
-      .filter((v) => v !== undefined)
-      .map((v) => ({
-        [name]: signedBytes(Buffer.isBuffer(v) ? v : Buffer.from(String(v))),
-      })),
+  const out: Record<string, number[]>[] = [];
+  if (headers === undefined) return out;
+  for (const name in headers) {
+    if (!Object.hasOwn(headers, name)) continue;
+    const value = headers[name];
+    if (Array.isArray(value)) {
+      for (const v of value) {
+        if (v !== undefined) out.push({ [name]: headerBytes(v) });
+      }
+    } else if (value !== undefined) {
+      out.push({ [name]: headerBytes(value) });
+    }
+  }
+  return out;
+}
+
+function headerBytes(value: Buffer | string): number[] {
+  return signedBytes(
+    Buffer.isBuffer(value) ? value : Buffer.from(String(value)),
   );
 }
 
 /** Java's `byte`: 0xC3 is -61. */
 function signedBytes(bytes: Buffer): number[] {
-  return [...bytes].map((b) => (b > 127 ? b - 256 : b));
+  const out: number[] = [];
+  for (let i = 0; i < bytes.length; i += 1) {
+    const b = bytes[i] ?? 0;
+    out.push(b > 127 ? b - 256 : b);
+  }
+  return out;
+}
+
+/**
+ * The bytes of `JSON.stringify(record)` that do not depend on the record's offset,
+ * timestamp, key, value and headers: computed once per fetched batch.
+ */
+function recordFixedBytes(
+  topic: string,
+  partition: number,
+  timestampType: EsmRecord['timestampType'],
+): number {
+  const empty: EsmRecord = {
+    topic,
+    partition,
+    offset: 0,
+    timestamp: 0,
+    timestampType,
+    headers: [],
+  };
+  // Minus the two zeros and the empty header list, counted per record.
+  return Buffer.byteLength(JSON.stringify(empty)) - 2 - 2;
+}
+
+/**
+ * `Buffer.byteLength(JSON.stringify(record))` without serializing: base64 is plain
+ * ASCII, numbers are their decimal digits, and headers are lists of small integers.
+ */
+function recordBytes(record: EsmRecord, fixedBytes: number): number {
+  let bytes = fixedBytes + numberBytes(record.offset);
+  bytes += numberBytes(record.timestamp);
+  // `,"key":"…"` and `,"value":"…"`.
+  if (record.key !== undefined) bytes += 9 + record.key.length;
+  if (record.value !== undefined) bytes += 11 + record.value.length;
+  // `[` and `]`, and a comma between elements.
+  bytes += 2 + Math.max(0, record.headers.length - 1);
+  for (const header of record.headers) {
+    for (const name in header) {
+      const values = header[name] ?? [];
+      // `{"name":[…]}`, a comma between values.
+      bytes += Buffer.byteLength(JSON.stringify(name)) + 5;
+      bytes += Math.max(0, values.length - 1);
+      for (const b of values) {
+        bytes +=
+          b < 0
+            ? b > -10
+              ? 2
+              : b > -100
+                ? 3
+                : 4
+            : b < 10
+              ? 1
+              : b < 100
+                ? 2
+                : 3;
+      }
+    }
+  }
+  return bytes;
+}
+
+function numberBytes(n: number): number {
+  return Number.isFinite(n) ? String(n).length : 4;
 }
 
 /**

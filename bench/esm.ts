@@ -1,0 +1,232 @@
+/**
+ * `npm run bench` (second part): throughput of the local Kafka event source mapping.
+ *
+ * Starts the local platform, produces a fixed number of records to a 6-partition topic
+ * (not measured), then, on the same broker and topic, times in each round a bare
+ * kafkajs consumer (the baseline: what reading the topic costs at all) and the local
+ * ESM behind a no-op function, each in a fresh consumer group from the oldest record.
+ * The order alternates between rounds; it prints records/s, the medians and the ratio
+ * ESM / baseline (goal: ≥ 0.90, i.e. the ESM is never the bottleneck). Figures, not
+ * assertions: tests never time.
+ */
+import { randomUUID } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import { Kafka, logLevel } from 'kafkajs';
+import { KAFKA } from '#platform/artifacts.ts';
+import { startPlatform } from '#platform/platform.ts';
+import {
+  type Invoker,
+  type LocalMapping,
+  startEventSourceMapping,
+} from '../local/runtime/event-source-mapping.ts';
+
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const RECORDS = Number(process.env.BENCH_ESM_RECORDS ?? 200_000);
+const PARTITIONS = 6;
+const VALUE_BYTES = 300;
+const PRODUCE_BATCH = 5_000;
+/** A run that has not seen every record by then is a failure, not a figure. */
+const DEADLINE_MS = Number(process.env.BENCH_ESM_DEADLINE_MS ?? 120_000);
+/** Spec 2.3: up to 5 concurrent batches per poller. */
+const MAX_IN_FLIGHT = 5;
+const TOPIC = 'bench.esm.v1';
+
+const median = (values: number[]) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
+};
+
+/**
+ * Counts delivered records; `done` resolves once all RECORDS arrived (rejects at the
+ * deadline) with the delivery rate between the first delivery and the last: the steady
+ * state, without the group join and start-up that each side pays once.
+ */
+function untilAll(label: string) {
+  let seen = 0;
+  let firstAt: number | undefined;
+  let firstCount = 0;
+  const all = Promise.withResolvers<number>();
+  const timer = setTimeout(
+    () =>
+      all.reject(
+        new Error(
+          `${label}: ${seen}/${RECORDS} records after ${DEADLINE_MS} ms`,
+        ),
+      ),
+    DEADLINE_MS,
+  );
+  return {
+    add(n: number) {
+      if (firstAt === undefined) {
+        firstAt = performance.now();
+        firstCount = n;
+      }
+      seen += n;
+      if (seen >= RECORDS) {
+        const ms = performance.now() - (firstAt ?? 0);
+        all.resolve(((seen - firstCount) / Math.max(ms, 1e-3)) * 1000);
+      }
+    },
+    done: all.promise.finally(() => clearTimeout(timer)),
+    seen: () => seen,
+  };
+}
+
+/** Records in an ESM event: `records` maps `<topic>-<partition>` to lists. */
+function countRecords(event: unknown): number {
+  if (typeof event !== 'object' || event === null) return 0;
+  const records: unknown = Reflect.get(event, 'records');
+  if (typeof records !== 'object' || records === null) return 0;
+  let total = 0;
+  for (const list of Object.values(records)) {
+    if (Array.isArray(list)) total += list.length;
+  }
+  return total;
+}
+
+const platform = await startPlatform({
+  kafkaPort: 0,
+  dynamodbPort: 0,
+  log: console.log,
+});
+try {
+  const brokers = platform.kafka.brokers;
+  const kafka = new Kafka({
+    clientId: 'bench-esm',
+    brokers: [...brokers],
+    logLevel: logLevel.NOTHING,
+  });
+  await platform.createTopics([{ name: TOPIC, partitions: PARTITIONS }]);
+
+  // Load phase, not measured.
+  const producer = kafka.producer();
+  await producer.connect();
+  const filler = 'x'.repeat(VALUE_BYTES);
+  const value = (i: number) => {
+    const json = JSON.stringify({
+      orderId: `order-${i}`,
+      customerId: `customer-${i % 997}`,
+      amount: { value: (i % 10_000) / 100, currency: 'EUR' },
+      placedAt: new Date(1_700_000_000_000 + i).toISOString(),
+      note: '',
+    });
+    return json.replace(
+      '"note":""',
+      `"note":"${filler.slice(0, VALUE_BYTES - json.length)}"`,
+    );
+  };
+  let t = performance.now();
+  for (let from = 0; from < RECORDS; from += PRODUCE_BATCH) {
+    const messages = [];
+    for (let i = from; i < Math.min(RECORDS, from + PRODUCE_BATCH); i += 1) {
+      messages.push({
+        key: `customer-${i % 997}`,
+        value: value(i),
+        headers: { 'content-type': 'application/json' },
+      });
+    }
+    await producer.send({ topic: TOPIC, acks: 1, messages });
+  }
+  await producer.disconnect();
+  console.log(
+    `produced ${RECORDS} records of ${VALUE_BYTES} B to ${TOPIC} (${PARTITIONS} partitions) in ${(performance.now() - t).toFixed(0)} ms`,
+  );
+
+  /** Baseline: a bare consumer, new group, from the beginning, doing nothing. */
+  const baseline = async (): Promise<number> => {
+    const progress = untilAll('baseline');
+    const consumer = kafka.consumer({ groupId: `bench-base-${randomUUID()}` });
+    try {
+      await consumer.connect();
+      await consumer.subscribe({ topic: TOPIC, fromBeginning: true });
+      await consumer.run({
+        eachBatch: async ({ batch }) => {
+          progress.add(batch.messages.length);
+        },
+      });
+      return await progress.done;
+    } finally {
+      await consumer.disconnect();
+    }
+  };
+
+  /** The local ESM behind a no-op function, new group, TRIM_HORIZON. */
+  const esm = async (batchSize: number): Promise<number> => {
+    const progress = untilAll(`esm batch ${batchSize}`);
+    const invoker: Invoker = {
+      name: 'noop',
+      async invoke(event) {
+        progress.add(countRecords(event));
+        return { ok: true, result: { batchItemFailures: [] }, durationMs: 0 };
+      },
+    };
+    const mapping: LocalMapping = {
+      logicalId: 'BenchMapping',
+      functionLogicalId: 'Noop',
+      topic: TOPIC,
+      consumerGroupId: `bench-esm-${randomUUID()}`,
+      startingPosition: 'TRIM_HORIZON',
+      batchSize,
+      maximumBatchingWindowSeconds: 0,
+      maximumRetryAttempts: -1,
+      maximumRecordAgeSeconds: -1,
+      bisectBatchOnFunctionError: false,
+      reportBatchItemFailures: true,
+      enabled: true,
+      filters: [],
+    };
+    const running = await startEventSourceMapping(mapping, invoker, {
+      brokers,
+      maxInFlight: MAX_IN_FLIGHT,
+    });
+    try {
+      return await progress.done;
+    } finally {
+      await running.stop();
+    }
+  };
+
+  const runs: Record<string, () => Promise<number>> = {
+    baseline,
+    'esm 100': () => esm(100),
+    'esm 1000': () => esm(1000),
+  };
+  const names = Object.keys(runs);
+  const rates: Record<string, number[]> = Object.fromEntries(
+    names.map((name) => [name, []]),
+  );
+  // Warm-up, not measured: the first pass through kafkajs' decoder pays the JIT.
+  for (const name of names) await runs[name]?.();
+  for (let round = 1; round <= ROUNDS; round += 1) {
+    const order = round % 2 === 1 ? names : [...names].reverse();
+    const line: string[] = [];
+    for (const name of order) {
+      const run = runs[name];
+      if (run === undefined) continue;
+      const perSecond = await run();
+      rates[name]?.push(perSecond);
+      line.push(`${name} ${perSecond.toFixed(0)} rec/s`);
+    }
+    console.log(`round ${round}/${ROUNDS}: ${line.join(', ')}`);
+  }
+
+  const rate = (name: string) => median(rates[name] ?? []);
+  const perSecond = (name: string) =>
+    `${rate(name).toFixed(0).padStart(7)} records/s`;
+  const ratios = (name: string) =>
+    (rates[name] ?? [])
+      .map((r, i) => (r / (rates.baseline?.[i] ?? Number.NaN)).toFixed(2))
+      .join(' ');
+  t = performance.now();
+  console.log(`
+Local ESM throughput (median of ${ROUNDS}, ${RECORDS} records of ${VALUE_BYTES} B, ${PARTITIONS} partitions, ${KAFKA.title})
+  bare kafkajs consumer, eachBatch (baseline)       ${perSecond('baseline')}
+  ESM, batch 100, window 0, no-op function          ${perSecond('esm 100')}
+  ESM, batch 1000, window 0, no-op function         ${perSecond('esm 1000')}
+  ESM batch 100 / baseline (goal ≥ 0.90)            ${(rate('esm 100') / rate('baseline')).toFixed(2)}  (rounds: ${ratios('esm 100')})
+  ESM batch 1000 / baseline (goal ≥ 0.90)           ${(rate('esm 1000') / rate('baseline')).toFixed(2)}  (rounds: ${ratios('esm 1000')})
+  (maxInFlight ${MAX_IN_FLIGHT}; rates from the first record delivered to the last)
+`);
+} finally {
+  await platform.stop();
+}
