@@ -24,70 +24,10 @@ import {
   logLevel,
   type Producer,
 } from 'kafkajs';
+import type { InvokeResult, Invoker } from './lambda.ts';
+import type { LocalMapping } from './template.ts';
 
-/**
- * The mapping as the template reader gives it (subset of `AWS::Lambda::EventSourceMapping`).
- *
- * @example
- * ```ts
- * const mapping: LocalMapping = { ...template.mappings[0], batchSize: 10 };
- * ```
- */
-export interface LocalMapping {
-  readonly logicalId: string;
-  readonly functionLogicalId: string;
-  readonly topic: string;
-  readonly consumerGroupId: string;
-  readonly startingPosition: 'TRIM_HORIZON' | 'LATEST' | 'AT_TIMESTAMP';
-  /** Unix seconds, as in CloudFormation (spec section 0). */
-  readonly startingPositionTimestamp?: number;
-  readonly batchSize: number;
-  readonly maximumBatchingWindowSeconds: number;
-  /** -1: infinite. */
-  readonly maximumRetryAttempts: number;
-  /** -1: infinite. */
-  readonly maximumRecordAgeSeconds: number;
-  readonly bisectBatchOnFunctionError: boolean;
-  readonly reportBatchItemFailures: boolean;
-  /** `kafka://<topic>`. */
-  readonly onFailureDestination?: string;
-  readonly enabled: boolean;
-  /** `FilterCriteria.Filters[].Pattern`, JSON text each. */
-  readonly filters: readonly string[];
-}
-
-/**
- * What one invocation of the function gave.
- *
- * @example
- * ```ts
- * const failed: InvokeResult = {
- *   ok: false, errorType: 'Error', errorMessage: 'boom', timedOut: false, durationMs: 3,
- * };
- * ```
- */
-export type InvokeResult =
-  | { ok: true; result: unknown; durationMs: number }
-  | {
-      ok: false;
-      errorType: string;
-      errorMessage: string;
-      timedOut: boolean;
-      durationMs: number;
-    };
-
-/**
- * The function behind the mapping (the Lambda invoker, or a fake in tests).
- *
- * @example
- * ```ts
- * const invoker: Invoker = { name: 'payment', invoke: async () => ({ ok: true, result: null, durationMs: 0 }) };
- * ```
- */
-export interface Invoker {
-  readonly name: string;
-  invoke(event: unknown): Promise<InvokeResult>;
-}
+export type { InvokeResult, Invoker, LocalMapping };
 
 /**
  * Time as the mapping sees it, injectable so that tests never wait on real time.

@@ -19,66 +19,19 @@ import type {
   APIGatewayProxyEventV2WithRequestContext,
 } from 'aws-lambda';
 import { LOOPBACK } from '#platform/ports.ts';
+import type { InvokeResult, Invoker } from './lambda.ts';
+import type { LocalRoute as TemplateRoute } from './template.ts';
+
+export type { InvokeResult, Invoker };
 
 /** How a route is authorized, as the template's `AuthorizationType` says. */
-export type AuthorizationType = 'NONE' | 'JWT' | 'AWS_IAM';
+export type AuthorizationType = TemplateRoute['authorizationType'];
 
-/**
- * One route of the HTTP API, as the template reader finds it.
- *
- * @example
- * ```ts
- * const route: LocalRoute = {
- *   routeKey: 'GET /orders/{orderId}',
- *   functionLogicalId: 'OrderApiFunction1A2B3C',
- *   authorizationType: 'NONE',
- * };
- * ```
- */
-export interface LocalRoute {
-  /** `<METHOD> <path>` as API Gateway writes it, or `$default`. */
-  readonly routeKey: string;
-  /** The logical id of the function behind the route's integration. */
-  readonly functionLogicalId: string;
-  readonly authorizationType: AuthorizationType;
-}
-
-/**
- * What one invocation of a local function gave: its result, or the error
- * Lambda would report (a thrown error, a crash or the function's timeout).
- *
- * @example
- * ```ts
- * const failed: InvokeResult = {
- *   ok: false, errorType: 'Error', errorMessage: 'boom', timedOut: false, durationMs: 3,
- * };
- * ```
- */
-export type InvokeResult =
-  | { readonly ok: true; readonly result: unknown; readonly durationMs: number }
-  | {
-      readonly ok: false;
-      readonly errorType: string;
-      readonly errorMessage: string;
-      readonly timedOut: boolean;
-      readonly durationMs: number;
-    };
-
-/**
- * A local function the API can invoke synchronously.
- *
- * @example
- * ```ts
- * const echo: Invoker = {
- *   name: 'echo',
- *   invoke: async (event) => ({ ok: true, result: event, durationMs: 0 }),
- * };
- * ```
- */
-export interface Invoker {
-  readonly name: string;
-  invoke(event: unknown): Promise<InvokeResult>;
-}
+/** What the HTTP API needs of a route the template reader found. */
+export type LocalRoute = Pick<
+  TemplateRoute,
+  'routeKey' | 'functionLogicalId' | 'authorizationType'
+>;
 
 /**
  * Requests above this are refused with 413: the HTTP API payload quota (10 MB,

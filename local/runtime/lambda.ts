@@ -55,8 +55,22 @@ export type InvokeResult =
       readonly initDurationMs?: number;
     };
 
+/**
+ * What runs an event: a local function, or a fake in tests. The event source mapping
+ * and the HTTP API invoke through this.
+ *
+ * @example
+ * ```ts
+ * const echo: Invoker = { name: 'echo', invoke: async (event) => ({ ok: true, result: event, durationMs: 0 }) };
+ * ```
+ */
+export interface Invoker {
+  readonly name: string;
+  invoke(event: unknown): Promise<InvokeResult>;
+}
+
 /** A running local function. */
-export interface LocalLambda {
+export interface LocalLambda extends Invoker {
   readonly name: string;
   /** Runs one event; resolves with the function's result or failure. */
   invoke(event: unknown): Promise<InvokeResult>;
@@ -349,7 +363,9 @@ class Sandbox {
       }
     });
     this.#worker.on('error', (error) => {
-      // An uncaught exception or an out-of-memory: the sandbox is gone.
+      // An uncaught exception or an out-of-memory: the sandbox is gone. Marked now, not
+      // at 'exit' (which follows), so no invocation is handed to it in between.
+      this.alive = false;
       const code = (error as NodeJS.ErrnoException).code;
       this.#crash =
         code === 'ERR_WORKER_OUT_OF_MEMORY'
