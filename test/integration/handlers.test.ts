@@ -18,6 +18,7 @@ import {
   recordTopics,
   type TopicRecorder,
 } from './msk.ts';
+import { orderRequest as order } from './order-request.ts';
 
 const brokers = inject('kafkaBrokers');
 const endpoint = inject('dynamodbEndpoint');
@@ -53,21 +54,6 @@ let admin: Handler;
 
 /** A fresh Lambda context per invocation, as Lambda gives. */
 const ctx = () => lambdaContext('test');
-
-function order(orderId: string, unitPrice = 1999) {
-  return {
-    orderId,
-    customerId: 'cust-42',
-    currency: 'EUR',
-    items: [{ productId: 'sku-1', quantity: 2, unitPrice }],
-    shippingAddress: {
-      street: 'Hauptstraße 1',
-      city: 'Köln',
-      postalCode: '50667',
-      country: 'DE',
-    },
-  };
-}
 
 const keyIs = (orderId: string) => (r: ReadRecord) =>
   r.message.key?.toString() === orderId;

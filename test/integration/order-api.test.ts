@@ -12,6 +12,7 @@ import { LOCAL_AWS } from '#platform/dynamodb.ts';
 import { createTables, createTopics } from '#platform/platform.ts';
 import { bodyOf, httpEvent } from './http.ts';
 import { lambdaContext } from './msk.ts';
+import { orderRequest } from './order-request.ts';
 
 const brokers = inject('kafkaBrokers');
 const endpoint = inject('dynamodbEndpoint');
@@ -36,17 +37,8 @@ type Result = {
 let api: (event: unknown, context: unknown) => Promise<Result>;
 const context = lambdaContext('order-api-test');
 
-const valid = {
-  customerId: 'cust-42',
-  currency: 'EUR',
-  items: [{ productId: 'sku-1', quantity: 2, unitPrice: 1999 }],
-  shippingAddress: {
-    street: 'Hauptstraße 1',
-    city: 'Köln',
-    postalCode: '50667',
-    country: 'DE',
-  },
-};
+/** A valid order request, without an orderId (the server picks one). */
+const { orderId: _none, ...valid } = orderRequest('unused');
 
 async function itemCount(table: string): Promise<number> {
   const client = new DynamoDBClient({ endpoint, ...LOCAL_AWS });

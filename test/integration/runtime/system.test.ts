@@ -14,6 +14,7 @@ import {
   type LocalSystem,
   startLocalSystem,
 } from '../../../local/runtime/system.ts';
+import { orderRequest as order } from '../order-request.ts';
 
 let platform: LocalPlatform;
 let system: LocalSystem;
@@ -39,21 +40,6 @@ afterAll(async () => {
   await system?.stop();
   await platform?.stop();
 }, 60_000);
-
-function order(orderId: string, unitPrice = 1999) {
-  return {
-    orderId,
-    customerId: 'cust-42',
-    currency: 'EUR',
-    items: [{ productId: 'sku-1', quantity: 2, unitPrice }],
-    shippingAddress: {
-      street: 'Hauptstraße 1',
-      city: 'Köln',
-      postalCode: '50667',
-      country: 'DE',
-    },
-  };
-}
 
 async function place(orderId: string, unitPrice?: number) {
   const response = await fetch(`${system.url}/orders`, {
