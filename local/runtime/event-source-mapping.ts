@@ -532,21 +532,21 @@ class EventSourceMapping implements LocalEventSourceMapping {
       partition,
       this.#timestampType,
     );
+    // The hot loop of the mapping (every record passes here): fields read once.
+    const topic = this.mapping.topic;
+    const timestampType = this.#timestampType;
+    const filters = this.#filters;
+    let expected = this.#nextOffset.get(partition);
+    let polled = 0;
+    let filtered = 0;
     for (const message of messages) {
       const offset = Number(message.offset);
-      const expected = this.#nextOffset.get(partition);
       if (expected !== undefined && offset < expected) continue;
-      this.#nextOffset.set(partition, offset + 1);
-      const record = toEsmRecord(
-        this.mapping.topic,
-        partition,
-        message,
-        this.#timestampType,
-      );
-      const filteredOut =
-        this.#filters.length > 0 && !this.#filters.some((f) => f(record));
-      this.#metrics.PolledEventCount += 1;
-      if (filteredOut) this.#metrics.FilteredOutEventCount += 1;
+      expected = offset + 1;
+      const record = toEsmRecord(topic, partition, message, timestampType);
+      const filteredOut = filters.length > 0 && !filters.some((f) => f(record));
+      polled += 1;
+      if (filteredOut) filtered += 1;
       // `Buffer.byteLength(JSON.stringify(record))`, plus the comma that follows it.
       const size = recordBytes(record, fixedBytes) + 1;
       bytes += size;
@@ -558,6 +558,9 @@ class EventSourceMapping implements LocalEventSourceMapping {
         invokeCount: 0,
       });
     }
+    if (expected !== undefined) this.#nextOffset.set(partition, expected);
+    this.#metrics.PolledEventCount += polled;
+    this.#metrics.FilteredOutEventCount += filtered;
     this.#bufferedBytes.set(partition, bytes);
     this.#applyBackpressure(partition);
     this.#dispatch();
