@@ -10,6 +10,7 @@ import { type FSWatcher, watch } from 'node:fs';
 import { join } from 'node:path';
 import { REPO_ROOT } from '#platform/artifacts.ts';
 import { createTables, createTopics } from '#platform/platform.ts';
+import { claimPort } from '#platform/ports.ts';
 import {
   type LocalEventSourceMapping,
   startEventSourceMapping,
@@ -71,6 +72,8 @@ export async function startLocalSystem(
 ): Promise<LocalSystem> {
   const log =
     options.log ?? ((line: string) => process.stdout.write(`${line}\n`));
+  // A taken port fails first, with one line naming it and the fix (PORT / --port).
+  const port = await claimPort(options.port ?? 3000, 'PORT (or --port)');
   const model = readSystem(synthesizeTemplate(options.stage ?? 'dev'), {
     brokers: platform.kafka.brokers,
     dynamodbEndpoint: platform.dynamodb.endpoint,
@@ -138,7 +141,7 @@ export async function startLocalSystem(
     const api = await startHttpApi({
       routes: model.routes,
       functions: lambdas,
-      port: options.port ?? 3000,
+      port,
       adminToken,
       log,
     });
