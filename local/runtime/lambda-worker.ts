@@ -25,7 +25,8 @@ export interface SandboxData {
 export interface InvokeMessage {
   readonly type: 'invoke';
   readonly awsRequestId: string;
-  readonly event: unknown;
+  /** The event as JSON text (Lambda events are JSON). */
+  readonly eventJson: string;
   /** Epoch milliseconds at which the invocation times out. */
   readonly deadline: number;
 }
@@ -40,7 +41,12 @@ export interface FailureMessage {
 export type SandboxMessage =
   | { readonly type: 'ready' }
   | ({ readonly type: 'init-error' } & FailureMessage)
-  | { readonly type: 'result'; readonly awsRequestId: string; result: unknown }
+  | {
+      readonly type: 'result';
+      readonly awsRequestId: string;
+      /** The result's JSON text. */
+      readonly resultJson: string;
+    }
   | ({
       readonly type: 'error';
       readonly awsRequestId: string;
@@ -120,12 +126,11 @@ async function main(): Promise<void> {
       getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
     };
     try {
-      const returned = await handler(message.event, context);
+      const returned = await handler(JSON.parse(message.eventJson), context);
       // Lambda answers with the JSON of the result: `undefined` becomes null,
       // dates become strings, functions disappear.
       const json = JSON.stringify(returned) as string | undefined;
-      const result: unknown = json === undefined ? null : JSON.parse(json);
-      post({ type: 'result', awsRequestId, result });
+      post({ type: 'result', awsRequestId, resultJson: json ?? 'null' });
     } catch (error) {
       logFailure('Invoke Error', error, awsRequestId);
       post({ type: 'error', awsRequestId, ...failureOf(error) });

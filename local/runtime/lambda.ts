@@ -109,7 +109,8 @@ type Outcome =
   | { readonly kind: 'timeout' };
 
 interface Job {
-  readonly event: unknown;
+  /** The event as JSON text. */
+  readonly eventJson: string;
   readonly resolve: (result: InvokeResult) => void;
   readonly reject: (error: Error) => void;
 }
@@ -164,7 +165,7 @@ export function startLocalLambda(
       }
       const job = queue.shift() as Job;
       const running = sandbox;
-      void invokeIn(running, job.event, fn, log).then((result) => {
+      void invokeIn(running, job.eventJson, fn, log).then((result) => {
         if (running.alive && generationOf.get(running) === generation) {
           idle.push(running);
         } else {
@@ -185,11 +186,12 @@ export function startLocalLambda(
     name: fn.name,
     invoke(event) {
       if (stopped) return Promise.reject(stoppedError(fn.name));
-      // Lambda events are JSON: anything else fails here, as it would at Invoke.
+      // Lambda events are JSON: anything else fails here, as it would at Invoke. The
+      // JSON text is what crosses to the sandbox, which parses it: one serialization
+      // instead of a round trip here plus a structured clone of the object.
       const json = JSON.stringify(event ?? null) as string | undefined;
-      const payload: unknown = json === undefined ? null : JSON.parse(json);
       return new Promise<InvokeResult>((resolve, reject) => {
-        queue.push({ event: payload, resolve, reject });
+        queue.push({ eventJson: json ?? 'null', resolve, reject });
         pump();
       });
     },
@@ -217,7 +219,7 @@ function stoppedError(name: string): LocalLambdaStoppedError {
 /** One invocation in one sandbox: waits for its cold start, then runs the event. */
 async function invokeIn(
   sandbox: Sandbox,
-  event: unknown,
+  eventJson: string,
   fn: LocalFunction,
   log: (line: string) => void,
 ): Promise<InvokeResult> {
@@ -248,7 +250,7 @@ async function invokeIn(
   const outcome = await sandbox.run({
     type: 'invoke',
     awsRequestId,
-    event,
+    eventJson,
     deadline: Date.now() + fn.timeoutSeconds * 1000,
   });
   const durationMs = performance.now() - start;
@@ -355,7 +357,10 @@ class Sandbox {
           this.#settleInit({ ...message, kind: 'init-error' });
           break;
         case 'result':
-          this.#settle({ kind: 'result', result: message.result });
+          this.#settle({
+            kind: 'result',
+            result: JSON.parse(message.resultJson) as unknown,
+          });
           break;
         case 'error':
           this.#settle({ ...message, kind: 'error' });
