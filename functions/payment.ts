@@ -144,7 +144,9 @@ async function charge(
     });
     return;
   }
-  let payment = await deps.payments.getPayment(orderId);
+  // A fresh claim needs no read; otherwise the stored payment says what is left to do.
+  let payment =
+    claim === 'claimed' ? undefined : await deps.payments.getPayment(orderId);
   if (claim === 'claimed' || payment?.status === 'CLAIMED') {
     const verdict = evaluatePayment(placed.data, deps.rules);
     if (verdict.decision === 'reject') {
@@ -228,7 +230,8 @@ async function refund(
     payment.amount,
     deps.clock.now(),
   );
-  let stored = await deps.payments.getRefund(orderId);
+  let stored =
+    claim === 'claimed' ? undefined : await deps.payments.getRefund(orderId);
   if (claim === 'claimed' || stored?.status === 'CLAIMED') {
     await deps.gateway.refund({
       orderId,
