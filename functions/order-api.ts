@@ -94,8 +94,11 @@ function notFound(orderId: string): ProblemError {
   });
 }
 
-/** Kafka could not take the event: 503 with Retry-After, nothing half-made. */
-function unavailable(error: unknown): ProblemError | undefined {
+/**
+ * The API's own errors as problems: Kafka or the store unavailable (503 with
+ * Retry-After, nothing half-made), and Idempotency-Key misuse (422, 409).
+ */
+function mapOrderApiErrors(error: unknown): ProblemError | undefined {
   if (error instanceof CircuitOpenError) {
     return new ProblemError(503, 'unavailable', 'Service unavailable', {
       detail: 'the event stream is unavailable; try again later',
@@ -251,7 +254,7 @@ export function createOrderApi(deps: OrderApiDependencies) {
   ]);
 
   return middy<HttpEvent, HttpResult>()
-    .use(problemResponses({ logger, map: unavailable }))
+    .use(problemResponses({ logger, map: mapOrderApiErrors }))
     .use(bodyLimit())
     .handler(routes);
 }
