@@ -351,10 +351,11 @@ class EventSourceMapping implements LocalEventSourceMapping {
   readonly #paused = new Set<number>();
   readonly #inFlight = new Set<number>();
   readonly #running = new Set<Promise<void>>();
-  readonly #committed = new Map<number, number>();
   /** The highest commit asked for per partition (the broker may not have it yet). */
   readonly #requested = new Map<number, number>();
-  #commits: Promise<void> = Promise.resolve();
+  /** Commits waiting for the one on the wire, per partition. */
+  readonly #queuedCommits = new Map<number, { offset: number; from: number }>();
+  #commits: Promise<void> | undefined;
   #rotation = 0;
   #windowToken = 0;
   #windowOpen = false;
@@ -983,30 +984,46 @@ class EventSourceMapping implements LocalEventSourceMapping {
       this.#requested.set(partition, next);
     }
     if (commits.length === 0 || this.#consumer === undefined) return;
-    const consumer = this.#consumer;
-    // Commits are pipelined: the partition's next batch need not wait for the broker
-    // to acknowledge this one (the batch has succeeded; the commit only records it).
-    // They go out one after the other, so offsets only move forward, and stop()
-    // waits for the last one before it disconnects.
-    this.#commits = this.#commits.then(async () => {
+    for (const commit of commits) {
+      const queued = this.#queuedCommits.get(commit.partition);
+      this.#queuedCommits.set(commit.partition, {
+        offset: commit.offset,
+        from: queued?.from ?? commit.from,
+      });
+    }
+    this.#commits ??= this.#drainCommits(this.#consumer).finally(() => {
+      this.#commits = undefined;
+    });
+  }
+
+  /**
+   * Commits are pipelined and coalesced: a partition's next batch need not wait for
+   * the broker to acknowledge this one (the batch has succeeded; the commit only
+   * records it), and what settles while a commit is on the wire goes out as one
+   * request with the newest offset per partition. One request at a time, so offsets
+   * only move forward; stop() waits for the last one before it disconnects.
+   */
+  async #drainCommits(consumer: Consumer): Promise<void> {
+    while (this.#queuedCommits.size > 0) {
+      const commits = [...this.#queuedCommits];
+      this.#queuedCommits.clear();
       try {
         await consumer.commitOffsets(
-          commits.map(({ partition, offset }) => ({
+          commits.map(([partition, { offset }]) => ({
             topic: this.mapping.topic,
             partition,
             offset: String(offset),
           })),
         );
-        for (const { partition, offset, from } of commits) {
+        for (const [, { offset, from }] of commits) {
           this.#metrics.CommittedEventCount += offset - from;
-          this.#committed.set(partition, offset);
         }
       } catch (error) {
         // At least once (spec 2.4): a lost commit means a redelivery, never a loss.
         this.#metrics.CommitErrorCount += 1;
         this.#log(`commit failed: ${String(error)}`);
       }
-    });
+    }
   }
 
   metrics(): EsmMetrics {
