@@ -18,12 +18,22 @@ import { setTimeout as sleepFor } from 'node:timers/promises';
 import {
   type Admin,
   type Consumer,
-  type IHeaders,
   Kafka,
   type KafkaMessage,
   logLevel,
   type Producer,
 } from 'kafkajs';
+import {
+  type EsmRecord,
+  type KafkaEnvelope,
+  type KafkaEvent,
+  kafkaEvent,
+  packRecords,
+  type RawRecord,
+  recordFixedBytes,
+  recordSize,
+  type TimestampType,
+} from './kafka-records.ts';
 import type { InvokeResult, Invoker } from './lambda.ts';
 import type { LocalMapping } from './template.ts';
 
@@ -228,39 +238,34 @@ const PREFETCH_BYTES = 4 * 1024 * 1024;
 const DEFAULT_EVENT_SOURCE_ARN =
   'arn:aws:kafka:us-east-1:000000000000:cluster/local/00000000-0000-0000-0000-000000000000-1';
 
-/** One record of the event, as on the wire (spec 1.2). */
-interface EsmRecord {
-  topic: string;
-  partition: number;
-  offset: number;
-  timestamp: number;
-  timestampType: 'CREATE_TIME' | 'LOG_APPEND_TIME';
-  key?: string;
-  value?: string;
-  headers: Record<string, number[]>[];
+/**
+ * A polled record: the broker's bytes, as kafkajs hands them out, plus what the
+ * mapping tracks. One object per record, made once at fetch time; the event itself
+ * is built only when the record is invoked, and by the function's sandbox.
+ */
+interface Polled extends RawRecord {
+  /** The original key: the on-failure destination's message key (spec 4.4.3). */
+  readonly key: Buffer | null;
+  /** Bytes this record adds to the serialized event, its comma included. */
+  size: number;
+  /** Filtered out (spec 5.1): never invoked, committed past. */
+  filteredOut: boolean;
+  invokeCount: number;
+  /** Done with: succeeded, filtered out or given up on. */
+  settled: boolean;
 }
 
-interface Polled {
-  readonly record: EsmRecord;
-  readonly key: Buffer | null;
-  /** Bytes this record adds to the serialized event. */
-  readonly size: number;
-  /** Filtered out (spec 5.1): never invoked, committed past. */
-  readonly filteredOut: boolean;
-  invokeCount: number;
+/** A batch's records of one partition, in offset order, for its commits. */
+interface PartitionProgress {
+  readonly records: readonly Polled[];
+  /** Records before it are settled. */
+  cursor: number;
 }
 
 interface ResponseContext {
   statusCode: number;
   executedVersion: string;
   functionError?: string;
-}
-
-interface BatchProgress {
-  /** Offsets of the batch not settled yet, per partition. */
-  readonly outstanding: Map<number, Set<number>>;
-  readonly first: Map<number, number>;
-  readonly highest: Map<number, number>;
 }
 
 type Outcome =
@@ -333,13 +338,12 @@ class EventSourceMapping implements LocalEventSourceMapping {
   readonly #backoffMs: (attempt: number) => number;
   readonly #maxInFlight: number;
   readonly #windowMs: number;
-  readonly #eventSourceArn: string;
+  readonly #envelope: KafkaEnvelope;
   readonly #functionArn: string;
-  readonly #bootstrapServers: string;
   readonly #kafka: Kafka;
   #consumer: Consumer | undefined;
   #producer: Producer | undefined;
-  #timestampType: EsmRecord['timestampType'] = 'CREATE_TIME';
+  #timestampType: TimestampType = 'CREATE_TIME';
   /** Envelope bytes of an event with no records. */
   readonly #envelopeBytes: number;
 
@@ -400,11 +404,13 @@ class EventSourceMapping implements LocalEventSourceMapping {
       ((attempt) => Math.min(1000, 100 * 2 ** (attempt - 1)));
     this.#maxInFlight = Math.max(1, options.maxInFlight ?? 1);
     this.#windowMs = Math.max(0, mapping.maximumBatchingWindowSeconds * 1000);
-    this.#eventSourceArn = options.eventSourceArn ?? DEFAULT_EVENT_SOURCE_ARN;
+    this.#envelope = {
+      eventSourceArn: options.eventSourceArn ?? DEFAULT_EVENT_SOURCE_ARN,
+      bootstrapServers: options.brokers.join(','),
+    };
     this.#functionArn =
       options.functionArn ??
       `arn:aws:lambda:us-east-1:000000000000:function:${target.name}`;
-    this.#bootstrapServers = options.brokers.join(',');
     this.#envelopeBytes = Buffer.byteLength(JSON.stringify(this.#event([])));
     this.#kafka = new Kafka({
       clientId: `esm-${mapping.logicalId}`,
@@ -460,8 +466,9 @@ class EventSourceMapping implements LocalEventSourceMapping {
       eachBatch: async ({ batch, resolveOffset }) => {
         this.#onFetched(batch.partition, batch.messages);
         // Resolving is local to kafkajs (auto-commit is off): it only moves the next
-        // fetch past what we now hold in the buffer.
-        for (const message of batch.messages) resolveOffset(message.offset);
+        // fetch past what we now hold in the buffer. The last offset resolves the whole
+        // batch, skipped control records included.
+        resolveOffset(batch.lastOffset());
       },
     });
     await joined.promise;
@@ -528,15 +535,12 @@ class EventSourceMapping implements LocalEventSourceMapping {
     const buffer = this.#buffers.get(partition) ?? [];
     this.#buffers.set(partition, buffer);
     let bytes = this.#bufferedBytes.get(partition) ?? 0;
-    const fixedBytes = recordFixedBytes(
-      this.mapping.topic,
-      partition,
-      this.#timestampType,
-    );
-    // The hot loop of the mapping (every record passes here): fields read once.
-    const topic = this.mapping.topic;
-    const timestampType = this.#timestampType;
-    const filters = this.#filters;
+    // The hot loop of the mapping (every record passes here): fields read once, one
+    // object per record, sizes by arithmetic. No event is built here.
+    // `+ 1`: the comma that follows a record in the event.
+    const fixedBytes =
+      recordFixedBytes(this.mapping.topic, partition, this.#timestampType) + 1;
+    const filtering = this.#filters.length > 0;
     let expected = this.#nextOffset.get(partition);
     let polled = 0;
     let filtered = 0;
@@ -544,20 +548,26 @@ class EventSourceMapping implements LocalEventSourceMapping {
       const offset = Number(message.offset);
       if (expected !== undefined && offset < expected) continue;
       expected = offset + 1;
-      const record = toEsmRecord(topic, partition, message, timestampType);
-      const filteredOut = filters.length > 0 && !filters.some((f) => f(record));
-      polled += 1;
-      if (filteredOut) filtered += 1;
-      // `Buffer.byteLength(JSON.stringify(record))`, plus the comma that follows it.
-      const size = recordBytes(record, fixedBytes) + 1;
-      bytes += size;
-      buffer.push({
-        record,
+      const record: Polled = {
+        partition,
+        offset,
+        timestamp: Number(message.timestamp),
         key: message.key ?? null,
-        size,
-        filteredOut,
+        value: message.value ?? null,
+        headers: message.headers,
+        size: 0,
+        filteredOut: false,
         invokeCount: 0,
-      });
+        settled: false,
+      };
+      record.size = recordSize(record, fixedBytes);
+      bytes += record.size;
+      if (filtering && !this.#passesFilters(record)) {
+        record.filteredOut = true;
+        filtered += 1;
+      }
+      polled += 1;
+      buffer.push(record);
     }
     if (expected !== undefined) this.#nextOffset.set(partition, expected);
     this.#metrics.PolledEventCount += polled;
@@ -565,6 +575,12 @@ class EventSourceMapping implements LocalEventSourceMapping {
     this.#bufferedBytes.set(partition, bytes);
     this.#applyBackpressure(partition);
     this.#dispatch();
+  }
+
+  /** Spec 5.1: filters see the record as the function would. */
+  #passesFilters(raw: RawRecord): boolean {
+    const [record] = Object.values(this.#event([raw]).records).flat();
+    return record !== undefined && this.#filters.some((f) => f(record));
   }
 
   /**
@@ -624,7 +640,7 @@ class EventSourceMapping implements LocalEventSourceMapping {
       const batch = this.#take(eligible.map(([p]) => p));
       const running = this.#settleBatch(batch).finally(() => {
         this.#running.delete(running);
-        for (const p of new Set(batch.map((r) => r.record.partition))) {
+        for (const p of new Set(batch.map((r) => r.partition))) {
           this.#inFlight.delete(p);
         }
         this.#dispatch();
@@ -694,35 +710,27 @@ class EventSourceMapping implements LocalEventSourceMapping {
 
   /** Spec 4.3 for one batch; commits as records settle. */
   async #settleBatch(batch: readonly Polled[]): Promise<void> {
-    const progress: BatchProgress = {
-      outstanding: new Map(),
-      first: new Map(),
-      highest: new Map(),
-    };
-    for (const { record } of batch) {
-      const { partition, offset } = record;
-      const set = progress.outstanding.get(partition) ?? new Set<number>();
-      set.add(offset);
-      progress.outstanding.set(partition, set);
-      progress.first.set(
-        partition,
-        Math.min(progress.first.get(partition) ?? offset, offset),
-      );
-      progress.highest.set(
-        partition,
-        Math.max(progress.highest.get(partition) ?? offset, offset),
-      );
-    }
-    const done = async (records: readonly Polled[]) => {
-      for (const { record } of records) {
-        progress.outstanding.get(record.partition)?.delete(record.offset);
+    const progress = new Map<number, PartitionProgress>();
+    const runs = new Map<number, Polled[]>();
+    let filtered = false;
+    for (const record of batch) {
+      let run = runs.get(record.partition);
+      if (run === undefined) {
+        run = [];
+        runs.set(record.partition, run);
+        progress.set(record.partition, { records: run, cursor: 0 });
       }
-      await this.#commit(progress);
+      run.push(record);
+      filtered ||= record.filteredOut;
+    }
+    const done = (records: readonly Polled[]) => {
+      for (const record of records) record.settled = true;
+      this.#commit(progress);
     };
     try {
-      await done(batch.filter((r) => r.filteredOut));
+      if (filtered) done(batch.filter((r) => r.filteredOut));
       await this.#settle(
-        batch.filter((r) => !r.filteredOut),
+        filtered ? batch.filter((r) => !r.filteredOut) : batch,
         0,
         done,
       );
@@ -738,7 +746,7 @@ class EventSourceMapping implements LocalEventSourceMapping {
   async #settle(
     records: readonly Polled[],
     attemptsSoFar: number,
-    done: (records: readonly Polled[]) => Promise<void>,
+    done: (records: readonly Polled[]) => void,
   ): Promise<void> {
     let pending = [...records];
     let attempts = attemptsSoFar;
@@ -750,7 +758,7 @@ class EventSourceMapping implements LocalEventSourceMapping {
       if (this.mapping.maximumRecordAgeSeconds >= 0) {
         const limit = this.mapping.maximumRecordAgeSeconds * 1000;
         const now = this.#clock.now();
-        const expired = pending.filter((r) => now - r.record.timestamp > limit);
+        const expired = pending.filter((r) => now - r.timestamp > limit);
         if (expired.length > 0) {
           await this.#giveUp(
             expired,
@@ -758,7 +766,7 @@ class EventSourceMapping implements LocalEventSourceMapping {
             lastResponse,
             lastRequestId,
           );
-          await done(expired);
+          done(expired);
           pending = pending.filter((r) => !expired.includes(r));
           continue;
         }
@@ -776,7 +784,7 @@ class EventSourceMapping implements LocalEventSourceMapping {
           null,
           undefined,
         );
-        await done(pending);
+        done(pending);
         return;
       }
       const requestId = randomUUID();
@@ -788,17 +796,17 @@ class EventSourceMapping implements LocalEventSourceMapping {
         ...(outcome.kind === 'failure' ? { functionError: 'Unhandled' } : {}),
       };
       if (outcome.kind === 'success') {
-        await done(pending);
+        done(pending);
         return;
       }
       if (outcome.kind === 'partial') {
         // Spec 4.2 [INF]: per partition, everything below the lowest failed offset
         // succeeded; redeliver from it.
         const failed = (r: Polled) => {
-          const from = outcome.failedFrom.get(r.record.partition);
-          return from !== undefined && r.record.offset >= from;
+          const from = outcome.failedFrom.get(r.partition);
+          return from !== undefined && r.offset >= from;
         };
-        await done(pending.filter((r) => !failed(r)));
+        done(pending.filter((r) => !failed(r)));
         pending = pending.filter(failed);
       } else {
         this.#log(`invocation failed: ${outcome.reason}`);
@@ -818,7 +826,7 @@ class EventSourceMapping implements LocalEventSourceMapping {
           lastResponse,
           lastRequestId,
         );
-        await done(pending);
+        done(pending);
         return;
       }
       if (this.#stopping) throw new Abandoned();
@@ -840,11 +848,18 @@ class EventSourceMapping implements LocalEventSourceMapping {
 
   async #invoke(records: readonly Polled[]): Promise<Outcome> {
     for (const r of records) r.invokeCount += 1;
-    const event = this.#event(records.map((r) => r.record));
     this.#metrics.InvokedEventCount += records.length;
     let result: InvokeResult;
     try {
-      result = await this.#target.invoke(event);
+      const packed = packRecords(
+        this.mapping.topic,
+        this.#timestampType,
+        inEventOrder(records),
+      );
+      // A sandbox builds the event in its own thread; anything else gets it built.
+      result = this.#target.invokeKafka
+        ? await this.#target.invokeKafka(this.#envelope, packed)
+        : await this.#target.invoke(kafkaEvent(this.#envelope, packed));
     } catch (error) {
       result = {
         ok: false,
@@ -866,29 +881,26 @@ class EventSourceMapping implements LocalEventSourceMapping {
     }
     // Spec 4.1: without ReportBatchItemFailures the response is ignored.
     if (!this.mapping.reportBatchItemFailures) return { kind: 'success' };
-    const outcome = readPartialResponse(result.result, records);
+    const outcome = readPartialResponse(
+      result.result,
+      this.mapping.topic,
+      records,
+    );
     if (outcome.kind !== 'success') {
       this.#metrics.FailedInvokeEventCount += records.length;
     }
     return outcome;
   }
 
-  #event(records: readonly EsmRecord[]) {
-    const byPartition: Record<string, EsmRecord[]> = {};
-    const sorted = [...records].sort(
-      (a, b) => a.partition - b.partition || a.offset - b.offset,
+  #event(records: readonly RawRecord[]): KafkaEvent {
+    return kafkaEvent(
+      this.#envelope,
+      packRecords(
+        this.mapping.topic,
+        this.#timestampType,
+        inEventOrder(records),
+      ),
     );
-    for (const record of sorted) {
-      const key = `${record.topic}-${record.partition}`;
-      byPartition[key] ??= [];
-      byPartition[key].push(record);
-    }
-    return {
-      eventSource: 'aws:kafka',
-      eventSourceArn: this.#eventSourceArn,
-      bootstrapServers: this.#bootstrapServers,
-      records: byPartition,
-    };
   }
 
   /**
@@ -904,9 +916,7 @@ class EventSourceMapping implements LocalEventSourceMapping {
     response: ResponseContext | null,
     requestId: string | undefined,
   ): Promise<void> {
-    const where = records
-      .map((r) => `${r.record.partition}@${r.record.offset}`)
-      .join(', ');
+    const where = records.map((r) => `${r.partition}@${r.offset}`).join(', ');
     if (this.#destination === undefined || this.#producer === undefined) {
       this.#metrics.DroppedEventCount += records.length;
       this.#log(`${condition}: dropped ${where} (no on-failure destination)`);
@@ -914,7 +924,7 @@ class EventSourceMapping implements LocalEventSourceMapping {
     }
     const now = new Date(this.#clock.now()).toISOString();
     const messages = records.map((r) => {
-      const payload = this.#event([r.record]);
+      const payload = this.#event([r]);
       const value = {
         requestContext: {
           requestId: requestId ?? randomUUID(),
@@ -927,12 +937,12 @@ class EventSourceMapping implements LocalEventSourceMapping {
         timestamp: now,
         KafkaBatchInfo: {
           batchSize: 1,
-          eventSourceArn: this.#eventSourceArn,
-          bootstrapServers: this.#bootstrapServers,
+          eventSourceArn: this.#envelope.eventSourceArn,
+          bootstrapServers: this.#envelope.bootstrapServers,
           payloadSize: Buffer.byteLength(JSON.stringify(payload)),
           recordInfo: {
-            offset: String(r.record.offset),
-            timestamp: new Date(r.record.timestamp).toISOString(),
+            offset: String(r.offset),
+            timestamp: new Date(r.timestamp).toISOString(),
           },
         },
         payload,
@@ -970,15 +980,18 @@ class EventSourceMapping implements LocalEventSourceMapping {
    * batch still outstanding (records settle in offset order, except age-expired ones,
    * which never let the commit pass an unsettled record).
    */
-  async #commit(progress: BatchProgress): Promise<void> {
+  #commit(progress: ReadonlyMap<number, PartitionProgress>): void {
     const commits: { partition: number; offset: number; from: number }[] = [];
-    for (const [partition, offsets] of progress.outstanding) {
-      const first = progress.first.get(partition) ?? 0;
-      const next =
-        offsets.size > 0
-          ? Math.min(...offsets)
-          : (progress.highest.get(partition) ?? -1) + 1;
-      const from = this.#requested.get(partition) ?? first;
+    for (const [partition, tracked] of progress) {
+      const { records } = tracked;
+      while (records[tracked.cursor]?.settled) tracked.cursor += 1;
+      const [first] = records;
+      const last = records.at(-1);
+      if (tracked.cursor === 0 || first === undefined || last === undefined) {
+        continue;
+      }
+      const next = records[tracked.cursor]?.offset ?? last.offset + 1;
+      const from = this.#requested.get(partition) ?? first.offset;
       if (next <= from) continue;
       commits.push({ partition, offset: next, from });
       this.#requested.set(partition, next);
@@ -1066,7 +1079,7 @@ class EventSourceMapping implements LocalEventSourceMapping {
 async function topicTimestampType(
   admin: Admin,
   topic: string,
-): Promise<EsmRecord['timestampType']> {
+): Promise<TimestampType> {
   const { resources } = await admin.describeConfigs({
     includeSynonyms: false,
     resources: [
@@ -1080,148 +1093,18 @@ async function topicTimestampType(
 }
 
 /**
- * Spec 1.2 / 9.3: base64 key and value, omitted when null (Gap 11.6: a tombstone has
- * no `value` field, a keyless record no `key` field, as in the docs' examples; the
- * handlers accept both null and missing). Headers as one-entry objects of Java signed
- * bytes; repeated names stay separate elements, in order (kafkajs groups repeated
- * names, so the interleaving of different names is by first occurrence). Built field
- * by field, in the order of the wire format: this runs once per polled record.
+ * The event's order: partitions ascending, offsets ascending within each. A batch
+ * holds each partition's records in offset order, one partition after the other.
  */
-function toEsmRecord(
-  topic: string,
-  partition: number,
-  message: KafkaMessage,
-  timestampType: EsmRecord['timestampType'],
-): EsmRecord {
-  const offset = Number(message.offset);
-  const timestamp = Number(message.timestamp);
-  const key = message.key == null ? undefined : message.key.toString('base64');
-  const value =
-    message.value == null ? undefined : message.value.toString('base64');
-  const headers = toHeaders(message.headers);
-  // One literal per shape: the field order is the JSON order.
-  if (key !== undefined && value !== undefined) {
-    return {
-      topic,
-      partition,
-      offset,
-      timestamp,
-      timestampType,
-      key,
-      value,
-      headers,
-    };
-  }
-  if (key !== undefined) {
-    return { topic, partition, offset, timestamp, timestampType, key, headers };
-  }
-  if (value !== undefined) {
-    return {
-      topic,
-      partition,
-      offset,
-      timestamp,
-      timestampType,
-      value,
-      headers,
-    };
-  }
-  return { topic, partition, offset, timestamp, timestampType, headers };
-}
-
-function toHeaders(headers: IHeaders | undefined): Record<string, number[]>[] {
-  const out: Record<string, number[]>[] = [];
-  if (headers === undefined) return out;
-  for (const name in headers) {
-    if (!Object.hasOwn(headers, name)) continue;
-    const value = headers[name];
-    if (Array.isArray(value)) {
-      for (const v of value) {
-        if (v !== undefined) out.push({ [name]: headerBytes(v) });
-      }
-    } else if (value !== undefined) {
-      out.push({ [name]: headerBytes(value) });
+function inEventOrder<T extends RawRecord>(
+  records: readonly T[],
+): readonly T[] {
+  for (let i = 1; i < records.length; i += 1) {
+    if ((records[i]?.partition ?? 0) < (records[i - 1]?.partition ?? 0)) {
+      return [...records].sort((a, b) => a.partition - b.partition);
     }
   }
-  return out;
-}
-
-function headerBytes(value: Buffer | string): number[] {
-  return signedBytes(
-    Buffer.isBuffer(value) ? value : Buffer.from(String(value)),
-  );
-}
-
-/** Java's `byte`: 0xC3 is -61. */
-function signedBytes(bytes: Buffer): number[] {
-  const out: number[] = [];
-  for (let i = 0; i < bytes.length; i += 1) {
-    const b = bytes[i] ?? 0;
-    out.push(b > 127 ? b - 256 : b);
-  }
-  return out;
-}
-
-/**
- * The bytes of `JSON.stringify(record)` that do not depend on the record's offset,
- * timestamp, key, value and headers: computed once per fetched batch.
- */
-function recordFixedBytes(
-  topic: string,
-  partition: number,
-  timestampType: EsmRecord['timestampType'],
-): number {
-  const empty: EsmRecord = {
-    topic,
-    partition,
-    offset: 0,
-    timestamp: 0,
-    timestampType,
-    headers: [],
-  };
-  // Minus the two zeros and the empty header list, counted per record.
-  return Buffer.byteLength(JSON.stringify(empty)) - 2 - 2;
-}
-
-/**
- * `Buffer.byteLength(JSON.stringify(record))` without serializing: base64 is plain
- * ASCII, numbers are their decimal digits, and headers are lists of small integers.
- */
-function recordBytes(record: EsmRecord, fixedBytes: number): number {
-  let bytes = fixedBytes + numberBytes(record.offset);
-  bytes += numberBytes(record.timestamp);
-  // `,"key":"…"` and `,"value":"…"`.
-  if (record.key !== undefined) bytes += 9 + record.key.length;
-  if (record.value !== undefined) bytes += 11 + record.value.length;
-  // `[` and `]`, and a comma between elements.
-  bytes += 2 + Math.max(0, record.headers.length - 1);
-  for (const header of record.headers) {
-    for (const name in header) {
-      const values = header[name] ?? [];
-      // `{"name":[…]}`, a comma between values.
-      bytes += Buffer.byteLength(JSON.stringify(name)) + 5;
-      bytes += Math.max(0, values.length - 1);
-      for (const b of values) {
-        bytes +=
-          b < 0
-            ? b > -10
-              ? 2
-              : b > -100
-                ? 3
-                : 4
-            : b < 10
-              ? 1
-              : b < 100
-                ? 2
-                : 3;
-      }
-    }
-  }
-  return bytes;
-}
-
-function numberBytes(n: number): number {
-  return Number.isFinite(n) ? String(n).length : 4;
+  return records;
 }
 
 /**
@@ -1233,6 +1116,7 @@ function numberBytes(n: number): number {
  */
 function readPartialResponse(
   response: unknown,
+  topic: string,
   records: readonly Polled[],
 ): Outcome {
   if (!isObject(response)) return { kind: 'success' };
@@ -1243,15 +1127,10 @@ function readPartialResponse(
   }
   if (failures.length === 0) return { kind: 'success' };
   const inBatch = new Set(
-    records.map(
-      (r) => `${r.record.topic}-${r.record.partition}@${r.record.offset}`,
-    ),
+    records.map((r) => `${topic}-${r.partition}@${r.offset}`),
   );
   const partitionOf = new Map(
-    records.map((r) => [
-      `${r.record.topic}-${r.record.partition}`,
-      r.record.partition,
-    ]),
+    records.map((r) => [`${topic}-${r.partition}`, r.partition]),
   );
   const failedFrom = new Map<number, number>();
   for (const failure of failures) {

@@ -7,6 +7,11 @@
  */
 import { pathToFileURL } from 'node:url';
 import { parentPort, workerData } from 'node:worker_threads';
+import {
+  type KafkaEnvelope,
+  kafkaEvent,
+  type PackedRecords,
+} from './kafka-records.ts';
 
 /** What the sandbox is started with (`workerData`). */
 export interface SandboxData {
@@ -21,12 +26,24 @@ export interface SandboxData {
   readonly logStreamName: string;
 }
 
+/**
+ * An event on its way to the sandbox: JSON text (Lambda events are JSON), or the
+ * packed records of a Kafka event, which the sandbox builds (transferred, not
+ * copied: the mapping's thread does not pay for base64 and header arrays).
+ */
+export type SandboxEvent =
+  | { readonly kind: 'json'; readonly json: string }
+  | {
+      readonly kind: 'kafka';
+      readonly envelope: KafkaEnvelope;
+      readonly records: PackedRecords;
+    };
+
 /** From the runtime to the sandbox: run one event. */
 export interface InvokeMessage {
   readonly type: 'invoke';
   readonly awsRequestId: string;
-  /** The event as JSON text (Lambda events are JSON). */
-  readonly eventJson: string;
+  readonly event: SandboxEvent;
   /** Epoch milliseconds at which the invocation times out. */
   readonly deadline: number;
 }
@@ -126,7 +143,13 @@ async function main(): Promise<void> {
       getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
     };
     try {
-      const returned = await handler(JSON.parse(message.eventJson), context);
+      const { event } = message;
+      const returned = await handler(
+        event.kind === 'json'
+          ? JSON.parse(event.json)
+          : kafkaEvent(event.envelope, event.records),
+        context,
+      );
       // Lambda answers with the JSON of the result: `undefined` becomes null,
       // dates become strings, functions disappear.
       const json = JSON.stringify(returned) as string | undefined;

@@ -15,10 +15,16 @@ import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import { Worker } from 'node:worker_threads';
+import {
+  type KafkaEnvelope,
+  type PackedRecords,
+  transferList,
+} from './kafka-records.ts';
 import type {
   FailureMessage,
   InvokeMessage,
   SandboxData,
+  SandboxEvent,
   SandboxMessage,
 } from './lambda-worker.ts';
 import { type LocalFunction, localFunctionArn } from './template.ts';
@@ -67,6 +73,16 @@ export type InvokeResult =
 export interface Invoker {
   readonly name: string;
   invoke(event: unknown): Promise<InvokeResult>;
+  /**
+   * Runs the Kafka event `kafkaEvent(envelope, records)` (./kafka-records.ts), built
+   * by the invoker: a local function builds it in its sandbox's thread. Optional: the
+   * event source mapping builds the event and calls `invoke` when it is missing.
+   * `records` is transferred: its buffers are detached once this returns.
+   */
+  invokeKafka?(
+    envelope: KafkaEnvelope,
+    records: PackedRecords,
+  ): Promise<InvokeResult>;
 }
 
 /** A running local function. */
@@ -74,6 +90,10 @@ export interface LocalLambda extends Invoker {
   readonly name: string;
   /** Runs one event; resolves with the function's result or failure. */
   invoke(event: unknown): Promise<InvokeResult>;
+  invokeKafka(
+    envelope: KafkaEnvelope,
+    records: PackedRecords,
+  ): Promise<InvokeResult>;
   /**
    * Terminates every sandbox; pending and later invocations reject. Required at
    * shutdown: a worker with captured stdout keeps the process alive (checked).
@@ -109,8 +129,7 @@ type Outcome =
   | { readonly kind: 'timeout' };
 
 interface Job {
-  /** The event as JSON text. */
-  readonly eventJson: string;
+  readonly event: SandboxEvent;
   readonly resolve: (result: InvokeResult) => void;
   readonly reject: (error: Error) => void;
 }
@@ -165,7 +184,7 @@ export function startLocalLambda(
       }
       const job = queue.shift() as Job;
       const running = sandbox;
-      void invokeIn(running, job.eventJson, fn, log).then((result) => {
+      void invokeIn(running, job.event, fn, log).then((result) => {
         if (running.alive && generationOf.get(running) === generation) {
           idle.push(running);
         } else {
@@ -182,18 +201,25 @@ export function startLocalLambda(
     }
   };
 
+  const enqueue = (event: SandboxEvent) => {
+    if (stopped) return Promise.reject(stoppedError(fn.name));
+    return new Promise<InvokeResult>((resolve, reject) => {
+      queue.push({ event, resolve, reject });
+      pump();
+    });
+  };
+
   return {
     name: fn.name,
     invoke(event) {
-      if (stopped) return Promise.reject(stoppedError(fn.name));
       // Lambda events are JSON: anything else fails here, as it would at Invoke. The
       // JSON text is what crosses to the sandbox, which parses it: one serialization
       // instead of a round trip here plus a structured clone of the object.
       const json = JSON.stringify(event ?? null) as string | undefined;
-      return new Promise<InvokeResult>((resolve, reject) => {
-        queue.push({ eventJson: json ?? 'null', resolve, reject });
-        pump();
-      });
+      return enqueue({ kind: 'json', json: json ?? 'null' });
+    },
+    invokeKafka(envelope, records) {
+      return enqueue({ kind: 'kafka', envelope, records });
     },
     async reload() {
       generation += 1;
@@ -219,7 +245,7 @@ function stoppedError(name: string): LocalLambdaStoppedError {
 /** One invocation in one sandbox: waits for its cold start, then runs the event. */
 async function invokeIn(
   sandbox: Sandbox,
-  eventJson: string,
+  event: SandboxEvent,
   fn: LocalFunction,
   log: (line: string) => void,
 ): Promise<InvokeResult> {
@@ -250,7 +276,7 @@ async function invokeIn(
   const outcome = await sandbox.run({
     type: 'invoke',
     awsRequestId,
-    eventJson,
+    event,
     deadline: Date.now() + fn.timeoutSeconds * 1000,
   });
   const durationMs = performance.now() - start;
@@ -409,7 +435,12 @@ class Sandbox {
         this.#settleRun = undefined;
         resolve(outcome);
       };
-      this.#worker.postMessage(message);
+      this.#worker.postMessage(
+        message,
+        message.event.kind === 'kafka'
+          ? transferList(message.event.records)
+          : [],
+      );
     });
   }
 

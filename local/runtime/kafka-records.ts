@@ -1,0 +1,424 @@
+/**
+ * The records of one Kafka ESM invocation, packed into three typed arrays so that
+ * they cross to a function's sandbox (a worker thread) by transfer, not by copy or
+ * structured clone, and the AWS event (spec 1.2) is built there, on the sandbox's
+ * thread: base64 and the signed header bytes cost the mapping's thread nothing.
+ *
+ * `kafkaEvent` is the one place the event is built, for every path: a sandbox, a
+ * fake invoker in the tests, the one-record payload of an on-failure destination.
+ * It depends on nothing but Node's Buffer, so a sandbox loads it in no time.
+ */
+import { Buffer } from 'node:buffer';
+
+/** Spec 1.2: from the topic's `message.timestamp.type`. */
+export type TimestampType = 'CREATE_TIME' | 'LOG_APPEND_TIME';
+
+/** What the event says about where its records come from. */
+export interface KafkaEnvelope {
+  readonly eventSourceArn: string;
+  /** The brokers, comma-separated (spec 1.1: a string, not a list). */
+  readonly bootstrapServers: string;
+}
+
+/**
+ * A record as read from the broker: what kafkajs hands out per message, reduced to
+ * what the event shows. Header values are grouped by name, in order of appearance
+ * (kafkajs groups repeated names).
+ */
+export interface RawRecord {
+  readonly partition: number;
+  readonly offset: number;
+  readonly timestamp: number;
+  readonly key: Uint8Array | null;
+  readonly value: Uint8Array | null;
+  readonly headers?: Readonly<
+    Record<
+      string,
+      Uint8Array | string | readonly (Uint8Array | string)[] | undefined
+    >
+  >;
+}
+
+/**
+ * Records packed for transfer. Per record, in `meta`: partition, offset, timestamp,
+ * key length, value length (-1: null) and header count; per header, in `headers`: the
+ * index of its name in `names` and the length of its value. Keys, values and header
+ * values follow each other in `bytes`, in that order.
+ */
+export interface PackedRecords {
+  readonly topic: string;
+  readonly timestampType: TimestampType;
+  readonly meta: Float64Array;
+  readonly headers: Int32Array;
+  readonly names: readonly string[];
+  readonly bytes: Uint8Array;
+}
+
+/** One record of the event, as on the wire (spec 1.2). */
+export interface EsmRecord {
+  topic: string;
+  partition: number;
+  offset: number;
+  timestamp: number;
+  timestampType: TimestampType;
+  key?: string;
+  value?: string;
+  headers: Record<string, number[]>[];
+}
+
+/** The event a Kafka ESM invokes its function with (spec 1.1). */
+export interface KafkaEvent {
+  eventSource: 'aws:kafka';
+  eventSourceArn: string;
+  bootstrapServers: string;
+  records: Record<string, EsmRecord[]>;
+}
+
+const META_FIELDS = 6;
+const UTF8 = new TextEncoder();
+
+/**
+ * Packs `records` (grouped by partition, partitions ascending, offsets ascending
+ * within each: the order of the event) for {@link kafkaEvent}.
+ *
+ * @example
+ * ```ts
+ * const packed = packRecords('orders.v1', 'CREATE_TIME', [{ partition: 0, offset: 7, timestamp: 0, key: null, value: null }]);
+ * worker.postMessage(packed, transferList(packed));
+ * ```
+ */
+export function packRecords(
+  topic: string,
+  timestampType: TimestampType,
+  records: readonly RawRecord[],
+): PackedRecords {
+  // First pass: sizes, so that each array is allocated once.
+  let byteLength = 0;
+  let headerCount = 0;
+  for (const record of records) {
+    byteLength += (record.key?.length ?? 0) + (record.value?.length ?? 0);
+    const headers = record.headers;
+    if (headers === undefined) continue;
+    for (const name in headers) {
+      const value = headers[name];
+      if (value === undefined) continue;
+      if (isList(value)) {
+        for (const v of value) {
+          headerCount += 1;
+          byteLength += headerLength(v);
+        }
+      } else {
+        headerCount += 1;
+        byteLength += headerLength(value);
+      }
+    }
+  }
+  const meta = new Float64Array(records.length * META_FIELDS);
+  const headerIndex = new Int32Array(headerCount * 2);
+  const bytes = new Uint8Array(byteLength);
+  const names: string[] = [];
+  const nameIds = new Map<string, number>();
+  let m = 0;
+  let h = 0;
+  let at = 0;
+  const put = (value: Uint8Array | string): number => {
+    if (typeof value === 'string') {
+      return UTF8.encodeInto(value, bytes.subarray(at)).written;
+    }
+    bytes.set(value, at);
+    return value.length;
+  };
+  for (const record of records) {
+    meta[m] = record.partition;
+    meta[m + 1] = record.offset;
+    meta[m + 2] = record.timestamp;
+    meta[m + 3] = record.key === null ? -1 : record.key.length;
+    meta[m + 4] = record.value === null ? -1 : record.value.length;
+    if (record.key !== null) at += put(record.key);
+    if (record.value !== null) at += put(record.value);
+    let count = 0;
+    const headers = record.headers;
+    if (headers !== undefined) {
+      for (const name in headers) {
+        const value = headers[name];
+        if (value === undefined) continue;
+        let id = nameIds.get(name);
+        if (id === undefined) {
+          id = names.length;
+          names.push(name);
+          nameIds.set(name, id);
+        }
+        for (const v of isList(value) ? value : [value]) {
+          const length = put(v);
+          headerIndex[h] = id;
+          headerIndex[h + 1] = length;
+          h += 2;
+          at += length;
+          count += 1;
+        }
+      }
+    }
+    meta[m + 5] = count;
+    m += META_FIELDS;
+  }
+  return { topic, timestampType, meta, headers: headerIndex, names, bytes };
+}
+
+/**
+ * The buffers to transfer with `packed`: after the transfer they are detached here.
+ *
+ * @example
+ * ```ts
+ * port.postMessage({ packed }, transferList(packed));
+ * ```
+ */
+export function transferList(packed: PackedRecords): ArrayBuffer[] {
+  const buffers = [
+    packed.meta.buffer,
+    packed.headers.buffer,
+    packed.bytes.buffer,
+  ];
+  return buffers.filter(
+    (b, i): b is ArrayBuffer =>
+      b instanceof ArrayBuffer && buffers.indexOf(b) === i,
+  );
+}
+
+/**
+ * Records in `packed`.
+ *
+ * @example
+ * ```ts
+ * recordCount(packed); // 100
+ * ```
+ */
+export function recordCount(packed: PackedRecords): number {
+  return packed.meta.length / META_FIELDS;
+}
+
+/**
+ * The AWS event for the packed records (spec 1.2 / 9.3): `records` keyed
+ * `<topic>-<partition>`, base64 key and value, omitted when null (Gap 11.6), headers
+ * as one-entry objects of Java signed bytes, repeated names as separate elements.
+ * Each record's fields are in the order of the wire format.
+ *
+ * @example
+ * ```ts
+ * const event = kafkaEvent({ eventSourceArn, bootstrapServers: '127.0.0.1:9092' }, packed);
+ * ```
+ */
+export function kafkaEvent(
+  envelope: KafkaEnvelope,
+  packed: PackedRecords,
+): KafkaEvent {
+  const { topic, timestampType, meta, headers, names } = packed;
+  const bytes = Buffer.from(
+    packed.bytes.buffer,
+    packed.bytes.byteOffset,
+    packed.bytes.byteLength,
+  );
+  const signed = new Int8Array(
+    packed.bytes.buffer,
+    packed.bytes.byteOffset,
+    packed.bytes.byteLength,
+  );
+  const records: Record<string, EsmRecord[]> = {};
+  let list: EsmRecord[] = [];
+  let listPartition = -1;
+  let at = 0;
+  let h = 0;
+  for (let m = 0; m < meta.length; m += META_FIELDS) {
+    const partition = meta[m] ?? 0;
+    const offset = meta[m + 1] ?? 0;
+    const timestamp = meta[m + 2] ?? 0;
+    const keyLength = meta[m + 3] ?? -1;
+    const valueLength = meta[m + 4] ?? -1;
+    const headerCount = meta[m + 5] ?? 0;
+    let key: string | undefined;
+    if (keyLength >= 0) {
+      key = bytes.toString('base64', at, at + keyLength);
+      at += keyLength;
+    }
+    let value: string | undefined;
+    if (valueLength >= 0) {
+      value = bytes.toString('base64', at, at + valueLength);
+      at += valueLength;
+    }
+    const recordHeaders: Record<string, number[]>[] = [];
+    for (let i = 0; i < headerCount; i += 1, h += 2) {
+      const name = names[headers[h] ?? 0] ?? '';
+      const length = headers[h + 1] ?? 0;
+      const values: number[] = new Array(length);
+      for (let i = 0; i < length; i += 1) values[i] = signed[at + i] ?? 0;
+      const header: Record<string, number[]> = {};
+      header[name] = values;
+      recordHeaders.push(header);
+      at += length;
+    }
+    if (partition !== listPartition) {
+      listPartition = partition;
+      list = [];
+      records[`${topic}-${partition}`] = list;
+    }
+    list.push(
+      esmRecord(
+        topic,
+        partition,
+        offset,
+        timestamp,
+        timestampType,
+        key,
+        value,
+        recordHeaders,
+      ),
+    );
+  }
+  return {
+    eventSource: 'aws:kafka',
+    eventSourceArn: envelope.eventSourceArn,
+    bootstrapServers: envelope.bootstrapServers,
+    records,
+  };
+}
+
+/** One literal per shape: the field order is the JSON order. */
+function esmRecord(
+  topic: string,
+  partition: number,
+  offset: number,
+  timestamp: number,
+  timestampType: TimestampType,
+  key: string | undefined,
+  value: string | undefined,
+  headers: Record<string, number[]>[],
+): EsmRecord {
+  if (key !== undefined && value !== undefined) {
+    return {
+      topic,
+      partition,
+      offset,
+      timestamp,
+      timestampType,
+      key,
+      value,
+      headers,
+    };
+  }
+  if (key !== undefined) {
+    return { topic, partition, offset, timestamp, timestampType, key, headers };
+  }
+  if (value !== undefined) {
+    return {
+      topic,
+      partition,
+      offset,
+      timestamp,
+      timestampType,
+      value,
+      headers,
+    };
+  }
+  return { topic, partition, offset, timestamp, timestampType, headers };
+}
+
+/** Digits of a signed byte written in JSON, by unsigned value (0xC3 is -61: 3). */
+const SIGNED_BYTE_DIGITS = Uint8Array.from(
+  { length: 256 },
+  (_, b) => String(b > 127 ? b - 256 : b).length,
+);
+
+/**
+ * `Buffer.byteLength(JSON.stringify(record))` of the record's entry in the event,
+ * without building it: base64 is plain ASCII, numbers are their decimal digits,
+ * headers are lists of small integers. `fixedBytes` is {@link recordFixedBytes}.
+ *
+ * @example
+ * ```ts
+ * const size = recordSize(raw, recordFixedBytes('orders.v1', 0, 'CREATE_TIME'));
+ * ```
+ */
+export function recordSize(record: RawRecord, fixedBytes: number): number {
+  let size = fixedBytes + digits(record.offset) + digits(record.timestamp);
+  // `,"key":"…"` and `,"value":"…"`.
+  if (record.key !== null) size += 9 + base64Length(record.key.length);
+  if (record.value !== null) size += 11 + base64Length(record.value.length);
+  let count = 0;
+  const headers = record.headers;
+  if (headers !== undefined) {
+    for (const name in headers) {
+      const value = headers[name];
+      if (value === undefined) continue;
+      const nameBytes = jsonStringBytes(name);
+      for (const v of isList(value) ? value : [value]) {
+        const raw = typeof v === 'string' ? UTF8.encode(v) : v;
+        // `{"name":[…]}`, a comma between values.
+        size += nameBytes + 4 + Math.max(0, raw.length - 1);
+        for (let i = 0; i < raw.length; i += 1) {
+          size += SIGNED_BYTE_DIGITS[raw[i] ?? 0] ?? 0;
+        }
+        count += 1;
+      }
+    }
+  }
+  // `[` and `]` around the headers, a comma between them.
+  return size + 2 + Math.max(0, count - 1);
+}
+
+/**
+ * The bytes of a record's JSON that do not depend on its offset, timestamp, key,
+ * value and headers.
+ *
+ * @example
+ * ```ts
+ * recordFixedBytes('orders.v1', 0, 'CREATE_TIME');
+ * ```
+ */
+export function recordFixedBytes(
+  topic: string,
+  partition: number,
+  timestampType: TimestampType,
+): number {
+  const empty = esmRecord(
+    topic,
+    partition,
+    0,
+    0,
+    timestampType,
+    undefined,
+    undefined,
+    [],
+  );
+  // Minus the two zeros and the empty header list.
+  return Buffer.byteLength(JSON.stringify(empty)) - 2 - 2;
+}
+
+function base64Length(n: number): number {
+  return 4 * Math.ceil(n / 3);
+}
+
+function digits(n: number): number {
+  if (!Number.isSafeInteger(n) || n < 0) return JSON.stringify(n).length;
+  let d = 1;
+  for (let p = 10; n >= p && d < 16; p *= 10) d += 1;
+  return d;
+}
+
+/** Header names repeat on every record: their JSON lengths are kept. */
+const nameBytes = new Map<string, number>();
+
+function jsonStringBytes(text: string): number {
+  let bytes = nameBytes.get(text);
+  if (bytes === undefined) {
+    bytes = Buffer.byteLength(JSON.stringify(text));
+    if (nameBytes.size < 10_000) nameBytes.set(text, bytes);
+  }
+  return bytes;
+}
+
+function headerLength(value: Uint8Array | string): number {
+  return typeof value === 'string' ? Buffer.byteLength(value) : value.length;
+}
+
+function isList<T>(value: T | readonly T[]): value is readonly T[] {
+  return Array.isArray(value);
+}
