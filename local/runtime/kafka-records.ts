@@ -40,10 +40,10 @@ export interface RawRecord {
 }
 
 /**
- * Records packed for transfer. Per record, in `meta`: partition, offset, timestamp,
- * key length, value length (-1: null) and header count; per header, in `headers`: the
- * index of its name in `names` and the length of its value. Keys, values and header
- * values follow each other in `bytes`, in that order.
+ * Records packed for transfer: three views of one buffer. Per record, in `meta`:
+ * partition, offset, timestamp, key length, value length (-1: null) and header count;
+ * per header, in `headers`: the index of its name in `names` and the length of its
+ * value. Keys, values and header values follow each other in `bytes`, in that order.
  */
 export interface PackedRecords {
   readonly topic: string;
@@ -113,9 +113,13 @@ export function packRecords(
       }
     }
   }
-  const meta = new Float64Array(records.length * META_FIELDS);
-  const headerIndex = new Int32Array(headerCount * 2);
-  const bytes = new Uint8Array(byteLength);
+  // One buffer, one transfer: meta (8-byte aligned), then headers, then bytes.
+  const metaBytes = records.length * META_FIELDS * 8;
+  const headerBytes = headerCount * 2 * 4;
+  const buffer = new ArrayBuffer(metaBytes + headerBytes + byteLength);
+  const meta = new Float64Array(buffer, 0, records.length * META_FIELDS);
+  const headerIndex = new Int32Array(buffer, metaBytes, headerCount * 2);
+  const bytes = new Uint8Array(buffer, metaBytes + headerBytes, byteLength);
   const names: string[] = [];
   const nameIds = new Map<string, number>();
   let m = 0;
@@ -250,9 +254,8 @@ export function kafkaEvent(
       const length = headers[h + 1] ?? 0;
       const values: number[] = new Array(length);
       for (let i = 0; i < length; i += 1) values[i] = signed[at + i] ?? 0;
-      const header: Record<string, number[]> = {};
-      header[name] = values;
-      recordHeaders.push(header);
+      // A computed key defines an own property, even for `__proto__`.
+      recordHeaders.push({ [name]: values });
       at += length;
     }
     if (partition !== listPartition) {
@@ -352,7 +355,7 @@ export function recordSize(record: RawRecord, fixedBytes: number): number {
       for (const v of isList(value) ? value : [value]) {
         const raw = typeof v === 'string' ? UTF8.encode(v) : v;
         // `{"name":[…]}`, a comma between values.
-        size += nameBytes + 4 + Math.max(0, raw.length - 1);
+        size += nameBytes + 5 + Math.max(0, raw.length - 1);
         for (let i = 0; i < raw.length; i += 1) {
           size += SIGNED_BYTE_DIGITS[raw[i] ?? 0] ?? 0;
         }
