@@ -235,6 +235,9 @@ export const MAXIMUM_PAYLOAD_SIZE_EXCEEDED = 'MaximumPayloadSizeExceeded';
  */
 const PREFETCH_BYTES = 4 * 1024 * 1024;
 
+/** How often the consumer heartbeats while its fetch loop is held (kafkajs: 3 s). */
+const HEARTBEAT_MS = 1000;
+
 const DEFAULT_EVENT_SOURCE_ARN =
   'arn:aws:kafka:us-east-1:000000000000:cluster/local/00000000-0000-0000-0000-000000000000-1';
 
@@ -353,6 +356,9 @@ class EventSourceMapping implements LocalEventSourceMapping {
   /** Next offset expected per partition: a re-fetch after a rejoin is dropped. */
   readonly #nextOffset = new Map<number, number>();
   readonly #paused = new Set<number>();
+  readonly #assigned = new Set<number>();
+  /** Settled, and replaced, whenever a paused partition resumes or is revoked. */
+  #resumed = Promise.withResolvers<void>();
   readonly #inFlight = new Set<number>();
   readonly #running = new Set<Promise<void>>();
   /** The highest commit asked for per partition (the broker may not have it yet). */
@@ -463,12 +469,13 @@ class EventSourceMapping implements LocalEventSourceMapping {
     await consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: false,
-      eachBatch: async ({ batch, resolveOffset }) => {
+      eachBatch: async ({ batch, resolveOffset, heartbeat }) => {
         this.#onFetched(batch.partition, batch.messages);
         // Resolving is local to kafkajs (auto-commit is off): it only moves the next
         // fetch past what we now hold in the buffer. The last offset resolves the whole
         // batch, skipped control records included.
         resolveOffset(batch.lastOffset());
+        await this.#holdWhileAllPaused(heartbeat);
       },
     });
     await joined.promise;
@@ -519,6 +526,9 @@ class EventSourceMapping implements LocalEventSourceMapping {
 
   #onAssignment(partitions: readonly number[]): void {
     const assigned = new Set(partitions);
+    this.#assigned.clear();
+    for (const partition of assigned) this.#assigned.add(partition);
+    this.#signalResumed();
     for (const partition of [...this.#buffers.keys()]) {
       if (assigned.has(partition)) continue;
       // Revoked: whoever owns it now reads it from the committed offset.
@@ -599,6 +609,37 @@ class EventSourceMapping implements LocalEventSourceMapping {
     } else if (!full && this.#paused.has(partition) && !this.#stopping) {
       this.#paused.delete(partition);
       this.#consumer?.resume(topic);
+      this.#signalResumed();
+    }
+  }
+
+  #signalResumed(): void {
+    this.#resumed.resolve();
+    this.#resumed = Promise.withResolvers<void>();
+  }
+
+  /**
+   * With every partition paused, kafkajs sleeps its whole `maxWaitTimeInMs` before it
+   * looks again, and a resume does not wake it: the function would sit idle with
+   * room in the buffers. So the fetch loop is held here instead, heartbeating, and
+   * goes on the moment a partition resumes.
+   */
+  async #holdWhileAllPaused(heartbeat: () => Promise<void>): Promise<void> {
+    while (
+      !this.#stopping &&
+      this.#assigned.size > 0 &&
+      [...this.#assigned].every((partition) => this.#paused.has(partition))
+    ) {
+      const timer = new AbortController();
+      await Promise.race([
+        this.#resumed.promise,
+        this.#stopSignal.promise,
+        sleepFor(HEARTBEAT_MS, undefined, { signal: timer.signal }).catch(
+          () => {},
+        ),
+      ]);
+      timer.abort();
+      await heartbeat();
     }
   }
 

@@ -125,12 +125,12 @@ export function packRecords(
   let m = 0;
   let h = 0;
   let at = 0;
-  const put = (value: Uint8Array | string): number => {
-    if (typeof value === 'string') {
-      return UTF8.encodeInto(value, bytes.subarray(at)).written;
-    }
-    bytes.set(value, at);
-    return value.length;
+  const putHeader = (id: number, value: Uint8Array | string) => {
+    const length = put(bytes, at, value);
+    headerIndex[h] = id;
+    headerIndex[h + 1] = length;
+    h += 2;
+    at += length;
   };
   for (const record of records) {
     meta[m] = record.partition;
@@ -138,9 +138,9 @@ export function packRecords(
     meta[m + 2] = record.timestamp;
     meta[m + 3] = record.key === null ? -1 : record.key.length;
     meta[m + 4] = record.value === null ? -1 : record.value.length;
-    if (record.key !== null) at += put(record.key);
-    if (record.value !== null) at += put(record.value);
-    let count = 0;
+    if (record.key !== null) at += put(bytes, at, record.key);
+    if (record.value !== null) at += put(bytes, at, record.value);
+    const first = h;
     const headers = record.headers;
     if (headers !== undefined) {
       for (const name in headers) {
@@ -152,17 +152,14 @@ export function packRecords(
           names.push(name);
           nameIds.set(name, id);
         }
-        for (const v of isList(value) ? value : [value]) {
-          const length = put(v);
-          headerIndex[h] = id;
-          headerIndex[h + 1] = length;
-          h += 2;
-          at += length;
-          count += 1;
+        if (isList(value)) {
+          for (const v of value) putHeader(id, v);
+        } else {
+          putHeader(id, value);
         }
       }
     }
-    meta[m + 5] = count;
+    meta[m + 5] = (h - first) / 2;
     m += META_FIELDS;
   }
   return { topic, timestampType, meta, headers: headerIndex, names, bytes };
@@ -351,20 +348,43 @@ export function recordSize(record: RawRecord, fixedBytes: number): number {
     for (const name in headers) {
       const value = headers[name];
       if (value === undefined) continue;
-      const nameBytes = jsonStringBytes(name);
-      for (const v of isList(value) ? value : [value]) {
-        const raw = typeof v === 'string' ? UTF8.encode(v) : v;
-        // `{"name":[…]}`, a comma between values.
-        size += nameBytes + 5 + Math.max(0, raw.length - 1);
-        for (let i = 0; i < raw.length; i += 1) {
-          size += SIGNED_BYTE_DIGITS[raw[i] ?? 0] ?? 0;
-        }
+      // `{"name":[…]}` per value.
+      const entryBytes = jsonStringBytes(name) + 5;
+      if (isList(value)) {
+        for (const v of value) size += entryBytes + headerValueBytes(v);
+        count += value.length;
+      } else {
+        size += entryBytes + headerValueBytes(value);
         count += 1;
       }
     }
   }
   // `[` and `]` around the headers, a comma between them.
   return size + 2 + Math.max(0, count - 1);
+}
+
+/** The JSON list of a header value's signed bytes, without its brackets. */
+function headerValueBytes(value: Uint8Array | string): number {
+  const raw = typeof value === 'string' ? UTF8.encode(value) : value;
+  // A comma between values.
+  let size = Math.max(0, raw.length - 1);
+  for (let i = 0; i < raw.length; i += 1) {
+    size += SIGNED_BYTE_DIGITS[raw[i] ?? 0] ?? 0;
+  }
+  return size;
+}
+
+/** Writes `value` into `bytes` at `at`; returns its length in bytes. */
+function put(
+  bytes: Uint8Array,
+  at: number,
+  value: Uint8Array | string,
+): number {
+  if (typeof value === 'string') {
+    return UTF8.encodeInto(value, bytes.subarray(at)).written;
+  }
+  bytes.set(value, at);
+  return value.length;
 }
 
 /**
