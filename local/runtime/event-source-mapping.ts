@@ -456,8 +456,13 @@ class EventSourceMapping implements LocalEventSourceMapping {
       joined.resolve();
     });
     consumer.on(consumer.events.CRASH, ({ payload }) => {
-      this.#log(`consumer crashed: ${payload.error.message}`);
-      joined.reject(payload.error);
+      // A retriable error (a group coordinator still loading after the broker
+      // started, say) restarts the consumer, and it joins later: only a crash kafkajs
+      // gives up on fails the start.
+      this.#log(
+        `consumer crashed: ${payload.error.message}${payload.restart ? ' (restarting)' : ''}`,
+      );
+      if (!payload.restart) joined.reject(payload.error);
     });
     await consumer.connect();
     await consumer.subscribe({
