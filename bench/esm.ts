@@ -24,8 +24,8 @@ import {
 import { recordCount } from '../local/runtime/kafka-records.ts';
 import { startLocalLambda } from '../local/runtime/lambda.ts';
 
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
-const RECORDS = Number(process.env.BENCH_ESM_RECORDS ?? 200_000);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
+const RECORDS = Number(process.env.BENCH_ESM_RECORDS ?? 400_000);
 const PARTITIONS = 6;
 const VALUE_BYTES = 300;
 const PRODUCE_BATCH = 5_000;
