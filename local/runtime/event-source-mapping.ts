@@ -28,6 +28,7 @@ import {
   type KafkaEnvelope,
   type KafkaEvent,
   kafkaEvent,
+  type PackedRecords,
   packRecords,
   type RawRecord,
   recordFixedBytes,
@@ -260,7 +261,7 @@ interface Polled extends RawRecord {
 
 /** A batch's records of one partition, in offset order, for its commits. */
 interface PartitionProgress {
-  readonly records: readonly Polled[];
+  readonly records: Polled[];
   /** Records before it are settled. */
   cursor: number;
 }
@@ -757,16 +758,14 @@ class EventSourceMapping implements LocalEventSourceMapping {
   /** Spec 4.3 for one batch; commits as records settle. */
   async #settleBatch(batch: readonly Polled[]): Promise<void> {
     const progress = new Map<number, PartitionProgress>();
-    const runs = new Map<number, Polled[]>();
     let filtered = false;
     for (const record of batch) {
-      let run = runs.get(record.partition);
-      if (run === undefined) {
-        run = [];
-        runs.set(record.partition, run);
-        progress.set(record.partition, { records: run, cursor: 0 });
+      let tracked = progress.get(record.partition);
+      if (tracked === undefined) {
+        tracked = { records: [], cursor: 0 };
+        progress.set(record.partition, tracked);
       }
-      run.push(record);
+      tracked.records.push(record);
       filtered ||= record.filteredOut;
     }
     const done = (records: readonly Polled[]) => {
@@ -897,11 +896,7 @@ class EventSourceMapping implements LocalEventSourceMapping {
     this.#metrics.InvokedEventCount += records.length;
     let result: InvokeResult;
     try {
-      const packed = packRecords(
-        this.mapping.topic,
-        this.#timestampType,
-        inEventOrder(records),
-      );
+      const packed = this.#pack(records);
       // A sandbox builds the event in its own thread; anything else gets it built.
       result = this.#target.invokeKafka
         ? await this.#target.invokeKafka(this.#envelope, packed)
@@ -938,15 +933,16 @@ class EventSourceMapping implements LocalEventSourceMapping {
     return outcome;
   }
 
-  #event(records: readonly RawRecord[]): KafkaEvent {
-    return kafkaEvent(
-      this.#envelope,
-      packRecords(
-        this.mapping.topic,
-        this.#timestampType,
-        inEventOrder(records),
-      ),
+  #pack(records: readonly RawRecord[]): PackedRecords {
+    return packRecords(
+      this.mapping.topic,
+      this.#timestampType,
+      inEventOrder(records),
     );
+  }
+
+  #event(records: readonly RawRecord[]): KafkaEvent {
+    return kafkaEvent(this.#envelope, this.#pack(records));
   }
 
   /**

@@ -166,7 +166,8 @@ export function packRecords(
 }
 
 /**
- * The buffers to transfer with `packed`: after the transfer they are detached here.
+ * The buffer to transfer with `packed` (its three views share it): after the
+ * transfer it is detached here.
  *
  * @example
  * ```ts
@@ -174,15 +175,8 @@ export function packRecords(
  * ```
  */
 export function transferList(packed: PackedRecords): ArrayBuffer[] {
-  const buffers = [
-    packed.meta.buffer,
-    packed.headers.buffer,
-    packed.bytes.buffer,
-  ];
-  return buffers.filter(
-    (b, i): b is ArrayBuffer =>
-      b instanceof ArrayBuffer && buffers.indexOf(b) === i,
-  );
+  const { buffer } = packed.bytes;
+  return buffer instanceof ArrayBuffer ? [buffer] : [];
 }
 
 /**
