@@ -5,8 +5,10 @@
  * the gap decisions of section 11 (each one is marked `Gap 11.x` below).
  *
  * Model (9.2, 9.9): one kafkajs consumer in the mapping's consumer group, auto-commit
- * off. Fetched records go into a buffer per partition (kafkajs is told they are
- * resolved, so it keeps fetching; only our explicit commits reach the broker). A
+ * off, on a thread of its own (./kafka-consumer-thread.ts) so that decoding a fetch
+ * never delays the function's answers. Fetched records arrive packed and go into a
+ * buffer per partition (kafkajs is told they are resolved, so it keeps fetching;
+ * only our explicit commits reach the broker). A
  * dispatcher cuts batches from partitions with no batch in flight, bounded by the batch
  * size, the batching window and 6 MB, and runs up to `maxInFlight` of them at once.
  * Each batch is settled by the algorithm of 4.3; its partitions are committed
@@ -15,24 +17,18 @@
  */
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleepFor } from 'node:timers/promises';
-import {
-  type Admin,
-  type Consumer,
-  Kafka,
-  type KafkaMessage,
-  logLevel,
-  type Producer,
-} from 'kafkajs';
+import { type Admin, Kafka, logLevel, type Producer } from 'kafkajs';
+import { ConsumerThread } from './kafka-consumer-thread.ts';
 import {
   type EsmRecord,
+  gatherRecords,
+  type HeldRecord,
+  heldKey,
+  holdRecords,
   type KafkaEnvelope,
   type KafkaEvent,
   kafkaEvent,
   type PackedRecords,
-  packRecords,
-  type RawRecord,
-  recordFixedBytes,
-  recordSize,
   type TimestampType,
 } from './kafka-records.ts';
 import type { InvokeResult, Invoker } from './lambda.ts';
@@ -243,15 +239,11 @@ const DEFAULT_EVENT_SOURCE_ARN =
   'arn:aws:kafka:us-east-1:000000000000:cluster/local/00000000-0000-0000-0000-000000000000-1';
 
 /**
- * A polled record: the broker's bytes, as kafkajs hands them out, plus what the
- * mapping tracks. One object per record, made once at fetch time; the event itself
- * is built only when the record is invoked, and by the function's sandbox.
+ * A polled record: held in the buffer it was fetched in, plus what the mapping
+ * tracks. One object per record, made once at fetch time; the event itself is built
+ * only when the record is invoked, and by the function's sandbox.
  */
-interface Polled extends RawRecord {
-  /** The original key: the on-failure destination's message key (spec 4.4.3). */
-  readonly key: Buffer | null;
-  /** Bytes this record adds to the serialized event, its comma included. */
-  size: number;
+interface Polled extends HeldRecord {
   /** Filtered out (spec 5.1): never invoked, committed past. */
   filteredOut: boolean;
   invokeCount: number;
@@ -345,7 +337,8 @@ class EventSourceMapping implements LocalEventSourceMapping {
   readonly #envelope: KafkaEnvelope;
   readonly #functionArn: string;
   readonly #kafka: Kafka;
-  #consumer: Consumer | undefined;
+  readonly #brokers: readonly string[];
+  #consumer: ConsumerThread | undefined;
   #producer: Producer | undefined;
   #timestampType: TimestampType = 'CREATE_TIME';
   /** Envelope bytes of an event with no records. */
@@ -357,9 +350,6 @@ class EventSourceMapping implements LocalEventSourceMapping {
   /** Next offset expected per partition: a re-fetch after a rejoin is dropped. */
   readonly #nextOffset = new Map<number, number>();
   readonly #paused = new Set<number>();
-  readonly #assigned = new Set<number>();
-  /** Settled, and replaced, whenever a paused partition resumes or is revoked. */
-  #resumed = Promise.withResolvers<void>();
   readonly #inFlight = new Set<number>();
   readonly #running = new Set<Promise<void>>();
   /** The highest commit asked for per partition (the broker may not have it yet). */
@@ -419,6 +409,7 @@ class EventSourceMapping implements LocalEventSourceMapping {
       options.functionArn ??
       `arn:aws:lambda:us-east-1:000000000000:function:${target.name}`;
     this.#envelopeBytes = Buffer.byteLength(JSON.stringify(this.#event([])));
+    this.#brokers = [...options.brokers];
     this.#kafka = new Kafka({
       clientId: `esm-${mapping.logicalId}`,
       brokers: [...options.brokers],
@@ -446,44 +437,37 @@ class EventSourceMapping implements LocalEventSourceMapping {
       });
       await this.#producer.connect();
     }
-    const consumer = this.#kafka.consumer({
-      groupId: this.mapping.consumerGroupId,
-      maxWaitTimeInMs: 100,
-    });
-    this.#consumer = consumer;
     const joined = Promise.withResolvers<void>();
-    consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
-      this.#onAssignment(payload.memberAssignment[this.mapping.topic] ?? []);
-      joined.resolve();
-    });
-    consumer.on(consumer.events.CRASH, ({ payload }) => {
-      // A retriable error (a group coordinator still loading after the broker
-      // started, say) restarts the consumer, and it joins later: only a crash kafkajs
-      // gives up on fails the start.
-      this.#log(
-        `consumer crashed: ${payload.error.message}${payload.restart ? ' (restarting)' : ''}`,
-      );
-      if (!payload.restart) joined.reject(payload.error);
-    });
-    await consumer.connect();
-    await consumer.subscribe({
-      topic: this.mapping.topic,
-      // Spec 3.1: TRIM_HORIZON reads from the oldest record. LATEST and AT_TIMESTAMP
-      // are pinned by #pinStartingPosition before the group first commits.
-      fromBeginning: this.mapping.startingPosition !== 'LATEST',
-    });
-    await consumer.run({
-      autoCommit: false,
-      eachBatchAutoResolve: false,
-      eachBatch: async ({ batch, resolveOffset, heartbeat }) => {
-        this.#onFetched(batch.partition, batch.messages);
-        // Resolving is local to kafkajs (auto-commit is off): it only moves the next
-        // fetch past what we now hold in the buffer. The last offset resolves the whole
-        // batch, skipped control records included.
-        resolveOffset(batch.lastOffset());
-        await this.#holdWhileAllPaused(heartbeat);
+    this.#consumer = new ConsumerThread(
+      {
+        clientId: `esm-${this.mapping.logicalId}`,
+        brokers: this.#brokers,
+        groupId: this.mapping.consumerGroupId,
+        topic: this.mapping.topic,
+        // Spec 3.1: TRIM_HORIZON reads from the oldest record. LATEST and AT_TIMESTAMP
+        // are pinned by #pinStartingPosition before the group first commits.
+        fromBeginning: this.mapping.startingPosition !== 'LATEST',
+        timestampType: this.#timestampType,
+        maxWaitTimeInMs: 100,
+        heartbeatMs: HEARTBEAT_MS,
       },
-    });
+      {
+        assigned: (partitions) => {
+          this.#onAssignment(partitions);
+          joined.resolve();
+        },
+        fetched: (partition, records) => this.#onFetched(partition, records),
+        crashed: (message, restart) => {
+          // A retriable error (a group coordinator still loading after the broker
+          // started, say) restarts the consumer, and it joins later: only a crash
+          // kafkajs gives up on fails the start.
+          this.#log(
+            `consumer crashed: ${message}${restart ? ' (restarting)' : ''}`,
+          );
+          if (!restart) joined.reject(new Error(message));
+        },
+      },
+    );
     await joined.promise;
     this.#log(
       `polling ${this.mapping.topic} as group ${this.mapping.consumerGroupId} for ${this.#target.name}`,
@@ -532,9 +516,6 @@ class EventSourceMapping implements LocalEventSourceMapping {
 
   #onAssignment(partitions: readonly number[]): void {
     const assigned = new Set(partitions);
-    this.#assigned.clear();
-    for (const partition of assigned) this.#assigned.add(partition);
-    this.#signalResumed();
     for (const partition of [...this.#buffers.keys()]) {
       if (assigned.has(partition)) continue;
       // Revoked: whoever owns it now reads it from the committed offset.
@@ -547,37 +528,31 @@ class EventSourceMapping implements LocalEventSourceMapping {
     this.#log(`assigned partitions [${[...assigned].join(', ')}]`);
   }
 
-  #onFetched(partition: number, messages: readonly KafkaMessage[]): void {
+  #onFetched(partition: number, packed: PackedRecords): void {
     const buffer = this.#buffers.get(partition) ?? [];
     this.#buffers.set(partition, buffer);
     let bytes = this.#bufferedBytes.get(partition) ?? 0;
-    // The hot loop of the mapping (every record passes here): fields read once, one
-    // object per record, sizes by arithmetic. No event is built here.
-    // `+ 1`: the comma that follows a record in the event.
-    const fixedBytes =
-      recordFixedBytes(this.mapping.topic, partition, this.#timestampType) + 1;
+    // The hot loop of the mapping (every record passes here): the records stay in
+    // the buffer they arrived in, one object each. No event is built here.
     const filtering = this.#filters.length > 0;
     let expected = this.#nextOffset.get(partition);
     let polled = 0;
     let filtered = 0;
-    for (const message of messages) {
-      const offset = Number(message.offset);
-      if (expected !== undefined && offset < expected) continue;
-      expected = offset + 1;
-      const record: Polled = {
-        partition,
-        offset,
-        timestamp: Number(message.timestamp),
-        key: message.key ?? null,
-        value: message.value ?? null,
-        headers: message.headers,
-        size: 0,
+    const records = holdRecords(
+      packed,
+      (held): Polled => ({
+        ...held,
         filteredOut: false,
         invokeCount: 0,
         settled: false,
-      };
-      record.size = recordSize(record, fixedBytes);
-      bytes += record.size;
+      }),
+    );
+    for (const record of records) {
+      const offset = record.offset;
+      if (expected !== undefined && offset < expected) continue;
+      expected = offset + 1;
+      // `+ 1`: the comma that follows a record in the event.
+      bytes += record.size + 1;
       if (filtering && !this.#passesFilters(record)) {
         record.filteredOut = true;
         filtered += 1;
@@ -594,8 +569,8 @@ class EventSourceMapping implements LocalEventSourceMapping {
   }
 
   /** Spec 5.1: filters see the record as the function would. */
-  #passesFilters(raw: RawRecord): boolean {
-    const [record] = Object.values(this.#event([raw]).records).flat();
+  #passesFilters(held: HeldRecord): boolean {
+    const [record] = Object.values(this.#event([held]).records).flat();
     return record !== undefined && this.#filters.some((f) => f(record));
   }
 
@@ -608,44 +583,12 @@ class EventSourceMapping implements LocalEventSourceMapping {
     const full =
       buffer.length >= this.mapping.batchSize &&
       (this.#bufferedBytes.get(partition) ?? 0) >= PREFETCH_BYTES;
-    const topic = [{ topic: this.mapping.topic, partitions: [partition] }];
     if (full && !this.#paused.has(partition)) {
       this.#paused.add(partition);
-      this.#consumer?.pause(topic);
+      this.#consumer?.pause([partition]);
     } else if (!full && this.#paused.has(partition) && !this.#stopping) {
       this.#paused.delete(partition);
-      this.#consumer?.resume(topic);
-      this.#signalResumed();
-    }
-  }
-
-  #signalResumed(): void {
-    this.#resumed.resolve();
-    this.#resumed = Promise.withResolvers<void>();
-  }
-
-  /**
-   * With every partition paused, kafkajs sleeps its whole `maxWaitTimeInMs` before it
-   * looks again, and a resume does not wake it: the function would sit idle with
-   * room in the buffers. So the fetch loop is held here instead, heartbeating, and
-   * goes on the moment a partition resumes.
-   */
-  async #holdWhileAllPaused(heartbeat: () => Promise<void>): Promise<void> {
-    while (
-      !this.#stopping &&
-      this.#assigned.size > 0 &&
-      [...this.#assigned].every((partition) => this.#paused.has(partition))
-    ) {
-      const timer = new AbortController();
-      await Promise.race([
-        this.#resumed.promise,
-        this.#stopSignal.promise,
-        sleepFor(HEARTBEAT_MS, undefined, { signal: timer.signal }).catch(
-          () => {},
-        ),
-      ]);
-      timer.abort();
-      await heartbeat();
+      this.#consumer?.resume([partition]);
     }
   }
 
@@ -666,7 +609,7 @@ class EventSourceMapping implements LocalEventSourceMapping {
         for (const polled of buffer) {
           if (polled.filteredOut) continue;
           waiting += 1;
-          bytes += polled.size;
+          bytes += polled.size + 1;
           if (waiting >= this.mapping.batchSize || bytes >= MAX_PAYLOAD_BYTES) {
             break scan;
           }
@@ -726,12 +669,10 @@ class EventSourceMapping implements LocalEventSourceMapping {
       const buffer = this.#buffers.get(partition) ?? [];
       let n = 0;
       // Each new partition key adds `"<topic>-<p>":[],` to the event.
-      const keyBytes = Buffer.byteLength(
-        `"${this.mapping.topic}-${partition}":[],`,
-      );
+      const keyBytes = this.#partitionKeyBytes(partition) + 1;
       for (const polled of buffer) {
         if (!polled.filteredOut) {
-          const extra = polled.size + (n === 0 ? keyBytes : 0);
+          const extra = polled.size + 1 + (n === 0 ? keyBytes : 0);
           if (count >= this.mapping.batchSize) break;
           if (count > 0 && bytes + extra > MAX_PAYLOAD_BYTES) break;
           count += 1;
@@ -742,7 +683,7 @@ class EventSourceMapping implements LocalEventSourceMapping {
       if (n === 0) continue;
       const cut = buffer.splice(0, n);
       let cutBytes = 0;
-      for (const polled of cut) cutBytes += polled.size;
+      for (const polled of cut) cutBytes += polled.size + 1;
       this.#bufferedBytes.set(
         partition,
         (this.#bufferedBytes.get(partition) ?? 0) - cutBytes,
@@ -753,6 +694,11 @@ class EventSourceMapping implements LocalEventSourceMapping {
       if (count >= this.mapping.batchSize) break;
     }
     return taken;
+  }
+
+  /** Bytes of `"<topic>-<p>":[]` in the event. */
+  #partitionKeyBytes(partition: number): number {
+    return Buffer.byteLength(`"${this.mapping.topic}-${partition}":[]`);
   }
 
   /** Spec 4.3 for one batch; commits as records settle. */
@@ -821,7 +767,10 @@ class EventSourceMapping implements LocalEventSourceMapping {
       if (
         pending.length === 1 &&
         single !== undefined &&
-        this.#envelopeBytes + single.size > MAX_PAYLOAD_BYTES
+        this.#envelopeBytes +
+          this.#partitionKeyBytes(single.partition) +
+          single.size >
+          MAX_PAYLOAD_BYTES
       ) {
         await this.#giveUp(
           pending,
@@ -933,15 +882,15 @@ class EventSourceMapping implements LocalEventSourceMapping {
     return outcome;
   }
 
-  #pack(records: readonly RawRecord[]): PackedRecords {
-    return packRecords(
+  #pack(records: readonly HeldRecord[]): PackedRecords {
+    return gatherRecords(
       this.mapping.topic,
       this.#timestampType,
       inEventOrder(records),
     );
   }
 
-  #event(records: readonly RawRecord[]): KafkaEvent {
+  #event(records: readonly HeldRecord[]): KafkaEvent {
     return kafkaEvent(this.#envelope, this.#pack(records));
   }
 
@@ -989,7 +938,16 @@ class EventSourceMapping implements LocalEventSourceMapping {
         },
         payload,
       };
-      return { key: r.key, value: JSON.stringify(value) };
+      const original = heldKey(r);
+      const key =
+        original === null
+          ? null
+          : Buffer.from(
+              original.buffer,
+              original.byteOffset,
+              original.byteLength,
+            );
+      return { key, value: JSON.stringify(value) };
     });
     // A failed write is retried until it succeeds or the mapping stops (then the
     // records stay uncommitted and are redelivered): never lose a record silently.
@@ -1058,17 +1016,13 @@ class EventSourceMapping implements LocalEventSourceMapping {
    * request with the newest offset per partition. One request at a time, so offsets
    * only move forward; stop() waits for the last one before it disconnects.
    */
-  async #drainCommits(consumer: Consumer): Promise<void> {
+  async #drainCommits(consumer: ConsumerThread): Promise<void> {
     while (this.#queuedCommits.size > 0) {
       const commits = [...this.#queuedCommits];
       this.#queuedCommits.clear();
       try {
-        await consumer.commitOffsets(
-          commits.map(([partition, { offset }]) => ({
-            topic: this.mapping.topic,
-            partition,
-            offset: String(offset),
-          })),
+        await consumer.commit(
+          commits.map(([partition, { offset }]) => ({ partition, offset })),
         );
         for (const [, { offset, from }] of commits) {
           this.#metrics.CommittedEventCount += offset - from;
@@ -1104,10 +1058,10 @@ class EventSourceMapping implements LocalEventSourceMapping {
     if (consumer !== undefined) {
       // No new fetches; commits still go through while the consumer runs (kafkajs
       // drops commits once it has stopped), so in-flight batches finish first.
-      consumer.pause([{ topic: this.mapping.topic }]);
+      consumer.pause('all');
       while (this.#running.size > 0) await Promise.all([...this.#running]);
       await this.#commits;
-      await consumer.disconnect();
+      await consumer.stop();
     }
     await this.#producer?.disconnect();
     this.#log('stopped');
@@ -1138,7 +1092,7 @@ async function topicTimestampType(
  * The event's order: partitions ascending, offsets ascending within each. A batch
  * holds each partition's records in offset order, one partition after the other.
  */
-function inEventOrder<T extends RawRecord>(
+function inEventOrder<T extends HeldRecord>(
   records: readonly T[],
 ): readonly T[] {
   for (let i = 1; i < records.length; i += 1) {

@@ -40,6 +40,21 @@ const INIT_TIMEOUT_MS = 10_000;
  */
 const QUIET_TIMEOUTS = '--disable-warning=TimeoutNegativeWarning';
 
+/**
+ * `execArgv` for a worker thread of the runtime: this process's, with kafkajs'
+ * negative-timeout warning silenced.
+ *
+ * @example
+ * ```ts
+ * new Worker(url, { execArgv: workerExecArgv() });
+ * ```
+ */
+export function workerExecArgv(): string[] {
+  return process.execArgv.includes(QUIET_TIMEOUTS)
+    ? process.execArgv
+    : [...process.execArgv, QUIET_TIMEOUTS];
+}
+
 /** The outcome of one invocation, as Lambda's Invoke API would report it. */
 export type InvokeResult =
   | {
@@ -352,9 +367,7 @@ class Sandbox {
       name: `lambda:${fn.name}`,
       workerData: data,
       env: { ...fn.environment, AWS_LAMBDA_LOG_STREAM_NAME: logStreamName },
-      execArgv: process.execArgv.includes(QUIET_TIMEOUTS)
-        ? process.execArgv
-        : [...process.execArgv, QUIET_TIMEOUTS],
+      execArgv: workerExecArgv(),
       resourceLimits: { maxOldGenerationSizeMb: fn.memoryMb },
       stdout: true,
       stderr: true,

@@ -9,14 +9,13 @@ import { KafkaMskEventSchema } from '@aws-lambda-powertools/parser/schemas/kafka
 import { describe, expect, it } from 'vitest';
 import {
   type EsmRecord,
+  holdRecords,
   type KafkaEnvelope,
   type KafkaEvent,
   kafkaEvent,
   packRecords,
   type RawRecord,
   recordCount,
-  recordFixedBytes,
-  recordSize,
   type TimestampType,
   transferList,
 } from '../../../local/runtime/kafka-records.ts';
@@ -257,7 +256,7 @@ describe('kafkaEvent(packRecords(...))', () => {
   });
 });
 
-describe('recordSize', () => {
+describe('holdRecords: size', () => {
   /** Shapes of one record, each on its own. */
   const shapes: [string, RawRecord][] = [
     ...[0, 9, 10, 99, 100, 99_999, 2 ** 31, 2 ** 53 - 1].map(
@@ -341,10 +340,11 @@ describe('recordSize', () => {
           );
 
           // Act
-          const size = recordSize(
-            raw,
-            recordFixedBytes(topic, partition, timestampType),
+          const [held] = holdRecords(
+            packRecords(topic, timestampType, [raw]),
+            (record) => record,
           );
+          const size = held?.size;
 
           // Assess
           expect(size).toBe(expected);
@@ -356,15 +356,17 @@ describe('recordSize', () => {
   it('is the size of the entry in the built event', () => {
     // Act
     const event = build(MIXED);
+    const held = holdRecords(
+      packRecords(TOPIC, 'CREATE_TIME', MIXED),
+      (record) => record,
+    );
 
     // Assess
     const built = Object.values(event.records).flat();
     expect(built).toHaveLength(MIXED.length);
-    MIXED.forEach((raw, i) => {
-      expect(
-        recordSize(raw, recordFixedBytes(TOPIC, raw.partition, 'CREATE_TIME')),
-      ).toBe(Buffer.byteLength(JSON.stringify(built[i])));
-    });
+    expect(held.map((record) => record.size)).toEqual(
+      built.map((record) => Buffer.byteLength(JSON.stringify(record))),
+    );
   });
 });
 
