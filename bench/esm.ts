@@ -40,16 +40,25 @@ const median = (values: number[]) => {
   return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
 };
 
+/** A run's figures, between its first delivery and its last. */
+interface Figures {
+  /** Records per second. */
+  readonly rate: number;
+  /** CPU time of this process (every thread) per record, in microseconds. */
+  readonly cpuPerRecord: number;
+}
+
 /**
  * Counts delivered records; `done` resolves once all RECORDS arrived (rejects at the
- * deadline) with the delivery rate between the first delivery and the last: the steady
+ * deadline) with the figures between the first delivery and the last: the steady
  * state, without the group join and start-up that each side pays once.
  */
 function untilAll(label: string) {
   let seen = 0;
   let firstAt: number | undefined;
+  let firstCpu = process.cpuUsage();
   let firstCount = 0;
-  const all = Promise.withResolvers<number>();
+  const all = Promise.withResolvers<Figures>();
   const timer = setTimeout(
     () =>
       all.reject(
@@ -63,12 +72,18 @@ function untilAll(label: string) {
     add(n: number) {
       if (firstAt === undefined) {
         firstAt = performance.now();
+        firstCpu = process.cpuUsage();
         firstCount = n;
       }
       seen += n;
       if (seen >= RECORDS) {
         const ms = performance.now() - (firstAt ?? 0);
-        all.resolve(((seen - firstCount) / Math.max(ms, 1e-3)) * 1000);
+        const cpu = process.cpuUsage(firstCpu);
+        const records = Math.max(1, seen - firstCount);
+        all.resolve({
+          rate: (records / Math.max(ms, 1e-3)) * 1000,
+          cpuPerRecord: (cpu.user + cpu.system) / records,
+        });
       }
     },
     done: all.promise.finally(() => clearTimeout(timer)),
@@ -122,7 +137,7 @@ try {
       `"note":"${filler.slice(0, VALUE_BYTES - json.length)}"`,
     );
   };
-  let t = performance.now();
+  const t = performance.now();
   for (let from = 0; from < RECORDS; from += PRODUCE_BATCH) {
     const messages = [];
     for (let i = from; i < Math.min(RECORDS, from + PRODUCE_BATCH); i += 1) {
@@ -140,7 +155,7 @@ try {
   );
 
   /** Baseline: a bare consumer, new group, from the beginning, doing nothing. */
-  const baseline = async (): Promise<number> => {
+  const baseline = async (): Promise<Figures> => {
     const progress = untilAll('baseline');
     const consumer = kafka.consumer({ groupId: `bench-base-${randomUUID()}` });
     try {
@@ -158,7 +173,7 @@ try {
   };
 
   /** The local ESM behind a no-op function, new group, TRIM_HORIZON. */
-  const esm = async (batchSize: number): Promise<number> => {
+  const esm = async (batchSize: number): Promise<Figures> => {
     const progress = untilAll(`esm batch ${batchSize}`);
     // Counts what the function has run: the records of each successful invocation.
     const invoker: Invoker = {
@@ -197,7 +212,7 @@ try {
     }
   };
 
-  const runs: Record<string, () => Promise<number>> = {
+  const runs: Record<string, () => Promise<Figures>> = {
     baseline,
     'esm 100': () => esm(100),
     'esm 1000': () => esm(1000),
@@ -210,6 +225,9 @@ try {
   const rates: Record<string, number[]> = Object.fromEntries(
     names.map((name) => [name, []]),
   );
+  const cpus: Record<string, number[]> = Object.fromEntries(
+    names.map((name) => [name, []]),
+  );
   // Warm-up, not measured: the first pass through kafkajs' decoder pays the JIT.
   for (const name of names) await runs[name]?.();
   for (let round = 1; round <= ROUNDS; round += 1) {
@@ -218,27 +236,31 @@ try {
     for (const name of order) {
       const run = runs[name];
       if (run === undefined) continue;
-      const perSecond = await run();
-      rates[name]?.push(perSecond);
-      line.push(`${name} ${perSecond.toFixed(0)} rec/s`);
+      const { rate, cpuPerRecord } = await run();
+      rates[name]?.push(rate);
+      cpus[name]?.push(cpuPerRecord);
+      line.push(
+        `${name} ${rate.toFixed(0)} rec/s ${cpuPerRecord.toFixed(2)} µs CPU/rec`,
+      );
     }
     console.log(`round ${round}/${ROUNDS}: ${line.join(', ')}`);
   }
 
   const rate = (name: string) => median(rates[name] ?? []);
-  const perSecond = (name: string) =>
-    `${rate(name).toFixed(0).padStart(7)} records/s`;
+  const cpu = (name: string) => median(cpus[name] ?? []);
+  const figures = (name: string) =>
+    `${rate(name).toFixed(0).padStart(7)} records/s  ${cpu(name).toFixed(2)} µs CPU/record`;
   const ratios = (name: string) =>
     (rates[name] ?? [])
       .map((r, i) => (r / (rates.baseline?.[i] ?? Number.NaN)).toFixed(2))
       .join(' ');
-  t = performance.now();
   console.log(`
 Local ESM throughput (median of ${ROUNDS}, ${RECORDS} records of ${VALUE_BYTES} B, ${PARTITIONS} partitions, ${KAFKA.title})
-  bare kafkajs consumer, eachBatch (baseline)       ${perSecond('baseline')}
-  ESM, batch 100, window 0, no-op function          ${perSecond('esm 100')}
-  ESM, batch 1000, window 0, no-op function         ${perSecond('esm 1000')}
-  (the function runs in a warm local Lambda sandbox, as under npm run dev)
+  bare kafkajs consumer, eachBatch (baseline)       ${figures('baseline')}
+  ESM, batch 100, window 0, no-op function          ${figures('esm 100')}
+  ESM, batch 1000, window 0, no-op function         ${figures('esm 1000')}
+  (the function runs in a warm local Lambda sandbox, as under npm run dev;
+   CPU: this process, every thread, per record delivered; the broker not included)
   ESM batch 100 / baseline (goal ≥ 0.90)            ${(rate('esm 100') / rate('baseline')).toFixed(2)}  (rounds: ${ratios('esm 100')})
   ESM batch 1000 / baseline (goal ≥ 0.90)           ${(rate('esm 1000') / rate('baseline')).toFixed(2)}  (rounds: ${ratios('esm 1000')})
   (maxInFlight ${MAX_IN_FLIGHT}; rates from the first record delivered to the last)
