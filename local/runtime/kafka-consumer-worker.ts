@@ -14,8 +14,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { type Consumer, Kafka, logLevel } from 'kafkajs';
 import {
   type PackedRecords,
-  packRecords,
-  type RawRecord,
+  packFetched,
   type TimestampType,
   transferList,
 } from './kafka-records.ts';
@@ -204,24 +203,12 @@ try {
     eachBatchAutoResolve: false,
     eachBatch: async ({ batch, resolveOffset, heartbeat }) => {
       const { partition, messages } = batch;
-      const raw: RawRecord[] = new Array(messages.length);
-      for (let i = 0; i < messages.length; i += 1) {
-        const message = messages[i];
-        if (message === undefined) continue;
-        raw[i] = {
-          partition,
-          offset: Number(message.offset),
-          timestamp: Number(message.timestamp),
-          key: message.key ?? null,
-          value: message.value ?? null,
-          headers: message.headers,
-        };
-      }
-      if (raw.length > 0) {
-        const records = packRecords(
+      if (messages.length > 0) {
+        const records = packFetched(
           settings.topic,
           settings.timestampType,
-          raw,
+          partition,
+          messages,
         );
         post({ type: 'fetched', partition, records }, transferList(records));
       }
