@@ -514,8 +514,10 @@ export function kafkaEvent(
     }
     if (partition !== listPartition) {
       listPartition = partition;
-      list = [];
-      records[`${topic}-${partition}`] = list;
+      // A partition seen before (records out of the event's order) keeps its list.
+      const name = `${topic}-${partition}`;
+      list = records[name] ?? [];
+      records[name] = list;
     }
     list.push(
       esmRecord(

@@ -169,6 +169,27 @@ describe('kafkaEvent(packRecords(...))', () => {
     ]);
   });
 
+  it('keeps every record when a partition comes back out of the event order', () => {
+    // Arrange
+    const [first, second, third] = [
+      record({ partition: 1, offset: 5 }),
+      record({ partition: 0, offset: 9 }),
+      record({ partition: 1, offset: 6 }),
+    ];
+    const outOfOrder = [first, second, third].filter(
+      (r): r is RawRecord => r !== undefined,
+    );
+
+    // Act
+    const event = build(outOfOrder);
+
+    // Assess
+    expect(event).toEqual(
+      referenceEvent(ENVELOPE, TOPIC, 'CREATE_TIME', outOfOrder),
+    );
+    expect(event.records['orders.v1-1']?.map((r) => r.offset)).toEqual([5, 6]);
+  });
+
   it('omits key and value when null, and keeps empty ones', () => {
     // Act
     const event = build(MIXED);
