@@ -468,7 +468,14 @@ class EventSourceMapping implements LocalEventSourceMapping {
         },
       },
     );
-    await joined.promise;
+    try {
+      await joined.promise;
+    } catch (error) {
+      // Nothing polls: end the consumer's thread and the producer, then say why.
+      await this.#consumer.stop().catch(() => {});
+      await this.#producer?.disconnect();
+      throw error;
+    }
     this.#log(
       `polling ${this.mapping.topic} as group ${this.mapping.consumerGroupId} for ${this.#target.name}`,
     );
@@ -801,6 +808,9 @@ class EventSourceMapping implements LocalEventSourceMapping {
           return from !== undefined && r.offset >= from;
         };
         done(pending.filter((r) => !failed(r)));
+        // Spec 4.3: what succeeded is committed before the failed tail is retried
+        // (commits are otherwise pipelined: see #drainCommits).
+        await this.#commits;
         pending = pending.filter(failed);
       } else {
         this.#log(`invocation failed: ${outcome.reason}`);

@@ -92,9 +92,12 @@ consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
   const partitions = payload.memberAssignment[settings.topic] ?? [];
   assigned.clear();
   for (const partition of partitions) assigned.add(partition);
-  // kafkajs keeps pauses across a rejoin; the mapping re-decides per fetch.
-  for (const partition of paused) {
-    if (!assigned.has(partition)) paused.delete(partition);
+  // kafkajs keeps a pause across a rejoin, and the mapping forgets a revoked
+  // partition: resumed here, it is fetched again should it come back.
+  const revoked = [...paused].filter((partition) => !assigned.has(partition));
+  if (revoked.length > 0) {
+    for (const partition of revoked) paused.delete(partition);
+    consumer.resume([{ topic: settings.topic, partitions: revoked }]);
   }
   signalResumed();
   post({ type: 'assigned', partitions });
@@ -110,23 +113,10 @@ consumer.on(consumer.events.CRASH, ({ payload }) => {
 port.on('message', (message: ToConsumer) => {
   switch (message.type) {
     case 'pause':
-      if (message.partitions === 'all') {
-        pausedAll = true;
-        consumer.pause([{ topic: settings.topic }]);
-        return;
-      }
-      for (const partition of message.partitions) paused.add(partition);
-      consumer.pause([
-        { topic: settings.topic, partitions: [...message.partitions] },
-      ]);
+      pause(message.partitions);
       return;
     case 'resume':
-      for (const partition of message.partitions) paused.delete(partition);
-      if (pausedAll) return;
-      consumer.resume([
-        { topic: settings.topic, partitions: [...message.partitions] },
-      ]);
-      signalResumed();
+      resume(message.partitions);
       return;
     case 'commit':
       void commit(message.id, message.offsets);
@@ -136,6 +126,26 @@ port.on('message', (message: ToConsumer) => {
       return;
   }
 });
+
+function pause(partitions: readonly number[] | 'all'): void {
+  if (partitions === 'all') {
+    pausedAll = true;
+    consumer.pause([{ topic: settings.topic }]);
+    return;
+  }
+  // A pause sent before the mapping heard of a revocation is void.
+  const current = partitions.filter((partition) => assigned.has(partition));
+  if (current.length === 0) return;
+  for (const partition of current) paused.add(partition);
+  consumer.pause([{ topic: settings.topic, partitions: current }]);
+}
+
+function resume(partitions: readonly number[]): void {
+  for (const partition of partitions) paused.delete(partition);
+  if (pausedAll) return;
+  consumer.resume([{ topic: settings.topic, partitions: [...partitions] }]);
+  signalResumed();
+}
 
 async function commit(
   id: number,
