@@ -251,6 +251,11 @@ interface Polled extends HeldRecord {
   settled: boolean;
 }
 
+/** Bytes a record adds to an event: its entry and the comma after it. */
+function eventBytes(record: HeldRecord): number {
+  return record.size + 1;
+}
+
 /** A batch's records of one partition, in offset order, for its commits. */
 interface PartitionProgress {
   readonly records: Polled[];
@@ -412,7 +417,7 @@ class EventSourceMapping implements LocalEventSourceMapping {
     this.#brokers = [...options.brokers];
     this.#kafka = new Kafka({
       clientId: `esm-${mapping.logicalId}`,
-      brokers: [...options.brokers],
+      brokers: [...this.#brokers],
       logLevel: logLevel.NOTHING,
     });
   }
@@ -558,8 +563,7 @@ class EventSourceMapping implements LocalEventSourceMapping {
       const offset = record.offset;
       if (expected !== undefined && offset < expected) continue;
       expected = offset + 1;
-      // `+ 1`: the comma that follows a record in the event.
-      bytes += record.size + 1;
+      bytes += eventBytes(record);
       if (filtering && !this.#passesFilters(record)) {
         record.filteredOut = true;
         filtered += 1;
@@ -616,7 +620,7 @@ class EventSourceMapping implements LocalEventSourceMapping {
         for (const polled of buffer) {
           if (polled.filteredOut) continue;
           waiting += 1;
-          bytes += polled.size + 1;
+          bytes += eventBytes(polled);
           if (waiting >= this.mapping.batchSize || bytes >= MAX_PAYLOAD_BYTES) {
             break scan;
           }
@@ -679,7 +683,7 @@ class EventSourceMapping implements LocalEventSourceMapping {
       const keyBytes = this.#partitionKeyBytes(partition) + 1;
       for (const polled of buffer) {
         if (!polled.filteredOut) {
-          const extra = polled.size + 1 + (n === 0 ? keyBytes : 0);
+          const extra = eventBytes(polled) + (n === 0 ? keyBytes : 0);
           if (count >= this.mapping.batchSize) break;
           if (count > 0 && bytes + extra > MAX_PAYLOAD_BYTES) break;
           count += 1;
@@ -690,7 +694,7 @@ class EventSourceMapping implements LocalEventSourceMapping {
       if (n === 0) continue;
       const cut = buffer.splice(0, n);
       let cutBytes = 0;
-      for (const polled of cut) cutBytes += polled.size + 1;
+      for (const polled of cut) cutBytes += eventBytes(polled);
       this.#bufferedBytes.set(
         partition,
         (this.#bufferedBytes.get(partition) ?? 0) - cutBytes,

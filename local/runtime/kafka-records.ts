@@ -169,13 +169,11 @@ function pack<T extends FetchedMessage | RawRecord>(
       }
     }
   }
-  // One buffer, one transfer: meta (8-byte aligned), then headers, then bytes.
-  const metaBytes = records.length * META_FIELDS * 8;
-  const headerBytes = headerCount * 2 * 4;
-  const buffer = new ArrayBuffer(metaBytes + headerBytes + byteLength);
-  const meta = new Float64Array(buffer, 0, records.length * META_FIELDS);
-  const headerIndex = new Int32Array(buffer, metaBytes, headerCount * 2);
-  const bytes = new Uint8Array(buffer, metaBytes + headerBytes, byteLength);
+  const {
+    meta,
+    headers: headerIndex,
+    bytes,
+  } = allocate(records.length, headerCount, byteLength);
   const names: string[] = [];
   const nameIds = new Map<string, number>();
   let m = 0;
@@ -220,6 +218,25 @@ function pack<T extends FetchedMessage | RawRecord>(
     m += META_FIELDS;
   }
   return { topic, timestampType, meta, headers: headerIndex, names, bytes };
+}
+
+/**
+ * The three views of a packed buffer, sized: one buffer, one transfer. Meta first
+ * (8-byte aligned), then the header pairs, then the bytes.
+ */
+function allocate(
+  recordCount: number,
+  headerCount: number,
+  byteLength: number,
+): Pick<PackedRecords, 'meta' | 'headers' | 'bytes'> {
+  const metaBytes = recordCount * META_FIELDS * 8;
+  const headerBytes = headerCount * 2 * 4;
+  const buffer = new ArrayBuffer(metaBytes + headerBytes + byteLength);
+  return {
+    meta: new Float64Array(buffer, 0, recordCount * META_FIELDS),
+    headers: new Int32Array(buffer, metaBytes, headerCount * 2),
+    bytes: new Uint8Array(buffer, metaBytes + headerBytes, byteLength),
+  };
 }
 
 /**
@@ -371,12 +388,11 @@ export function gatherRecords(
   } else if (sources !== undefined) {
     names = sources.names;
   }
-  const metaBytes = records.length * META_FIELDS * 8;
-  const headerBytes = headerCount * 2 * 4;
-  const buffer = new ArrayBuffer(metaBytes + headerBytes + byteLength);
-  const meta = new Float64Array(buffer, 0, records.length * META_FIELDS);
-  const headerIndex = new Int32Array(buffer, metaBytes, headerCount * 2);
-  const bytes = new Uint8Array(buffer, metaBytes + headerBytes, byteLength);
+  const {
+    meta,
+    headers: headerIndex,
+    bytes,
+  } = allocate(records.length, headerCount, byteLength);
   let m = 0;
   let h = 0;
   let at = 0;
