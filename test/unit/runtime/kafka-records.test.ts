@@ -17,6 +17,7 @@ import {
   type KafkaEvent,
   kafkaEvent,
   type PackedRecords,
+  packFetched,
   packRecords,
   type RawRecord,
   recordCount,
@@ -152,6 +153,46 @@ const MIXED: readonly RawRecord[] = [
     headers: { all: ALL_BYTES },
   }),
 ];
+
+describe('packFetched', () => {
+  /** A batch of one partition as kafkajs hands it over: decimal strings. */
+  const fetched = (partition: number) =>
+    MIXED.filter((r) => r.partition === partition).map((r) => ({
+      offset: String(r.offset),
+      timestamp: String(r.timestamp),
+      key: r.key,
+      value: r.value,
+      ...(r.headers ? { headers: r.headers } : {}),
+    }));
+
+  it('packs a fetched batch as packRecords packs the same records', () => {
+    for (const partition of [0, 1, 3]) {
+      const packed = packFetched(
+        TOPIC,
+        'CREATE_TIME',
+        partition,
+        fetched(partition),
+      );
+      expect(kafkaEvent(ENVELOPE, packed)).toEqual(
+        build(MIXED.filter((r) => r.partition === partition)),
+      );
+    }
+  });
+
+  it('reads every decimal string kafkajs gives: 0, -1, 13 digits, 2^53 - 1', () => {
+    const strings = ['0', '-1', '1700000000123', '9007199254740991', '42'];
+    const packed = packFetched(
+      TOPIC,
+      'LOG_APPEND_TIME',
+      2,
+      strings.map((text) => ({ offset: text, timestamp: text, value: null })),
+    );
+    const records = kafkaEvent(ENVELOPE, packed).records[`${TOPIC}-2`] ?? [];
+    expect(records.map((r) => [r.offset, r.timestamp])).toEqual(
+      strings.map((text) => [Number(text), Number(text)]),
+    );
+  });
+});
 
 describe('kafkaEvent(packRecords(...))', () => {
   it('equals the event built by hand for every shape of record', () => {
