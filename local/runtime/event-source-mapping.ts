@@ -256,6 +256,16 @@ function eventBytes(record: HeldRecord): number {
   return record.size + 1;
 }
 
+/** A partition's records from their fetch to their batch, in offset order. */
+interface PartitionBuffer {
+  readonly records: Polled[];
+  /** Event bytes of all the records (what the prefetch bound counts). */
+  bytes: number;
+  /** The records the function will see (not filtered out), and their bytes. */
+  waiting: number;
+  waitingBytes: number;
+}
+
 /** A batch's records of one partition, in offset order, for its commits. */
 interface PartitionProgress {
   readonly records: Polled[];
@@ -349,9 +359,7 @@ class EventSourceMapping implements LocalEventSourceMapping {
   /** Envelope bytes of an event with no records. */
   readonly #envelopeBytes: number;
 
-  readonly #buffers = new Map<number, Polled[]>();
-  /** Sum of `size` over each partition's buffer. */
-  readonly #bufferedBytes = new Map<number, number>();
+  readonly #buffers = new Map<number, PartitionBuffer>();
   /** Next offset expected per partition: a re-fetch after a rejoin is dropped. */
   readonly #nextOffset = new Map<number, number>();
   readonly #paused = new Set<number>();
@@ -532,7 +540,6 @@ class EventSourceMapping implements LocalEventSourceMapping {
       if (assigned.has(partition)) continue;
       // Revoked: whoever owns it now reads it from the committed offset.
       this.#buffers.delete(partition);
-      this.#bufferedBytes.delete(partition);
       this.#nextOffset.delete(partition);
       this.#paused.delete(partition);
       this.#requested.delete(partition);
@@ -541,9 +548,7 @@ class EventSourceMapping implements LocalEventSourceMapping {
   }
 
   #onFetched(partition: number, packed: PackedRecords): void {
-    const buffer = this.#buffers.get(partition) ?? [];
-    this.#buffers.set(partition, buffer);
-    let bytes = this.#bufferedBytes.get(partition) ?? 0;
+    const buffer = this.#buffer(partition);
     // The hot loop of the mapping (every record passes here): the records stay in
     // the buffer they arrived in, one object each. No event is built here.
     const filtering = this.#filters.length > 0;
@@ -563,18 +568,21 @@ class EventSourceMapping implements LocalEventSourceMapping {
       const offset = record.offset;
       if (expected !== undefined && offset < expected) continue;
       expected = offset + 1;
-      bytes += eventBytes(record);
+      const bytes = eventBytes(record);
+      buffer.bytes += bytes;
       if (filtering && !this.#passesFilters(record)) {
         record.filteredOut = true;
         filtered += 1;
+      } else {
+        buffer.waiting += 1;
+        buffer.waitingBytes += bytes;
       }
       polled += 1;
-      buffer.push(record);
+      buffer.records.push(record);
     }
     if (expected !== undefined) this.#nextOffset.set(partition, expected);
     this.#metrics.PolledEventCount += polled;
     this.#metrics.FilteredOutEventCount += filtered;
-    this.#bufferedBytes.set(partition, bytes);
     this.#applyBackpressure(partition);
     this.#dispatch();
   }
@@ -590,10 +598,10 @@ class EventSourceMapping implements LocalEventSourceMapping {
    * the fetch beyond it.
    */
   #applyBackpressure(partition: number): void {
-    const buffer = this.#buffers.get(partition) ?? [];
+    const buffer = this.#buffer(partition);
     const full =
-      buffer.length >= this.mapping.batchSize &&
-      (this.#bufferedBytes.get(partition) ?? 0) >= PREFETCH_BYTES;
+      buffer.records.length >= this.mapping.batchSize &&
+      buffer.bytes >= PREFETCH_BYTES;
     if (full && !this.#paused.has(partition)) {
       this.#paused.add(partition);
       this.#consumer?.pause([partition]);
@@ -609,23 +617,21 @@ class EventSourceMapping implements LocalEventSourceMapping {
    */
   #dispatch(): void {
     while (!this.#stopping && this.#running.size < this.#maxInFlight) {
-      const eligible = [...this.#buffers.entries()]
-        .filter(([p, b]) => b.length > 0 && !this.#inFlight.has(p))
-        .sort(([a], [b]) => a - b);
-      if (eligible.length === 0) return;
-      // Counts the waiting records only as far as needed to tell a full batch.
+      // The partitions that hold records and have none in flight, and what they
+      // hold for the function.
+      const eligible: number[] = [];
       let waiting = 0;
       let bytes = this.#envelopeBytes;
-      scan: for (const [, buffer] of eligible) {
-        for (const polled of buffer) {
-          if (polled.filteredOut) continue;
-          waiting += 1;
-          bytes += eventBytes(polled);
-          if (waiting >= this.mapping.batchSize || bytes >= MAX_PAYLOAD_BYTES) {
-            break scan;
-          }
+      for (const [partition, buffer] of this.#buffers) {
+        if (buffer.records.length === 0 || this.#inFlight.has(partition)) {
+          continue;
         }
+        eligible.push(partition);
+        waiting += buffer.waiting;
+        bytes += buffer.waitingBytes;
       }
+      if (eligible.length === 0) return;
+      eligible.sort((a, b) => a - b);
       const full =
         waiting >= this.mapping.batchSize ||
         bytes >= MAX_PAYLOAD_BYTES ||
@@ -638,12 +644,10 @@ class EventSourceMapping implements LocalEventSourceMapping {
       this.#windowElapsed = false;
       this.#windowOpen = false;
       this.#windowToken += 1;
-      const batch = this.#take(eligible.map(([p]) => p));
+      const { batch, partitions } = this.#take(eligible);
       const running = this.#settleBatch(batch).finally(() => {
         this.#running.delete(running);
-        for (const p of new Set(batch.map((r) => r.partition))) {
-          this.#inFlight.delete(p);
-        }
+        for (const partition of partitions) this.#inFlight.delete(partition);
         this.#dispatch();
       });
       this.#running.add(running);
@@ -670,18 +674,23 @@ class EventSourceMapping implements LocalEventSourceMapping {
    * the batch size and 6 MB (at least one record, so an oversized one surfaces). The
    * starting partition rotates so that no partition starves.
    */
-  #take(partitions: readonly number[]): Polled[] {
+  #take(partitions: readonly number[]): {
+    batch: Polled[];
+    /** The partitions it took from: in flight until the batch settles. */
+    partitions: number[];
+  } {
     const taken: Polled[] = [];
+    const from: number[] = [];
     let count = 0;
     let bytes = this.#envelopeBytes;
     const start = this.#rotation++ % partitions.length;
     const order = [...partitions.slice(start), ...partitions.slice(0, start)];
     for (const partition of order) {
-      const buffer = this.#buffers.get(partition) ?? [];
+      const buffer = this.#buffer(partition);
       let n = 0;
       // Each new partition key adds `"<topic>-<p>":[],` to the event.
       const keyBytes = this.#partitionKeyBytes(partition) + 1;
-      for (const polled of buffer) {
+      for (const polled of buffer.records) {
         if (!polled.filteredOut) {
           const extra = eventBytes(polled) + (n === 0 ? keyBytes : 0);
           if (count >= this.mapping.batchSize) break;
@@ -692,19 +701,31 @@ class EventSourceMapping implements LocalEventSourceMapping {
         n += 1;
       }
       if (n === 0) continue;
-      const cut = buffer.splice(0, n);
-      let cutBytes = 0;
-      for (const polled of cut) cutBytes += eventBytes(polled);
-      this.#bufferedBytes.set(
-        partition,
-        (this.#bufferedBytes.get(partition) ?? 0) - cutBytes,
-      );
-      taken.push(...cut);
+      const cut = buffer.records.splice(0, n);
+      for (const polled of cut) {
+        const bytes = eventBytes(polled);
+        buffer.bytes -= bytes;
+        if (!polled.filteredOut) {
+          buffer.waiting -= 1;
+          buffer.waitingBytes -= bytes;
+        }
+        taken.push(polled);
+      }
       this.#inFlight.add(partition);
+      from.push(partition);
       this.#applyBackpressure(partition);
       if (count >= this.mapping.batchSize) break;
     }
-    return taken;
+    return { batch: taken, partitions: from };
+  }
+
+  #buffer(partition: number): PartitionBuffer {
+    let buffer = this.#buffers.get(partition);
+    if (buffer === undefined) {
+      buffer = { records: [], bytes: 0, waiting: 0, waitingBytes: 0 };
+      this.#buffers.set(partition, buffer);
+    }
+    return buffer;
   }
 
   /** Bytes of `"<topic>-<p>":[]` in the event. */
@@ -1055,7 +1076,7 @@ class EventSourceMapping implements LocalEventSourceMapping {
 
   buffered(): number {
     let total = 0;
-    for (const buffer of this.#buffers.values()) total += buffer.length;
+    for (const buffer of this.#buffers.values()) total += buffer.records.length;
     return total;
   }
 
