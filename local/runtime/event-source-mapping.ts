@@ -719,6 +719,7 @@ class EventSourceMapping implements LocalEventSourceMapping {
     return { batch: taken, partitions: from };
   }
 
+  /** The partition's buffer, made empty the first time it is asked for. */
   #buffer(partition: number): PartitionBuffer {
     let buffer = this.#buffers.get(partition);
     if (buffer === undefined) {

@@ -250,8 +250,8 @@ function allocate(
   const metaBytes = recordCount * META_FIELDS * 8;
   const headerBytes = headerCount * 2 * 4;
   // Uninitialised, as packing writes every byte (zeroing tens of kB per
-  // invocation costs more than the rest of the allocation), and not pooled, so that
-  // it can be transferred.
+  // invocation costs as much as the rest of the allocation), and not pooled, so
+  // that it can be transferred.
   const { buffer } = Buffer.allocUnsafeSlow(
     metaBytes + headerBytes + byteLength,
   );
