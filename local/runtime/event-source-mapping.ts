@@ -266,6 +266,15 @@ interface PartitionBuffer {
   waitingBytes: number;
 }
 
+/** Counts a record into (`1`) or out of (`-1`) its partition buffer's totals. */
+function tally(buffer: PartitionBuffer, record: Polled, sign: 1 | -1): void {
+  const bytes = sign * eventBytes(record);
+  buffer.bytes += bytes;
+  if (record.filteredOut) return;
+  buffer.waiting += sign;
+  buffer.waitingBytes += bytes;
+}
+
 /** A batch's records of one partition, in offset order, for its commits. */
 interface PartitionProgress {
   readonly records: Polled[];
@@ -568,17 +577,13 @@ class EventSourceMapping implements LocalEventSourceMapping {
       const offset = record.offset;
       if (expected !== undefined && offset < expected) continue;
       expected = offset + 1;
-      const bytes = eventBytes(record);
-      buffer.bytes += bytes;
       if (filtering && !this.#passesFilters(record)) {
         record.filteredOut = true;
         filtered += 1;
-      } else {
-        buffer.waiting += 1;
-        buffer.waitingBytes += bytes;
       }
       polled += 1;
       buffer.records.push(record);
+      tally(buffer, record, 1);
     }
     if (expected !== undefined) this.#nextOffset.set(partition, expected);
     this.#metrics.PolledEventCount += polled;
@@ -702,15 +707,8 @@ class EventSourceMapping implements LocalEventSourceMapping {
       }
       if (n === 0) continue;
       const cut = buffer.records.splice(0, n);
-      for (const polled of cut) {
-        const bytes = eventBytes(polled);
-        buffer.bytes -= bytes;
-        if (!polled.filteredOut) {
-          buffer.waiting -= 1;
-          buffer.waitingBytes -= bytes;
-        }
-        taken.push(polled);
-      }
+      for (const polled of cut) tally(buffer, polled, -1);
+      taken.push(...cut);
       this.#inFlight.add(partition);
       from.push(partition);
       this.#applyBackpressure(partition);
