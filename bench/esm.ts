@@ -24,7 +24,7 @@ import {
   startEventSourceMapping,
 } from '../local/runtime/event-source-mapping.ts';
 import { recordCount } from '../local/runtime/kafka-records.ts';
-import { startLocalLambda } from '../local/runtime/lambda.ts';
+import { type LocalLambda, startLocalLambda } from '../local/runtime/lambda.ts';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 /** Enough for runs of seconds: steady state, not the first fetches. */
@@ -123,6 +123,9 @@ try {
     log: console.log,
     concurrency: AWS_IN_FLIGHT,
   });
+  /** Where a run's batches go: as `npm run dev` sends them, or with AWS's concurrency. */
+  const asDev = { target: noop };
+  const asAws = { target: noops, maxInFlight: AWS_IN_FLIGHT };
   // The cold starts, not measured.
   await noop.invoke({});
   await Promise.all(
@@ -187,10 +190,9 @@ try {
    */
   const esm = async (
     batchSize: number,
-    inFlight?: number,
+    { target, maxInFlight }: { target: LocalLambda; maxInFlight?: number },
   ): Promise<Figures> => {
     const progress = untilAll(`esm batch ${batchSize}`);
-    const target = inFlight === undefined ? noop : noops;
     // Counts what the function has run: the records of each successful invocation.
     const invoker: Invoker = {
       name: target.name,
@@ -219,7 +221,7 @@ try {
     };
     const running = await startEventSourceMapping(mapping, invoker, {
       brokers,
-      ...(inFlight === undefined ? {} : { maxInFlight: inFlight }),
+      ...(maxInFlight === undefined ? {} : { maxInFlight }),
     });
     try {
       return await progress.done;
@@ -230,9 +232,9 @@ try {
 
   const runs: Record<string, () => Promise<Figures>> = {
     baseline,
-    'esm 100': () => esm(100),
-    'esm 1000': () => esm(1000),
-    'esm 100 x5': () => esm(100, AWS_IN_FLIGHT),
+    'esm 100': () => esm(100, asDev),
+    'esm 1000': () => esm(1000, asDev),
+    'esm 100 x5': () => esm(100, asAws),
   };
   // BENCH_ESM_RUNS=baseline,esm 100 runs only those (to profile one side).
   const only = process.env.BENCH_ESM_RUNS?.split(',');
