@@ -5,7 +5,7 @@
  * the gap decisions of section 11 (each one is marked `Gap 11.x` below).
  *
  * Model (9.2, 9.9): one kafkajs consumer in the mapping's consumer group, auto-commit
- * off, on a thread of its own (./kafka-consumer-thread.ts) so that decoding a fetch
+ * off, on a consumer thread (./kafka-consumer-thread.ts) so that decoding a fetch
  * never delays the function's answers. Fetched records arrive packed and go into a
  * buffer per partition (kafkajs is told they are resolved, so it keeps fetching;
  * only our explicit commits reach the broker). A
@@ -18,7 +18,7 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleepFor } from 'node:timers/promises';
 import { type Admin, Kafka, logLevel, type Producer } from 'kafkajs';
-import { ConsumerThread } from './kafka-consumer-thread.ts';
+import { ConsumerThread, type KafkaConsumer } from './kafka-consumer-thread.ts';
 import {
   type EsmRecord,
   gatherRecords,
@@ -67,6 +67,12 @@ export interface EventSourceMappingOptions {
   maxInFlight?: number;
   /** Default: `arn:aws:lambda:us-east-1:000000000000:function:<invoker name>`. */
   functionArn?: string;
+  /**
+   * The thread the mapping's kafkajs consumer runs on, shared with other mappings
+   * (`npm run dev` runs one for all) and stopped by its owner. Default: a thread of
+   * the mapping's own, ended with it.
+   */
+  consumerThread?: ConsumerThread;
   clock?: Partial<EsmClock>;
   /** Backoff before retry `attempt` (1-based). Default 100 ms doubling, capped at 1 s. */
   retryBackoffMs?: (attempt: number) => number;
@@ -362,7 +368,10 @@ class EventSourceMapping implements LocalEventSourceMapping {
   readonly #functionArn: string;
   readonly #kafka: Kafka;
   readonly #brokers: readonly string[];
-  #consumer: ConsumerThread | undefined;
+  /** The thread given in the options; otherwise the mapping starts and ends its own. */
+  readonly #sharedThread: ConsumerThread | undefined;
+  #ownThread: ConsumerThread | undefined;
+  #consumer: KafkaConsumer | undefined;
   #producer: Producer | undefined;
   #timestampType: TimestampType = 'CREATE_TIME';
   /** Envelope bytes of an event with no records. */
@@ -432,6 +441,7 @@ class EventSourceMapping implements LocalEventSourceMapping {
       `arn:aws:lambda:us-east-1:000000000000:function:${target.name}`;
     this.#envelopeBytes = Buffer.byteLength(JSON.stringify(this.#event([])));
     this.#brokers = [...options.brokers];
+    this.#sharedThread = options.consumerThread;
     this.#kafka = new Kafka({
       clientId: `esm-${mapping.logicalId}`,
       brokers: [...this.#brokers],
@@ -460,41 +470,46 @@ class EventSourceMapping implements LocalEventSourceMapping {
       await this.#producer.connect();
     }
     const joined = Promise.withResolvers<void>();
-    this.#consumer = new ConsumerThread(
-      {
-        clientId: `esm-${this.mapping.logicalId}`,
-        brokers: this.#brokers,
-        groupId: this.mapping.consumerGroupId,
-        topic: this.mapping.topic,
-        // Spec 3.1: TRIM_HORIZON reads from the oldest record. LATEST and AT_TIMESTAMP
-        // are pinned by #pinStartingPosition before the group first commits.
-        fromBeginning: this.mapping.startingPosition !== 'LATEST',
-        timestampType: this.#timestampType,
-        maxWaitTimeInMs: 100,
-        heartbeatMs: HEARTBEAT_MS,
-      },
-      {
-        assigned: (partitions) => {
-          this.#onAssignment(partitions);
-          joined.resolve();
-        },
-        fetched: (partition, records) => this.#onFetched(partition, records),
-        crashed: (message, restart) => {
-          // A retriable error (a group coordinator still loading after the broker
-          // started, say) restarts the consumer, and it joins later: only a crash
-          // kafkajs gives up on fails the start.
-          this.#log(
-            `consumer crashed: ${message}${restart ? ' (restarting)' : ''}`,
-          );
-          if (!restart) joined.reject(new Error(message));
-        },
-      },
-    );
+    const thread = this.#sharedThread ?? new ConsumerThread();
+    if (thread !== this.#sharedThread) this.#ownThread = thread;
     try {
+      this.#consumer = thread.start(
+        {
+          clientId: `esm-${this.mapping.logicalId}`,
+          brokers: this.#brokers,
+          groupId: this.mapping.consumerGroupId,
+          topic: this.mapping.topic,
+          // Spec 3.1: TRIM_HORIZON reads from the oldest record. LATEST and
+          // AT_TIMESTAMP are pinned by #pinStartingPosition before the group first
+          // commits.
+          fromBeginning: this.mapping.startingPosition !== 'LATEST',
+          timestampType: this.#timestampType,
+          maxWaitTimeInMs: 100,
+          heartbeatMs: HEARTBEAT_MS,
+        },
+        {
+          assigned: (partitions) => {
+            this.#onAssignment(partitions);
+            joined.resolve();
+          },
+          fetched: (partition, records) => this.#onFetched(partition, records),
+          crashed: (message, restart) => {
+            // A retriable error (a group coordinator still loading after the broker
+            // started, say) restarts the consumer, and it joins later: only a crash
+            // kafkajs gives up on fails the start.
+            this.#log(
+              `consumer crashed: ${message}${restart ? ' (restarting)' : ''}`,
+            );
+            if (!restart) joined.reject(new Error(message));
+          },
+        },
+      );
       await joined.promise;
     } catch (error) {
-      // Nothing polls: end the consumer's thread and the producer, then say why.
-      await this.#consumer.stop().catch(() => {});
+      // Nothing polls (or the thread has exited): end the consumer, its thread if
+      // the mapping's own, and the producer, then say why.
+      await this.#consumer?.stop().catch(() => {});
+      await this.#ownThread?.stop();
       await this.#producer?.disconnect();
       throw error;
     }
@@ -1050,7 +1065,7 @@ class EventSourceMapping implements LocalEventSourceMapping {
    * request with the newest offset per partition. One request at a time, so offsets
    * only move forward; stop() waits for the last one before it disconnects.
    */
-  async #drainCommits(consumer: ConsumerThread): Promise<void> {
+  async #drainCommits(consumer: KafkaConsumer): Promise<void> {
     while (this.#queuedCommits.size > 0) {
       const commits = [...this.#queuedCommits];
       this.#queuedCommits.clear();
@@ -1095,7 +1110,11 @@ class EventSourceMapping implements LocalEventSourceMapping {
       consumer.pause('all');
       while (this.#running.size > 0) await Promise.all([...this.#running]);
       await this.#commits;
-      await consumer.stop();
+      try {
+        await consumer.stop();
+      } finally {
+        await this.#ownThread?.stop();
+      }
     }
     await this.#producer?.disconnect();
     this.#log('stopped');

@@ -1,21 +1,26 @@
 /**
- * A kafkajs consumer on a worker thread of its own (./kafka-consumer-worker.ts), for
- * one local event source mapping. The mapping's thread stays free to answer the
- * function while kafkajs decodes the next fetch: records arrive packed, commits and
- * pauses go back as messages, in order.
+ * The worker thread (./kafka-consumer-worker.ts) that runs the kafkajs consumers of
+ * local event source mappings, one consumer per mapping. The mappings' thread stays
+ * free to answer the function while kafkajs decodes the next fetch: records arrive
+ * packed, commits and pauses go back as messages, in order.
+ *
+ * One thread can serve several mappings: `npm run dev` runs one for all of its
+ * mappings, for the whole session, so kafkajs is loaded, compiled and given a grown
+ * heap once, in one isolate, rather than once per mapping.
  */
 import { Worker } from 'node:worker_threads';
 import type {
   ConsumerSettings,
-  FromConsumer,
+  FromThread,
   ToConsumer,
+  ToThread,
 } from './kafka-consumer-worker.ts';
 import type { PackedRecords } from './kafka-records.ts';
 import { workerExecArgv } from './lambda.ts';
 
 const WORKER = new URL('./kafka-consumer-worker.ts', import.meta.url);
 
-/** What the consumer tells its mapping. */
+/** What a consumer tells its mapping. */
 export interface ConsumerEvents {
   /** The group (re)assigned this member's partitions of the topic. */
   assigned(partitions: readonly number[]): void;
@@ -33,70 +38,77 @@ export type { ConsumerSettings };
 /**
  * @example
  * ```ts
- * const consumer = new ConsumerThread(settings, { assigned, fetched, crashed });
+ * const thread = new ConsumerThread();
+ * const consumer = thread.start(settings, { assigned, fetched, crashed });
  * consumer.pause([0]);
  * await consumer.commit([{ partition: 0, offset: 42 }]);
  * await consumer.stop();
+ * await thread.stop();
  * ```
  */
 export class ConsumerThread {
   readonly #worker: Worker;
-  readonly #commits = new Map<number, PromiseWithResolvers<void>>();
-  readonly #stopped = Promise.withResolvers<void>();
+  readonly #consumers = new Map<number, ThreadConsumer>();
   #nextId = 0;
   #exited = false;
 
-  constructor(settings: ConsumerSettings, events: ConsumerEvents) {
+  constructor() {
     this.#worker = new Worker(WORKER, {
-      name: `kafka-consumer:${settings.groupId}`,
-      workerData: settings,
+      name: 'kafka-consumers',
       execArgv: workerExecArgv(),
     });
-    this.#worker.on('message', (message: FromConsumer) => {
-      switch (message.type) {
-        case 'assigned':
-          events.assigned(message.partitions);
-          return;
-        case 'fetched':
-          events.fetched(message.partition, message.records);
-          return;
-        case 'crashed':
-          events.crashed(message.message, message.restart);
-          return;
-        case 'committed': {
-          const pending = this.#commits.get(message.id);
-          this.#commits.delete(message.id);
-          if (message.error === undefined) pending?.resolve();
-          else pending?.reject(new Error(message.error));
-          return;
-        }
-        case 'stopped':
-          if (message.error === undefined) this.#stopped.resolve();
-          else this.#stopped.reject(new Error(message.error));
-          return;
-      }
+    this.#worker.on('message', (message: FromThread) => {
+      this.#consumers.get(message.consumer)?.receive(message);
     });
     this.#worker.on('error', (error) => {
-      events.crashed(`consumer thread failed: ${error.message}`, false);
+      for (const consumer of this.#consumers.values()) {
+        consumer.events.crashed(
+          `consumer thread failed: ${error.message}`,
+          false,
+        );
+      }
     });
     this.#worker.on('exit', (code) => {
       this.#exited = true;
-      const gone = new Error(`consumer thread exited (code ${code})`);
-      for (const pending of this.#commits.values()) pending.reject(gone);
-      this.#commits.clear();
-      this.#stopped.resolve();
+      for (const consumer of this.#consumers.values()) {
+        consumer.exited(new Error(`consumer thread exited (code ${code})`));
+      }
+      this.#consumers.clear();
     });
   }
 
+  /**
+   * Starts a mapping's consumer on this thread; it joins its group and fetches.
+   *
+   * @throws the thread has exited (or was stopped).
+   */
+  start(settings: ConsumerSettings, events: ConsumerEvents): KafkaConsumer {
+    if (this.#exited) throw new Error('consumer thread has exited');
+    const id = this.#nextId++;
+    const consumer = new ThreadConsumer(events, (message) =>
+      this.#send({ ...message, consumer: id }),
+    );
+    this.#consumers.set(id, consumer);
+    void consumer.stopped.then(() => this.#consumers.delete(id));
+    this.#send({ type: 'start', consumer: id, settings });
+    return consumer;
+  }
+
+  /** Ends the thread. Its consumers should be stopped first: the rest are cut off. */
+  async stop(): Promise<void> {
+    await this.#worker.terminate();
+  }
+
+  #send(message: ToThread): void {
+    if (!this.#exited) this.#worker.postMessage(message);
+  }
+}
+
+/** One mapping's consumer, on a {@link ConsumerThread}. */
+export interface KafkaConsumer {
   /** Stops fetching the partitions (`'all'`: the whole topic, for good). */
-  pause(partitions: readonly number[] | 'all'): void {
-    this.#send({ type: 'pause', partitions });
-  }
-
-  resume(partitions: readonly number[]): void {
-    this.#send({ type: 'resume', partitions });
-  }
-
+  pause(partitions: readonly number[] | 'all'): void;
+  resume(partitions: readonly number[]): void;
   /**
    * Commits the offsets (the next record to read, per partition).
    *
@@ -104,32 +116,88 @@ export class ConsumerThread {
    */
   commit(
     offsets: readonly { partition: number; offset: number }[],
-  ): Promise<void> {
-    if (this.#exited) {
-      return Promise.reject(new Error('consumer thread has exited'));
+  ): Promise<void>;
+  /**
+   * Leaves the group and disconnects; the thread goes on.
+   *
+   * @throws kafkajs' disconnect error.
+   */
+  stop(): Promise<void>;
+}
+
+class ThreadConsumer implements KafkaConsumer {
+  readonly events: ConsumerEvents;
+  readonly #send: (message: ToConsumer) => void;
+  readonly #commits = new Map<number, PromiseWithResolvers<void>>();
+  readonly #stopped = Promise.withResolvers<void>();
+  /** Settles (never rejects) once the consumer is gone: stopped, or its thread. */
+  readonly stopped: Promise<void> = this.#stopped.promise.catch(() => {});
+  #nextCommit = 0;
+  #exited: Error | undefined;
+
+  constructor(events: ConsumerEvents, send: (message: ToConsumer) => void) {
+    this.events = events;
+    this.#send = send;
+  }
+
+  receive(message: FromThread): void {
+    switch (message.type) {
+      case 'assigned':
+        this.events.assigned(message.partitions);
+        return;
+      case 'fetched':
+        this.events.fetched(message.partition, message.records);
+        return;
+      case 'crashed':
+        this.events.crashed(message.message, message.restart);
+        return;
+      case 'committed': {
+        const pending = this.#commits.get(message.commit);
+        this.#commits.delete(message.commit);
+        if (message.error === undefined) pending?.resolve();
+        else pending?.reject(new Error(message.error));
+        return;
+      }
+      case 'stopped':
+        if (message.error === undefined) this.#stopped.resolve();
+        else this.#stopped.reject(new Error(message.error));
+        return;
     }
-    const id = this.#nextId++;
+  }
+
+  /** The thread is gone: nothing pending will be answered. */
+  exited(error: Error): void {
+    this.#exited = error;
+    for (const pending of this.#commits.values()) pending.reject(error);
+    this.#commits.clear();
+    this.#stopped.resolve();
+  }
+
+  pause(partitions: readonly number[] | 'all'): void {
+    this.#sendIfRunning({ type: 'pause', partitions });
+  }
+
+  resume(partitions: readonly number[]): void {
+    this.#sendIfRunning({ type: 'resume', partitions });
+  }
+
+  commit(
+    offsets: readonly { partition: number; offset: number }[],
+  ): Promise<void> {
+    if (this.#exited !== undefined) return Promise.reject(this.#exited);
+    const commit = this.#nextCommit++;
     const pending = Promise.withResolvers<void>();
-    this.#commits.set(id, pending);
-    this.#send({ type: 'commit', id, offsets });
+    this.#commits.set(commit, pending);
+    this.#send({ type: 'commit', commit, offsets });
     return pending.promise;
   }
 
-  /**
-   * Leaves the group, disconnects and ends the thread.
-   *
-   * @throws kafkajs' disconnect error (the thread ends all the same).
-   */
   async stop(): Promise<void> {
-    this.#send({ type: 'stop' });
-    try {
-      await this.#stopped.promise;
-    } finally {
-      await this.#worker.terminate();
-    }
+    this.#sendIfRunning({ type: 'stop' });
+    await this.#stopped.promise;
   }
 
-  #send(message: ToConsumer): void {
-    if (!this.#exited) this.#worker.postMessage(message);
+  #sendIfRunning(message: ToConsumer): void {
+    if (this.#exited === undefined) this.#send(message);
   }
 }

@@ -1,16 +1,17 @@
 /**
- * The Kafka consumer of one local event source mapping: the body of a worker thread
- * started by `ConsumerThread` (./kafka-consumer-thread.ts).
+ * The Kafka consumers of local event source mappings: the body of the worker thread
+ * started by `ConsumerThread` (./kafka-consumer-thread.ts), one kafkajs consumer per
+ * mapping, each under the id the thread gave it.
  *
- * It runs the kafkajs consumer (group membership, fetches, heartbeats, commits) and
+ * It runs the kafkajs consumers (group membership, fetches, heartbeats, commits) and
  * nothing else. kafkajs decodes a fetch (up to megabytes) in one go, and while it
- * does, its thread answers nothing: on the mapping's thread, the function's answers
+ * does, its thread answers nothing: on the mappings' thread, the function's answers
  * would wait, and the function with them. Here, each fetched batch is packed into
- * one buffer and transferred to the mapping, which batches, invokes, retries and
+ * one buffer and transferred to its mapping, which batches, invokes, retries and
  * decides the commits, sent back here.
  */
 import { setTimeout as sleepFor } from 'node:timers/promises';
-import { parentPort, workerData } from 'node:worker_threads';
+import { type MessagePort, parentPort } from 'node:worker_threads';
 import { type Consumer, Kafka, logLevel } from 'kafkajs';
 import {
   type PackedRecords,
@@ -19,7 +20,7 @@ import {
   transferList,
 } from './kafka-records.ts';
 
-/** What the consumer thread is started with (`workerData`). */
+/** What one mapping's consumer is started with. */
 export interface ConsumerSettings {
   readonly clientId: string;
   readonly brokers: readonly string[];
@@ -33,18 +34,18 @@ export interface ConsumerSettings {
   readonly heartbeatMs: number;
 }
 
-/** From the mapping to its consumer thread. */
+/** From a mapping to its consumer. */
 export type ToConsumer =
   | { readonly type: 'pause'; readonly partitions: readonly number[] | 'all' }
   | { readonly type: 'resume'; readonly partitions: readonly number[] }
   | {
       readonly type: 'commit';
-      readonly id: number;
+      readonly commit: number;
       readonly offsets: readonly { partition: number; offset: number }[];
     }
   | { readonly type: 'stop' };
 
-/** From the consumer thread to its mapping, in the order things happened. */
+/** From a consumer to its mapping, in the order things happened. */
 export type FromConsumer =
   | { readonly type: 'assigned'; readonly partitions: readonly number[] }
   | {
@@ -58,181 +59,221 @@ export type FromConsumer =
       /** kafkajs restarts the consumer itself. */
       readonly restart: boolean;
     }
-  | { readonly type: 'committed'; readonly id: number; readonly error?: string }
+  | {
+      readonly type: 'committed';
+      readonly commit: number;
+      readonly error?: string;
+    }
   | { readonly type: 'stopped'; readonly error?: string };
 
-const port = parentPort;
-if (port === null)
+/** To the thread: start a consumer under a new id, or tell one what to do. */
+export type ToThread =
+  | {
+      readonly type: 'start';
+      readonly consumer: number;
+      readonly settings: ConsumerSettings;
+    }
+  | (ToConsumer & { readonly consumer: number });
+
+/** From the thread: what a consumer says, under its id. */
+export type FromThread = FromConsumer & { readonly consumer: number };
+
+if (parentPort === null) {
   throw new Error('kafka-consumer-worker: not a worker thread');
-const settings = workerData as ConsumerSettings;
-const post = (message: FromConsumer, transfer: ArrayBuffer[] = []) =>
-  port.postMessage(message, transfer);
+}
+const port: MessagePort = parentPort;
 
-const consumer: Consumer = new Kafka({
-  clientId: settings.clientId,
-  brokers: [...settings.brokers],
-  logLevel: logLevel.NOTHING,
-}).consumer({
-  groupId: settings.groupId,
-  maxWaitTimeInMs: settings.maxWaitTimeInMs,
-});
+/** The running consumers, by id: each one's commands go to its handler. */
+const consumers = new Map<number, (message: ToConsumer) => void>();
 
-const assigned = new Set<number>();
-const paused = new Set<number>();
-let pausedAll = false;
-let stopping = false;
-/** Settled, and replaced, whenever a partition resumes or the assignment changes. */
-let resumed = Promise.withResolvers<void>();
-const signalResumed = () => {
-  resumed.resolve();
-  resumed = Promise.withResolvers<void>();
-};
-
-consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
-  const partitions = payload.memberAssignment[settings.topic] ?? [];
-  assigned.clear();
-  for (const partition of partitions) assigned.add(partition);
-  // kafkajs keeps a pause across a rejoin, and the mapping forgets a revoked
-  // partition: resumed here, it is fetched again should it come back.
-  const revoked = [...paused].filter((partition) => !assigned.has(partition));
-  if (revoked.length > 0) {
-    for (const partition of revoked) paused.delete(partition);
-    consumer.resume([{ topic: settings.topic, partitions: revoked }]);
-  }
-  signalResumed();
-  post({ type: 'assigned', partitions });
-});
-consumer.on(consumer.events.CRASH, ({ payload }) => {
-  post({
-    type: 'crashed',
-    message: payload.error.message,
-    restart: payload.restart,
-  });
-});
-
-port.on('message', (message: ToConsumer) => {
-  switch (message.type) {
-    case 'pause':
-      pause(message.partitions);
-      return;
-    case 'resume':
-      resume(message.partitions);
-      return;
-    case 'commit':
-      void commit(message.id, message.offsets);
-      return;
-    case 'stop':
-      void stop();
-      return;
-  }
-});
-
-function pause(partitions: readonly number[] | 'all'): void {
-  if (partitions === 'all') {
-    pausedAll = true;
-    consumer.pause([{ topic: settings.topic }]);
+port.on('message', (message: ToThread) => {
+  if (message.type === 'start') {
+    consumers.set(
+      message.consumer,
+      startConsumer(message.consumer, message.settings),
+    );
     return;
   }
-  // A pause sent before the mapping heard of a revocation is void.
-  const current = partitions.filter((partition) => assigned.has(partition));
-  if (current.length === 0) return;
-  for (const partition of current) paused.add(partition);
-  consumer.pause([{ topic: settings.topic, partitions: current }]);
-}
+  consumers.get(message.consumer)?.(message);
+});
 
-function resume(partitions: readonly number[]): void {
-  for (const partition of partitions) paused.delete(partition);
-  if (pausedAll) return;
-  consumer.resume([{ topic: settings.topic, partitions: [...partitions] }]);
-  signalResumed();
-}
-
-async function commit(
+/** Runs one mapping's consumer; returns what handles the mapping's commands. */
+function startConsumer(
   id: number,
-  offsets: readonly { partition: number; offset: number }[],
-): Promise<void> {
-  try {
-    await consumer.commitOffsets(
-      offsets.map(({ partition, offset }) => ({
-        topic: settings.topic,
-        partition,
-        offset: String(offset),
-      })),
-    );
-    post({ type: 'committed', id });
-  } catch (error) {
-    post({ type: 'committed', id, error: String(error) });
-  }
-}
+  settings: ConsumerSettings,
+): (message: ToConsumer) => void {
+  const post = (message: FromConsumer, transfer: ArrayBuffer[] = []) =>
+    port.postMessage({ ...message, consumer: id }, transfer);
 
-async function stop(): Promise<void> {
-  stopping = true;
-  signalResumed();
-  try {
-    await consumer.disconnect();
-    post({ type: 'stopped' });
-  } catch (error) {
-    post({ type: 'stopped', error: String(error) });
-  }
-}
-
-/**
- * With every partition paused, kafkajs sleeps its whole `maxWaitTimeInMs` before it
- * looks again, and a resume does not wake it. So the fetch loop is held here
- * instead, heartbeating, and goes on the moment a partition resumes.
- */
-async function holdWhileAllPaused(
-  heartbeat: () => Promise<void>,
-): Promise<void> {
-  while (
-    !stopping &&
-    (pausedAll ||
-      (assigned.size > 0 &&
-        [...assigned].every((partition) => paused.has(partition))))
-  ) {
-    const timer = new AbortController();
-    await Promise.race([
-      resumed.promise,
-      sleepFor(settings.heartbeatMs, undefined, {
-        signal: timer.signal,
-      }).catch(() => {}),
-    ]);
-    timer.abort();
-    await heartbeat();
-  }
-}
-
-try {
-  await consumer.connect();
-  await consumer.subscribe({
-    topic: settings.topic,
-    fromBeginning: settings.fromBeginning,
+  const consumer: Consumer = new Kafka({
+    clientId: settings.clientId,
+    brokers: [...settings.brokers],
+    logLevel: logLevel.NOTHING,
+  }).consumer({
+    groupId: settings.groupId,
+    maxWaitTimeInMs: settings.maxWaitTimeInMs,
   });
-  await consumer.run({
-    autoCommit: false,
-    eachBatchAutoResolve: false,
-    eachBatch: async ({ batch, resolveOffset, heartbeat }) => {
-      const { partition, messages } = batch;
-      if (messages.length > 0) {
-        const records = packFetched(
-          settings.topic,
-          settings.timestampType,
+
+  const assigned = new Set<number>();
+  const paused = new Set<number>();
+  let pausedAll = false;
+  let stopping = false;
+  /** Settled, and replaced, whenever a partition resumes or the assignment changes. */
+  let resumed = Promise.withResolvers<void>();
+  const signalResumed = () => {
+    resumed.resolve();
+    resumed = Promise.withResolvers<void>();
+  };
+
+  consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
+    const partitions = payload.memberAssignment[settings.topic] ?? [];
+    assigned.clear();
+    for (const partition of partitions) assigned.add(partition);
+    // kafkajs keeps a pause across a rejoin, and the mapping forgets a revoked
+    // partition: resumed here, it is fetched again should it come back.
+    const revoked = [...paused].filter((partition) => !assigned.has(partition));
+    if (revoked.length > 0) {
+      for (const partition of revoked) paused.delete(partition);
+      consumer.resume([{ topic: settings.topic, partitions: revoked }]);
+    }
+    signalResumed();
+    post({ type: 'assigned', partitions });
+  });
+  consumer.on(consumer.events.CRASH, ({ payload }) => {
+    post({
+      type: 'crashed',
+      message: payload.error.message,
+      restart: payload.restart,
+    });
+  });
+
+  function pause(partitions: readonly number[] | 'all'): void {
+    if (partitions === 'all') {
+      pausedAll = true;
+      consumer.pause([{ topic: settings.topic }]);
+      return;
+    }
+    // A pause sent before the mapping heard of a revocation is void.
+    const current = partitions.filter((partition) => assigned.has(partition));
+    if (current.length === 0) return;
+    for (const partition of current) paused.add(partition);
+    consumer.pause([{ topic: settings.topic, partitions: current }]);
+  }
+
+  function resume(partitions: readonly number[]): void {
+    for (const partition of partitions) paused.delete(partition);
+    if (pausedAll) return;
+    consumer.resume([{ topic: settings.topic, partitions: [...partitions] }]);
+    signalResumed();
+  }
+
+  async function commit(
+    commitId: number,
+    offsets: readonly { partition: number; offset: number }[],
+  ): Promise<void> {
+    try {
+      await consumer.commitOffsets(
+        offsets.map(({ partition, offset }) => ({
+          topic: settings.topic,
           partition,
-          messages,
-        );
-        post({ type: 'fetched', partition, records }, transferList(records));
-      }
-      // Resolving is local to kafkajs (auto-commit is off): it only moves the next
-      // fetch past what the mapping now holds. The last offset resolves the whole
-      // batch, skipped control records included.
-      resolveOffset(batch.lastOffset());
-      await holdWhileAllPaused(heartbeat);
-    },
+          offset: String(offset),
+        })),
+      );
+      post({ type: 'committed', commit: commitId });
+    } catch (error) {
+      post({ type: 'committed', commit: commitId, error: String(error) });
+    }
+  }
+
+  async function stop(): Promise<void> {
+    stopping = true;
+    signalResumed();
+    try {
+      await consumer.disconnect();
+      post({ type: 'stopped' });
+    } catch (error) {
+      post({ type: 'stopped', error: String(error) });
+    } finally {
+      consumers.delete(id);
+    }
+  }
+
+  /**
+   * With every partition paused, kafkajs sleeps its whole `maxWaitTimeInMs` before it
+   * looks again, and a resume does not wake it. So the fetch loop is held here
+   * instead, heartbeating, and goes on the moment a partition resumes.
+   */
+  async function holdWhileAllPaused(
+    heartbeat: () => Promise<void>,
+  ): Promise<void> {
+    while (
+      !stopping &&
+      (pausedAll ||
+        (assigned.size > 0 &&
+          [...assigned].every((partition) => paused.has(partition))))
+    ) {
+      const timer = new AbortController();
+      await Promise.race([
+        resumed.promise,
+        sleepFor(settings.heartbeatMs, undefined, {
+          signal: timer.signal,
+        }).catch(() => {}),
+      ]);
+      timer.abort();
+      await heartbeat();
+    }
+  }
+
+  async function run(): Promise<void> {
+    await consumer.connect();
+    await consumer.subscribe({
+      topic: settings.topic,
+      fromBeginning: settings.fromBeginning,
+    });
+    await consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      eachBatch: async ({ batch, resolveOffset, heartbeat }) => {
+        const { partition, messages } = batch;
+        if (messages.length > 0) {
+          const records = packFetched(
+            settings.topic,
+            settings.timestampType,
+            partition,
+            messages,
+          );
+          post({ type: 'fetched', partition, records }, transferList(records));
+        }
+        // Resolving is local to kafkajs (auto-commit is off): it only moves the next
+        // fetch past what the mapping now holds. The last offset resolves the whole
+        // batch, skipped control records included.
+        resolveOffset(batch.lastOffset());
+        await holdWhileAllPaused(heartbeat);
+      },
+    });
+  }
+  run().catch((error: unknown) => {
+    post({
+      type: 'crashed',
+      message: error instanceof Error ? error.message : String(error),
+      restart: false,
+    });
   });
-} catch (error) {
-  post({
-    type: 'crashed',
-    message: error instanceof Error ? error.message : String(error),
-    restart: false,
-  });
+
+  return (message) => {
+    switch (message.type) {
+      case 'pause':
+        pause(message.partitions);
+        return;
+      case 'resume':
+        resume(message.partitions);
+        return;
+      case 'commit':
+        void commit(message.commit, message.offsets);
+        return;
+      case 'stop':
+        void stop();
+        return;
+    }
+  };
 }

@@ -16,6 +16,7 @@ import {
   startEventSourceMapping,
 } from './event-source-mapping.ts';
 import { startHttpApi } from './http-api.ts';
+import { ConsumerThread } from './kafka-consumer-thread.ts';
 import { type LocalLambda, startLocalLambda } from './lambda.ts';
 import {
   readSystem,
@@ -34,7 +35,7 @@ export interface LocalSystem {
   readonly adminToken: string;
   /** A table of endpoints, routes and mappings, for people. */
   describe(): string;
-  /** Stops in order: HTTP, schedules, mappings (drain and commit), functions. */
+  /** Stops in order: HTTP, schedules, mappings (drain and commit), their consumer thread, functions. */
   stop(): Promise<void>;
 }
 
@@ -112,6 +113,8 @@ export async function startLocalSystem(
     return lambda;
   };
 
+  // One thread runs every mapping's kafkajs consumer, for the whole session.
+  const consumerThread = new ConsumerThread();
   const mappings: LocalEventSourceMapping[] = [];
   const schedules: NodeJS.Timeout[] = [];
   let stopApi: (() => Promise<void>) | undefined;
@@ -120,8 +123,12 @@ export async function startLocalSystem(
     watcher?.close();
     await stopApi?.();
     for (const timer of schedules) clearInterval(timer);
-    await Promise.all(mappings.map((mapping) => mapping.stop()));
-    await Promise.all([...lambdas.values()].map((lambda) => lambda.stop()));
+    try {
+      await Promise.all(mappings.map((mapping) => mapping.stop()));
+    } finally {
+      await consumerThread.stop();
+      await Promise.all([...lambdas.values()].map((lambda) => lambda.stop()));
+    }
   };
 
   try {
@@ -133,6 +140,7 @@ export async function startLocalSystem(
           {
             brokers: platform.kafka.brokers,
             log,
+            consumerThread,
           },
         ),
       );

@@ -21,6 +21,7 @@ import {
   type LocalMapping,
   startEventSourceMapping,
 } from '../../../local/runtime/event-source-mapping.ts';
+import { ConsumerThread } from '../../../local/runtime/kafka-consumer-thread.ts';
 import { readRecords } from '../msk.ts';
 
 const OK: InvokeResult = { ok: true, result: null, durationMs: 1 };
@@ -696,6 +697,53 @@ describe('local event source mapping', () => {
       'plain text',
     ]);
     expect(esm.metrics().FilteredOutEventCount).toBe(1);
+  });
+
+  it('runs several mappings on one consumer thread, each stopping alone', async () => {
+    // Prepare: two topics, a mapping for each, both on one thread (as npm run dev).
+    const thread = new ConsumerThread();
+    const on = (mapping: LocalMapping, invoker: Invoker) =>
+      startEventSourceMapping(mapping, invoker, {
+        brokers,
+        clock: immediateBackoff,
+        consumerThread: thread,
+      });
+    const [a, b, c] = await Promise.all([setup(), setup(), setup()]);
+    await produce(a.topic, values(3, 'a'));
+    await produce(b.topic, values(3, 'b'));
+    await produce(c.topic, values(1, 'c'));
+    const [fa, fb, fc] = [fakeFunction(), fakeFunction(), fakeFunction()];
+    try {
+      const first = await on(a.mapping, fa.invoker);
+      const second = await on(b.mapping, fb.invoker);
+      await until(
+        () => fa.events.flat().length === 3 && fb.events.flat().length === 3,
+        'both topics read',
+      );
+
+      // Act: one stops; the other goes on, and one started later runs too.
+      await first.stop();
+      await produce(b.topic, values(2, 'more'));
+      await until(() => fb.events.flat().length === 5, 'second goes on');
+      const third = await on(c.mapping, fc.invoker);
+      await until(() => fc.events.flat().length === 1, 'third reads');
+      await Promise.all([second.stop(), third.stop()]);
+    } finally {
+      await thread.stop();
+    }
+
+    // Assess
+    const read = (f: ReturnType<typeof fakeFunction>) =>
+      f.events.flat().map((r) => r.value);
+    expect(read(fa)).toEqual(['a-0', 'a-1', 'a-2']);
+    expect(read(fb)).toEqual(['b-0', 'b-1', 'b-2', 'more-0', 'more-1']);
+    expect(read(fc)).toEqual(['c-0']);
+    expect(await committed(a.mapping.consumerGroupId, a.topic)).toEqual([3]);
+    expect(await committed(b.mapping.consumerGroupId, b.topic)).toEqual([5]);
+    expect(await committed(c.mapping.consumerGroupId, c.topic)).toEqual([1]);
+    await expect(on(c.mapping, fakeFunction().invoker)).rejects.toThrow(
+      'consumer thread has exited',
+    );
   });
 
   it('refuses a kafka:// destination equal to the source topic', async () => {
