@@ -133,7 +133,7 @@ class ThreadConsumer implements KafkaConsumer {
   /** Settles (never rejects) once the consumer is gone: stopped, or its thread. */
   readonly stopped: Promise<void> = this.#stopped.promise.catch(() => {});
   #nextCommit = 0;
-  #exited: Error | undefined;
+  #gone: Error | undefined;
 
   constructor(events: ConsumerEvents, send: (message: ToConsumer) => void) {
     this.events = events;
@@ -159,6 +159,7 @@ class ThreadConsumer implements KafkaConsumer {
         return;
       }
       case 'stopped':
+        this.#end(new Error('consumer has stopped'));
         if (message.error === undefined) this.#stopped.resolve();
         else this.#stopped.reject(new Error(message.error));
         return;
@@ -167,9 +168,7 @@ class ThreadConsumer implements KafkaConsumer {
 
   /** The thread is gone: nothing pending will be answered. */
   exited(error: Error): void {
-    this.#exited = error;
-    for (const pending of this.#commits.values()) pending.reject(error);
-    this.#commits.clear();
+    this.#end(error);
     this.#stopped.resolve();
   }
 
@@ -184,7 +183,7 @@ class ThreadConsumer implements KafkaConsumer {
   commit(
     offsets: readonly { partition: number; offset: number }[],
   ): Promise<void> {
-    if (this.#exited !== undefined) return Promise.reject(this.#exited);
+    if (this.#gone !== undefined) return Promise.reject(this.#gone);
     const commit = this.#nextCommit++;
     const pending = Promise.withResolvers<void>();
     this.#commits.set(commit, pending);
@@ -198,6 +197,13 @@ class ThreadConsumer implements KafkaConsumer {
   }
 
   #sendIfRunning(message: ToConsumer): void {
-    if (this.#exited === undefined) this.#send(message);
+    if (this.#gone === undefined) this.#send(message);
+  }
+
+  /** Stopped, or its thread gone: a pending commit fails, and so does any new one. */
+  #end(error: Error): void {
+    this.#gone ??= error;
+    for (const pending of this.#commits.values()) pending.reject(this.#gone);
+    this.#commits.clear();
   }
 }

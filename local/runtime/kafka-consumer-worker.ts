@@ -94,7 +94,20 @@ port.on('message', (message: ToThread) => {
     );
     return;
   }
-  consumers.get(message.consumer)?.(message);
+  const handle = consumers.get(message.consumer);
+  if (handle !== undefined) {
+    handle(message);
+    return;
+  }
+  // Stopped already: what waits for an answer gets one.
+  const { consumer } = message;
+  const error = 'consumer has stopped';
+  const answer = (reply: FromThread) => port.postMessage(reply);
+  if (message.type === 'commit') {
+    answer({ type: 'committed', commit: message.commit, error, consumer });
+  } else if (message.type === 'stop') {
+    answer({ type: 'stopped', error, consumer });
+  }
 });
 
 /** Runs one mapping's consumer; returns what handles the mapping's commands. */

@@ -746,6 +746,41 @@ describe('local event source mapping', () => {
     );
   });
 
+  it('fails a commit sent after the consumer stopped, at once', async () => {
+    // Prepare: a consumer on its thread, joined, then stopped.
+    const { topic, mapping } = await setup();
+    const thread = new ConsumerThread();
+    const joined = Promise.withResolvers<void>();
+    const consumer = thread.start(
+      {
+        clientId: 'esm-test',
+        brokers,
+        groupId: mapping.consumerGroupId,
+        topic,
+        fromBeginning: true,
+        timestampType: 'CREATE_TIME',
+        maxWaitTimeInMs: 100,
+        heartbeatMs: 1000,
+      },
+      {
+        assigned: () => joined.resolve(),
+        fetched: () => {},
+        crashed: () => {},
+      },
+    );
+    try {
+      await joined.promise;
+      await consumer.stop();
+
+      // Act / Assess
+      await expect(
+        consumer.commit([{ partition: 0, offset: 1 }]),
+      ).rejects.toThrow('consumer has stopped');
+    } finally {
+      await thread.stop();
+    }
+  });
+
   it('refuses a kafka:// destination equal to the source topic', async () => {
     // Prepare
     const { topic, mapping } = await setup();
