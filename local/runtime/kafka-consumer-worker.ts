@@ -94,20 +94,10 @@ port.on('message', (message: ToThread) => {
     );
     return;
   }
-  const handle = consumers.get(message.consumer);
-  if (handle !== undefined) {
-    handle(message);
-    return;
-  }
-  // Stopped already: what waits for an answer gets one.
-  const { consumer } = message;
-  const error = 'consumer has stopped';
-  const answer = (reply: FromThread) => port.postMessage(reply);
-  if (message.type === 'commit') {
-    answer({ type: 'committed', commit: message.commit, error, consumer });
-  } else if (message.type === 'stop') {
-    answer({ type: 'stopped', error, consumer });
-  }
+  // A consumer that has stopped is forgotten here. Its 'stopped' went out before
+  // any answer to a later command could, so its side of the thread has already
+  // failed what it still waited for (ConsumerThread).
+  consumers.get(message.consumer)?.(message);
 });
 
 /** Runs one mapping's consumer; returns what handles the mapping's commands. */
