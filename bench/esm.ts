@@ -18,6 +18,7 @@
  * assertions: tests never time.
  */
 import { randomUUID } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
 import { Kafka, logLevel } from 'kafkajs';
@@ -28,10 +29,14 @@ import {
   type LocalMapping,
   startEventSourceMapping,
 } from '../local/runtime/event-source-mapping.ts';
-import { ConsumerThread } from '../local/runtime/kafka-consumer-thread.ts';
-import { recordCount } from '../local/runtime/kafka-records.ts';
+import {
+  CONSUMER_THREAD_NAME,
+  ConsumerThread,
+} from '../local/runtime/kafka-consumer-thread.ts';
+import { packRecords, recordCount } from '../local/runtime/kafka-records.ts';
 import {
   type LocalLambda,
+  sandboxThreadName,
   startLocalLambda,
   workerExecArgv,
 } from '../local/runtime/lambda.ts';
@@ -48,6 +53,10 @@ const DEADLINE_MS = Number(process.env.BENCH_ESM_DEADLINE_MS ?? 120_000);
 /** Spec 2.3: up to 5 concurrent batches per poller, as the informational run has. */
 const AWS_IN_FLIGHT = 5;
 const TOPIC = 'bench.esm.v1';
+/** Round trips timed for the cost of one invocation. */
+const INVOCATIONS = 20_000;
+/** The baseline's thread. */
+const BARE_CONSUMER_THREAD = 'bare-consumer';
 
 const median = (values: number[]) => {
   const sorted = [...values].sort((a, b) => a - b);
@@ -60,17 +69,68 @@ interface Figures {
   readonly rate: number;
   /** CPU time of this process (every thread) per record, in microseconds. */
   readonly cpuPerRecord: number;
+  /** Of which the thread that runs the kafkajs consumer (NaN: not on Linux). */
+  readonly readerPerRecord: number;
+  /**
+   * Of which V8's helper threads, which mark and scavenge for every isolate: 0.4 µs
+   * and more tells a run whose kafkajs consumer kept V8 doing full collections
+   * (its decoded fetches outlived scavenges) from one whose fetches died young.
+   */
+  readonly gcPerRecord: number;
+}
+
+/** V8's helper threads (concurrent marking, parallel scavenges) are named so. */
+const GC_THREAD = 'V8Worker';
+/** Linux counts thread CPU in clock ticks of 1/100 s (USER_HZ). */
+const MICROSECONDS_PER_TICK = 10_000;
+
+/** The main thread, in {@link cpuByThread}. */
+const MAIN_THREAD = 'main';
+
+/**
+ * CPU time of this process' threads, in microseconds, summed by thread name (a
+ * worker's thread is named after its `name` option; the main thread is
+ * {@link MAIN_THREAD}): from /proc, so empty where there is none.
+ */
+function cpuByThread(): Map<string, number> {
+  const byName = new Map<string, number>();
+  let tasks: string[] = [];
+  try {
+    tasks = readdirSync('/proc/self/task');
+  } catch {
+    return byName;
+  }
+  for (const task of tasks) {
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/self/task/${task}/stat`, 'utf8');
+    } catch {
+      continue; // The thread ended meanwhile.
+    }
+    // proc_pid_stat(5): `tid (name) state …`, utime and stime 12th and 13th after the name.
+    const close = stat.lastIndexOf(')');
+    const name =
+      task === String(process.pid)
+        ? MAIN_THREAD
+        : stat.slice(stat.indexOf('(') + 1, close);
+    const fields = stat.slice(close + 2).split(' ');
+    const ticks = Number(fields[11]) + Number(fields[12]);
+    byName.set(name, (byName.get(name) ?? 0) + ticks * MICROSECONDS_PER_TICK);
+  }
+  return byName;
 }
 
 /**
  * Counts delivered records; `done` resolves once all RECORDS arrived (rejects at the
  * deadline) with the figures between the first delivery and the last: the steady
- * state, without the group join and start-up that each side pays once.
+ * state, without the group join and start-up that each side pays once. `reader` is
+ * the name of the thread that runs the run's kafkajs consumer.
  */
-function untilAll(label: string) {
+function untilAll(label: string, reader: string) {
   let seen = 0;
   let firstAt: number | undefined;
   let firstCpu = process.cpuUsage();
+  let firstThreads = new Map<string, number>();
   let firstCount = 0;
   const all = Promise.withResolvers<Figures>();
   const timer = setTimeout(
@@ -85,6 +145,7 @@ function untilAll(label: string) {
   return {
     add(n: number) {
       if (firstAt === undefined) {
+        firstThreads = cpuByThread();
         firstAt = performance.now();
         firstCpu = process.cpuUsage();
         firstCount = n;
@@ -96,10 +157,18 @@ function untilAll(label: string) {
       } else if (seen === RECORDS) {
         const ms = performance.now() - (firstAt ?? 0);
         const cpu = process.cpuUsage(firstCpu);
+        const threads = cpuByThread();
         const records = Math.max(1, seen - firstCount);
+        const perRecord = (name: string) => {
+          const now = threads.get(name);
+          if (now === undefined) return Number.NaN;
+          return (now - (firstThreads.get(name) ?? 0)) / records;
+        };
         all.resolve({
           rate: (records / Math.max(ms, 1e-3)) * 1000,
           cpuPerRecord: (cpu.user + cpu.system) / records,
+          readerPerRecord: perRecord(reader),
+          gcPerRecord: perRecord(GC_THREAD),
         });
       }
     },
@@ -151,6 +220,39 @@ try {
     Array.from({ length: AWS_IN_FLIGHT }, () => noops.invoke({})),
   );
 
+  /**
+   * What one invocation costs besides its records: an event without records,
+   * invoked over and over in the warm sandbox. Most of it is the two hops between
+   * threads, in which the OS wakes the side that sleeps; a mapping pays it once per
+   * batch.
+   */
+  const invocationCost = async () => {
+    const envelope = {
+      eventSourceArn: `arn:aws:kafka:us-east-1:000000000000:cluster/bench/${randomUUID()}`,
+      bootstrapServers: '127.0.0.1:9092',
+    };
+    const invokeOften = async (times: number) => {
+      for (let i = 0; i < times; i += 1) {
+        // Its buffer goes to the sandbox by transfer: a new one each time.
+        await noop.invokeKafka(envelope, packRecords(TOPIC, 'CREATE_TIME', []));
+      }
+    };
+    await invokeOften(INVOCATIONS / 10);
+    const threads = cpuByThread();
+    const start = performance.now();
+    await invokeOften(INVOCATIONS);
+    const wall = ((performance.now() - start) * 1000) / INVOCATIONS;
+    const after = cpuByThread();
+    const cpu = (name: string) =>
+      ((after.get(name) ?? Number.NaN) - (threads.get(name) ?? 0)) /
+      INVOCATIONS;
+    return {
+      wall,
+      main: cpu(MAIN_THREAD),
+      sandbox: cpu(sandboxThreadName(noopFunction.name)),
+    };
+  };
+
   // Load phase, not measured.
   const producer = kafka.producer();
   await producer.connect();
@@ -187,7 +289,7 @@ try {
 
   /** A bare consumer, new group, from the beginning, doing nothing. */
   const onMainThread = async (): Promise<Figures> => {
-    const progress = untilAll('baseline (main thread)');
+    const progress = untilAll('baseline (main thread)', MAIN_THREAD);
     const consumer = kafka.consumer({ groupId: `bench-base-${randomUUID()}` });
     try {
       await consumer.connect();
@@ -207,12 +309,12 @@ try {
   const bareThread = new Worker(
     new URL('./bare-consumer.ts', import.meta.url),
     {
-      name: 'bare-consumer',
+      name: BARE_CONSUMER_THREAD,
       execArgv: workerExecArgv(),
     },
   );
   const baseline = async (): Promise<Figures> => {
-    const progress = untilAll('baseline');
+    const progress = untilAll('baseline', BARE_CONSUMER_THREAD);
     const stopped = Promise.withResolvers<void>();
     const listen = (message: FromBareConsumer) => {
       if (message.type === 'batch') progress.add(message.records);
@@ -244,7 +346,7 @@ try {
     batchSize: number,
     { target, maxInFlight }: { target: LocalLambda; maxInFlight?: number },
   ): Promise<Figures> => {
-    const progress = untilAll(`esm batch ${batchSize}`);
+    const progress = untilAll(`esm batch ${batchSize}`, CONSUMER_THREAD_NAME);
     // Counts what the function has run: the records of each successful invocation.
     const invoker: Invoker = {
       name: target.name,
@@ -295,12 +397,14 @@ try {
   const names = Object.keys(runs).filter(
     (name) => only?.includes(name) ?? true,
   );
-  const rates: Record<string, number[]> = Object.fromEntries(
+  const results: Record<string, Figures[]> = Object.fromEntries(
     names.map((name) => [name, []]),
   );
-  const cpus: Record<string, number[]> = Object.fromEntries(
-    names.map((name) => [name, []]),
-  );
+  /** ` (reader 1.27, GC 0.09)`: where the CPU went, when /proc says. */
+  const split = ({ readerPerRecord, gcPerRecord }: Figures) =>
+    Number.isNaN(readerPerRecord)
+      ? ''
+      : ` (reader ${readerPerRecord.toFixed(2)}, GC ${gcPerRecord.toFixed(2)})`;
   // Warm-up, not measured: the first pass through kafkajs' decoder pays the JIT.
   for (const name of names) await runs[name]?.();
   for (let round = 1; round <= ROUNDS; round += 1) {
@@ -309,23 +413,38 @@ try {
     for (const name of order) {
       const run = runs[name];
       if (run === undefined) continue;
-      const { rate, cpuPerRecord } = await run();
-      rates[name]?.push(rate);
-      cpus[name]?.push(cpuPerRecord);
+      const figures = await run();
+      results[name]?.push(figures);
       line.push(
-        `${name} ${rate.toFixed(0)} rec/s ${cpuPerRecord.toFixed(2)} µs CPU/rec`,
+        `${name} ${figures.rate.toFixed(0)} rec/s ${figures.cpuPerRecord.toFixed(2)} µs CPU/rec${split(figures)}`,
       );
     }
     console.log(`round ${round}/${ROUNDS}: ${line.join(', ')}`);
   }
 
-  const rate = (name: string) => median(rates[name] ?? []);
-  const cpu = (name: string) => median(cpus[name] ?? []);
-  const figures = (name: string) =>
-    `${rate(name).toFixed(0).padStart(7)} records/s  ${cpu(name).toFixed(2)} µs CPU/record`;
+  const invocation = await invocationCost();
+
+  /** The median of each figure of a run, over the rounds. */
+  const medians = (name: string): Figures => {
+    const of = (field: keyof Figures) =>
+      median((results[name] ?? []).map((figures) => figures[field]));
+    return {
+      rate: of('rate'),
+      cpuPerRecord: of('cpuPerRecord'),
+      readerPerRecord: of('readerPerRecord'),
+      gcPerRecord: of('gcPerRecord'),
+    };
+  };
+  const rate = (name: string) => medians(name).rate;
+  const figures = (name: string) => {
+    const m = medians(name);
+    return `${m.rate.toFixed(0).padStart(7)} records/s  ${m.cpuPerRecord.toFixed(2)} µs CPU/record${split(m)}`;
+  };
   const ratios = (name: string) =>
-    (rates[name] ?? [])
-      .map((r, i) => (r / (rates.baseline?.[i] ?? Number.NaN)).toFixed(2))
+    (results[name] ?? [])
+      .map((r, i) =>
+        (r.rate / (results.baseline?.[i]?.rate ?? Number.NaN)).toFixed(2),
+      )
       .join(' ');
   const row = (label: string, value: string) => `  ${label.padEnd(56)}${value}`;
   const ratio = (label: string, name: string) =>
@@ -353,7 +472,9 @@ try {
       ),
       '  (as under npm run dev: one batch in flight, the function in a warm local Lambda',
       '   sandbox, one consumer thread for every mapping; CPU: this process, every thread,',
-      '   per record delivered, broker excluded)',
+      '   per record delivered, broker excluded; of it, the thread running the kafkajs',
+      "   consumer (reader) and V8's GC helper threads (GC). GC at 0.4 µs or more: V8 was",
+      "   doing full collections of that run's consumer heap (README, Measured))",
       ratio('ESM batch 100 / baseline (goal ≥ 0.90)', 'esm 100'),
       ratio('ESM batch 1000 / baseline (goal ≥ 0.90)', 'esm 1000'),
       ratio(
@@ -361,6 +482,11 @@ try {
         'esm 100 x5',
       ),
       '  (rates from the first record delivered to the last)',
+      row(
+        'one invocation, no records, warm sandbox (information)',
+        `${invocation.wall.toFixed(1)} µs wall, CPU ${invocation.main.toFixed(1)} µs main + ${invocation.sandbox.toFixed(1)} µs sandbox`,
+      ),
+      '  (paid once per batch: at batch 100, a hundredth of it per record)',
       '',
     ].join('\n'),
   );

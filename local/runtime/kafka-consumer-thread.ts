@@ -20,6 +20,9 @@ import { workerExecArgv } from './lambda.ts';
 
 const WORKER = new URL('./kafka-consumer-worker.ts', import.meta.url);
 
+/** The thread's name, as the OS shows it (Linux keeps 15 characters). */
+export const CONSUMER_THREAD_NAME = 'kafka-consumers';
+
 /** What a consumer tells its mapping. */
 export interface ConsumerEvents {
   /** The group (re)assigned this member's partitions of the topic. */
@@ -54,7 +57,7 @@ export class ConsumerThread {
 
   constructor() {
     this.#worker = new Worker(WORKER, {
-      name: 'kafka-consumers',
+      name: CONSUMER_THREAD_NAME,
       execArgv: workerExecArgv(),
     });
     this.#worker.on('message', (message: FromThread) => {

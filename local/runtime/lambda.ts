@@ -55,6 +55,19 @@ export function workerExecArgv(): string[] {
     : [...process.execArgv, QUIET_TIMEOUTS];
 }
 
+/**
+ * The name of a function's sandbox threads, as the OS shows it (Linux keeps 15
+ * characters).
+ *
+ * @example
+ * ```ts
+ * sandboxThreadName('orders-api'); // 'lambda:orders-api'
+ * ```
+ */
+export function sandboxThreadName(functionName: string): string {
+  return `lambda:${functionName}`;
+}
+
 /** The outcome of one invocation, as Lambda's Invoke API would report it. */
 export type InvokeResult =
   | {
@@ -364,7 +377,7 @@ class Sandbox {
       logStreamName,
     };
     this.#worker = new Worker(WORKER, {
-      name: `lambda:${fn.name}`,
+      name: sandboxThreadName(fn.name),
       workerData: data,
       env: { ...fn.environment, AWS_LAMBDA_LOG_STREAM_NAME: logStreamName },
       execArgv: workerExecArgv(),
