@@ -426,6 +426,10 @@ try {
   }
 
   const invocation = await invocationCost();
+  /** `, CPU 26.0 µs main + 21.5 µs sandbox`, when /proc says. */
+  const invocationCpu = Number.isNaN(invocation.main)
+    ? ''
+    : `, CPU ${invocation.main.toFixed(1)} µs main + ${invocation.sandbox.toFixed(1)} µs sandbox`;
 
   /** The median of each figure of a run, over the rounds. */
   const medians = (name: string): Figures => {
@@ -487,7 +491,7 @@ try {
       '  (rates from the first record delivered to the last)',
       row(
         'one invocation, no records, warm sandbox (information)',
-        `${invocation.wall.toFixed(1)} µs wall, CPU ${invocation.main.toFixed(1)} µs main + ${invocation.sandbox.toFixed(1)} µs sandbox`,
+        `${invocation.wall.toFixed(1)} µs wall${invocationCpu}`,
       ),
       '  (paid once per batch: at batch 100, a hundredth of it per record)',
       '',
