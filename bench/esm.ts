@@ -124,6 +124,21 @@ function cpuByThread(): Map<string, number> {
 }
 
 /**
+ * The CPU time thread(s) `name` used between two readings of {@link cpuByThread},
+ * divided by `count`: NaN when the later reading does not have them.
+ */
+function cpuPer(
+  before: ReadonlyMap<string, number>,
+  after: ReadonlyMap<string, number>,
+  name: string,
+  count: number,
+): number {
+  const now = after.get(name);
+  if (now === undefined) return Number.NaN;
+  return (now - (before.get(name) ?? 0)) / count;
+}
+
+/**
  * Counts delivered records; `done` resolves once all RECORDS arrived (rejects at the
  * deadline) with the figures between the first delivery and the last: the steady
  * state, without the group join and start-up that each side pays once. `reader` is
@@ -162,16 +177,11 @@ function untilAll(label: string, reader: string) {
         const cpu = process.cpuUsage(firstCpu);
         const threads = cpuByThread();
         const records = Math.max(1, seen - firstCount);
-        const perRecord = (name: string) => {
-          const now = threads.get(name);
-          if (now === undefined) return Number.NaN;
-          return (now - (firstThreads.get(name) ?? 0)) / records;
-        };
         all.resolve({
           rate: (records / Math.max(ms, 1e-3)) * 1000,
           cpuPerRecord: (cpu.user + cpu.system) / records,
-          readerPerRecord: perRecord(reader),
-          gcPerRecord: perRecord(GC_THREAD),
+          readerPerRecord: cpuPer(firstThreads, threads, reader, records),
+          gcPerRecord: cpuPer(firstThreads, threads, GC_THREAD, records),
         });
       }
     },
@@ -246,13 +256,11 @@ try {
     await invokeOften(INVOCATIONS);
     const wall = ((performance.now() - start) * 1000) / INVOCATIONS;
     const after = cpuByThread();
-    const cpu = (name: string) =>
-      ((after.get(name) ?? Number.NaN) - (threads.get(name) ?? 0)) /
-      INVOCATIONS;
+    const sandbox = sandboxThreadName(noopFunction.name);
     return {
       wall,
-      main: cpu(MAIN_THREAD),
-      sandbox: cpu(sandboxThreadName(noopFunction.name)),
+      main: cpuPer(threads, after, MAIN_THREAD, INVOCATIONS),
+      sandbox: cpuPer(threads, after, sandbox, INVOCATIONS),
     };
   };
 
