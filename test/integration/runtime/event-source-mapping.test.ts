@@ -22,6 +22,7 @@ import {
   startEventSourceMapping,
 } from '../../../local/runtime/event-source-mapping.ts';
 import { ConsumerThread } from '../../../local/runtime/kafka-consumer-thread.ts';
+import type { KafkaEvent } from '../../../local/runtime/kafka-records.ts';
 import { readRecords } from '../msk.ts';
 
 const OK: InvokeResult = { ok: true, result: null, durationMs: 1 };
@@ -665,6 +666,45 @@ describe('local event source mapping', () => {
         );
       }
     }
+  });
+
+  it('delivers headers named after Object.prototype members as their values', async () => {
+    // Prepare: kafkajs' own decoder reads `headers[name]` and would mix
+    // Object.prototype.toString into the first header's values (a function, which no
+    // event can carry); the consumer thread decodes with kafkajs-record-decoder.ts.
+    const { topic, mapping } = await setup();
+    const events: unknown[] = [];
+    const invoker: Invoker = {
+      name: 'raw',
+      async invoke(event) {
+        events.push(event);
+        return OK;
+      },
+    };
+    await produce(topic, [
+      {
+        value: 'v',
+        // Parsed, so that `__proto__` is a field, not the object's prototype.
+        headers: JSON.parse(
+          '{"toString":"a","constructor":["b","c"],"__proto__":"d"}',
+        ) as Message['headers'],
+      },
+    ]);
+
+    // Act
+    const esm = await start(mapping, invoker);
+    await until(() => events.length === 1, 'one event');
+    await esm.stop();
+
+    // Assess: the event as delivered (zod drops a `__proto__` key when it parses).
+    const [record] = Object.values((events[0] as KafkaEvent).records).flat();
+    expect(record?.headers).toEqual([
+      { toString: [97] },
+      { constructor: [98] },
+      { constructor: [99] },
+      JSON.parse('{"__proto__":[100]}'),
+    ]);
+    expect(await committed(mapping.consumerGroupId, topic)).toEqual([1]);
   });
 
   it('filters on the value before invoking and commits past filtered records', async () => {
