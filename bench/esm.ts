@@ -13,6 +13,9 @@
  * one consumer thread that lives as long as the session (here: the bench). One more
  * run, for information, has 5 batches in flight in 5 sandboxes, AWS's concurrency
  * (spec 2.3).
+ * The ESM's consumer thread decodes records with a leaner decoder than kafkajs' own
+ * (local/runtime/kafkajs-record-decoder.ts); so that its gain and the ESM's own cost
+ * are told apart, one more bare consumer, for information, decodes with it too.
  * The order alternates between rounds; it prints records/s, the medians and the ratio
  * ESM / baseline (goal: ≥ 0.90, i.e. the ESM is never the bottleneck). With each rate
  * goes the CPU per record, and on Linux how much of it the consumer's thread and V8's
@@ -43,7 +46,11 @@ import {
   startLocalLambda,
   workerExecArgv,
 } from '../local/runtime/lambda.ts';
-import type { FromBareConsumer, ToBareConsumer } from './bare-consumer.ts';
+import type {
+  BareConsumerData,
+  FromBareConsumer,
+  ToBareConsumer,
+} from './bare-consumer.ts';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 /** Enough for runs of seconds: steady state, not the first fetches. */
@@ -60,6 +67,8 @@ const TOPIC = 'bench.esm.v1';
 const INVOCATIONS = 20_000;
 /** The baseline's thread. */
 const BARE_CONSUMER_THREAD = 'bare-consumer';
+/** The thread of the bare consumer with the ESM's record decoder. */
+const LEAN_CONSUMER_THREAD = 'bare-lean';
 
 const median = (values: number[]) => {
   const sorted = [...values].sort((a, b) => a - b);
@@ -316,38 +325,48 @@ try {
     }
   };
 
-  /** Baseline: the same bare consumer, on a thread of its own for the whole bench. */
-  const bareThread = new Worker(
-    new URL('./bare-consumer.ts', import.meta.url),
-    {
-      name: BARE_CONSUMER_THREAD,
+  /**
+   * A bare consumer on a thread of its own for the whole bench: the baseline, or
+   * with `leanRecordDecoder` the same decoding as the ESM's consumer thread.
+   */
+  const bareConsumer = (name: string, data: BareConsumerData) => {
+    const thread = new Worker(new URL('./bare-consumer.ts', import.meta.url), {
+      name,
       execArgv: workerExecArgv(),
-    },
-  );
-  const baseline = async (): Promise<Figures> => {
-    const progress = untilAll('baseline', BARE_CONSUMER_THREAD);
-    const stopped = Promise.withResolvers<void>();
-    const listen = (message: FromBareConsumer) => {
-      if (message.type === 'batch') progress.add(message.records);
-      else if (message.type === 'failed') progress.fail(message.message);
-      else stopped.resolve();
-    };
-    const send = (message: ToBareConsumer) => bareThread.postMessage(message);
-    bareThread.on('message', listen);
-    send({
-      type: 'run',
-      brokers,
-      topic: TOPIC,
-      groupId: `bench-base-${randomUUID()}`,
+      workerData: data,
     });
-    try {
-      return await progress.done;
-    } finally {
-      send({ type: 'stop' });
-      await stopped.promise;
-      bareThread.off('message', listen);
-    }
+    const run = async (): Promise<Figures> => {
+      const progress = untilAll(name, name);
+      const stopped = Promise.withResolvers<void>();
+      const listen = (message: FromBareConsumer) => {
+        if (message.type === 'batch') progress.add(message.records);
+        else if (message.type === 'failed') progress.fail(message.message);
+        else stopped.resolve();
+      };
+      const send = (message: ToBareConsumer) => thread.postMessage(message);
+      thread.on('message', listen);
+      send({
+        type: 'run',
+        brokers,
+        topic: TOPIC,
+        groupId: `bench-base-${randomUUID()}`,
+      });
+      try {
+        return await progress.done;
+      } finally {
+        send({ type: 'stop' });
+        await stopped.promise;
+        thread.off('message', listen);
+      }
+    };
+    return { run, stop: () => thread.terminate() };
   };
+  const baseline = bareConsumer(BARE_CONSUMER_THREAD, {
+    leanRecordDecoder: false,
+  });
+  const leanBaseline = bareConsumer(LEAN_CONSUMER_THREAD, {
+    leanRecordDecoder: true,
+  });
 
   /**
    * The local ESM behind a no-op function, new group, TRIM_HORIZON: as `npm run dev`
@@ -397,7 +416,8 @@ try {
   };
 
   const runs: Record<string, () => Promise<Figures>> = {
-    baseline,
+    baseline: baseline.run,
+    'baseline lean': leanBaseline.run,
     'baseline main': onMainThread,
     'esm 100': () => esm(100, asDev),
     'esm 1000': () => esm(1000, asDev),
@@ -455,17 +475,17 @@ try {
     const m = medians(name);
     return `${m.rate.toFixed(0).padStart(7)} records/s  ${m.cpuPerRecord.toFixed(2)} µs CPU/record${split(m)}`;
   };
-  const ratios = (name: string) =>
+  const ratios = (name: string, base: string) =>
     (results[name] ?? [])
       .map((r, i) =>
-        (r.rate / (results.baseline?.[i]?.rate ?? Number.NaN)).toFixed(2),
+        (r.rate / (results[base]?.[i]?.rate ?? Number.NaN)).toFixed(2),
       )
       .join(' ');
-  const row = (label: string, value: string) => `  ${label.padEnd(56)}${value}`;
-  const ratio = (label: string, name: string) =>
+  const row = (label: string, value: string) => `  ${label.padEnd(60)}${value}`;
+  const ratio = (label: string, name: string, base = 'baseline') =>
     row(
       label,
-      `${(rate(name) / rate('baseline')).toFixed(2)}  (rounds: ${ratios(name)})`,
+      `${(rate(name) / rate(base)).toFixed(2)}  (rounds: ${ratios(name, base)})`,
     );
   console.log(
     [
@@ -476,7 +496,11 @@ try {
         figures('baseline'),
       ),
       row(
-        'the same on the main thread (information)',
+        "the same with the ESM's record decoder (information)",
+        figures('baseline lean'),
+      ),
+      row(
+        'the same as the baseline, on the main thread (information)',
         figures('baseline main'),
       ),
       row('ESM, batch 100, window 0, no-op function', figures('esm 100')),
@@ -488,13 +512,23 @@ try {
       '  (as under npm run dev: one batch in flight, the function in a warm local Lambda',
       '   sandbox, one consumer thread for every mapping; CPU: this process, every thread,',
       '   per record delivered, broker excluded; of it, the thread running the kafkajs',
-      "   consumer (reader) and V8's GC helper threads (GC). GC at 0.4 µs or more: V8 was",
-      "   doing full collections of that run's consumer heap (README, Measured))",
+      "   consumer (reader) and V8's GC helper threads (GC). GC at 0.4 µs or more behind",
+      "   kafkajs' own decoder: V8 was doing full collections of that heap (README, Measured))",
       ratio('ESM batch 100 / baseline (goal ≥ 0.90)', 'esm 100'),
       ratio('ESM batch 1000 / baseline (goal ≥ 0.90)', 'esm 1000'),
       ratio(
         `ESM batch 100, ${AWS_IN_FLIGHT} in flight / baseline (information)`,
         'esm 100 x5',
+      ),
+      ratio(
+        "ESM batch 100 / bare with the ESM's decoder (information)",
+        'esm 100',
+        'baseline lean',
+      ),
+      ratio(
+        "ESM batch 1000 / bare with the ESM's decoder (information)",
+        'esm 1000',
+        'baseline lean',
       ),
       '  (rates from the first record delivered to the last)',
       row(
@@ -509,7 +543,8 @@ try {
     noop.stop(),
     noops.stop(),
     consumerThread.stop(),
-    bareThread.terminate(),
+    baseline.stop(),
+    leanBaseline.stop(),
   ]);
 } finally {
   await platform.stop();
