@@ -79,6 +79,19 @@ function fakeFunction(
   };
 }
 
+/** A fake function that keeps each event as delivered, unparsed, and succeeds. */
+function rawFunction() {
+  const events: unknown[] = [];
+  const invoker: Invoker = {
+    name: 'raw',
+    async invoke(event) {
+      events.push(event);
+      return OK;
+    },
+  };
+  return { invoker, events };
+}
+
 /** The window never elapses by itself; the test elapses it. Backoff is immediate. */
 function controlledClock() {
   const windows: { ms: number; elapse: () => void }[] = [];
@@ -609,14 +622,7 @@ describe('local event source mapping', () => {
   it('delivers events that parse as MskEvent: base64, signed header bytes, tombstones', async () => {
     // Prepare
     const { topic, mapping } = await setup(2);
-    const events: unknown[] = [];
-    const invoker: Invoker = {
-      name: 'raw',
-      async invoke(event) {
-        events.push(event);
-        return OK;
-      },
-    };
+    const { invoker, events } = rawFunction();
     await produce(topic, [
       {
         partition: 0,
@@ -673,14 +679,7 @@ describe('local event source mapping', () => {
     // Object.prototype.toString into the first header's values (a function, which no
     // event can carry); the consumer thread decodes with kafkajs-record-decoder.ts.
     const { topic, mapping } = await setup();
-    const events: unknown[] = [];
-    const invoker: Invoker = {
-      name: 'raw',
-      async invoke(event) {
-        events.push(event);
-        return OK;
-      },
-    };
+    const { invoker, events } = rawFunction();
     await produce(topic, [
       {
         value: 'v',
