@@ -1,25 +1,11 @@
 /**
- * HTTP API (payload format 2.0) events for handlers under test, built on the shared
- * AWS fixture so their shape is the one API Gateway sends.
+ * HTTP API (payload format 2.0) events for handlers under test, built on a real
+ * AWS event (`test/fixtures/aws-events/`) so their shape is the one API Gateway sends.
  */
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { HttpEvent, HttpResult } from '#commons/http.ts';
-import { REPO_ROOT } from '#platform/artifacts.ts';
+import { loadFixture } from '../fixtures/fixtures.ts';
 
-const fixture = JSON.parse(
-  readFileSync(
-    join(
-      REPO_ROOT,
-      '..',
-      'shared',
-      'fixtures',
-      'aws-events',
-      'http-api-no-auth.json',
-    ),
-    'utf8',
-  ),
-) as HttpEvent;
+const fixture = loadFixture('aws-events/http-api-no-auth.json') as HttpEvent;
 
 /**
  * An HTTP API event for `method path`, with a JSON body when one is given.

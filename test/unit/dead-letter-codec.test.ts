@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import {
   type ConsumerFailure,
@@ -17,15 +16,10 @@ import {
   type MskRecord,
 } from '#commons/msk-event.ts';
 import { classifyFailure, PoisonRecordError } from '#domain/failures.ts';
+import { loadFixture } from '../fixtures/fixtures.ts';
 
-function loadJson(relative: string): unknown {
-  return JSON.parse(readFileSync(new URL(relative, import.meta.url), 'utf8'));
-}
-
-const batchFixture = loadJson(
-  'fixtures/msk-order-placed-batch.json',
-) as MskEvent;
-const esmFixture = loadJson('fixtures/esm-on-failure-record.json') as {
+const batchFixture = loadFixture('msk-order-placed-batch.json') as MskEvent;
+const esmFixture = loadFixture('esm-on-failure-record.json') as {
   requestContext: { condition: string; functionArn: string };
   responseContext: { functionError?: string } | null;
   payload: { records: Record<string, MskRecord[]> };

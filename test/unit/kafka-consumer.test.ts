@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -14,13 +13,9 @@ import {
 import type { MskEvent, MskRecord } from '#commons/msk-event.ts';
 import type { ReceivedDeadLetter } from '#domain/dead-letter.ts';
 import { PoisonRecordError, TransientError } from '#domain/failures.ts';
+import { loadFixture } from '../fixtures/fixtures.ts';
 
-const batchFixture = JSON.parse(
-  readFileSync(
-    new URL('fixtures/msk-order-placed-batch.json', import.meta.url),
-    'utf8',
-  ),
-) as MskEvent;
+const batchFixture = loadFixture('msk-order-placed-batch.json') as MskEvent;
 
 const TOPIC = 'order.placed.v1';
 const NOW = new Date('2026-01-02T03:04:05.678Z');

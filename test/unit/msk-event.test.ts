@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import {
   decodeHeaders,
@@ -11,16 +10,11 @@ import {
   type MskRecord,
   topicPartition,
 } from '#commons/msk-event.ts';
+import { loadFixture } from '../fixtures/fixtures.ts';
 
-/** Reads a JSON file relative to the repository root. */
-function loadJson(fromRepoRoot: string): unknown {
-  const url = new URL(`../../${fromRepoRoot}`, import.meta.url);
-  return JSON.parse(readFileSync(url, 'utf8'));
-}
-
-// A real MSK event, shared with the other projects beside the clone.
-const sharedEvent = loadJson('../shared/fixtures/aws-events/msk-base.json');
-const batchEvent = loadJson('test/unit/fixtures/msk-order-placed-batch.json');
+// A real MSK event, from Powertools' test suite.
+const awsEvent = loadFixture('aws-events/msk-base.json');
+const batchEvent = loadFixture('msk-order-placed-batch.json');
 
 function firstRecord(event: MskEvent): MskRecord {
   const [record] = Object.values(event.records).flat();
@@ -29,9 +23,9 @@ function firstRecord(event: MskEvent): MskRecord {
 }
 
 describe('MskEvent', () => {
-  it('decodes the shared real MSK event', () => {
+  it('decodes a real MSK event', () => {
     // Prepare
-    const raw = structuredClone(sharedEvent);
+    const raw = structuredClone(awsEvent);
 
     // Act
     const event = MskEvent.parse(raw);

@@ -5,25 +5,21 @@
  * carry, nor tombstones), and has the keys and JSON types of the shared AWS fixture.
  */
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { KafkaMskEventSchema } from '@aws-lambda-powertools/parser/schemas/kafka';
 import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, describe, expect, inject, it } from 'vitest';
-import { REPO_ROOT } from '#platform/artifacts.ts';
 import { createTopics } from '#platform/platform.ts';
 import { pollUntil } from '#platform/wait.ts';
 import {
   type LocalEventSourceMapping,
   startEventSourceMapping,
 } from '../../../local/runtime/event-source-mapping.ts';
+import { loadFixture } from '../../fixtures/fixtures.ts';
 
-const fixture = JSON.parse(
-  readFileSync(
-    join(REPO_ROOT, '..', 'shared', 'fixtures', 'aws-events', 'msk-base.json'),
-    'utf8',
-  ),
-) as Record<string, unknown>;
+const fixture = loadFixture('aws-events/msk-base.json') as Record<
+  string,
+  unknown
+>;
 
 /** The shape of a JSON value: keys and `typeof` all the way down (arrays by first item). */
 function shape(value: unknown): unknown {

@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import {
   buildHttpEvent,
@@ -7,14 +6,11 @@ import {
   matchRoute,
   toHttpResponse,
 } from '../../../local/runtime/http-api.ts';
+import { loadFixture } from '../../fixtures/fixtures.ts';
 
-/** Reads a real AWS event shared beside the clone; a fresh copy per call. */
-function loadSharedEvent(name: string): Record<string, unknown> {
-  const url = new URL(
-    `../../../../shared/fixtures/aws-events/${name}`,
-    import.meta.url,
-  );
-  return JSON.parse(readFileSync(url, 'utf8'));
+/** A real AWS event from `test/fixtures/aws-events/`; a fresh copy per call. */
+function loadAwsEvent(name: string): Record<string, unknown> {
+  return loadFixture(`aws-events/${name}`) as Record<string, unknown>;
 }
 
 /**
@@ -67,7 +63,7 @@ describe('buildHttpEvent', () => {
   it('has the keys and JSON types of a real HTTP API event', () => {
     // Prepare: the real event came through a Lambda authorizer
     // (`authorizer.lambda`); a route without authorizer gets no authorizer key.
-    const fixture = loadSharedEvent('http-api-no-auth.json');
+    const fixture = loadAwsEvent('http-api-no-auth.json');
     const context = fixture.requestContext as Record<string, unknown>;
     delete context.authorizer;
 
@@ -102,7 +98,7 @@ describe('buildHttpEvent', () => {
 
   it('has the shape of a real IAM-authorized event when given the IAM authorizer', () => {
     // Prepare
-    const fixture = loadSharedEvent('http-api-iam-auth.json');
+    const fixture = loadAwsEvent('http-api-iam-auth.json');
     const headers = fixture.headers as Record<string, string>;
     // Those are the SigV4 headers of the real client; the local one has none.
     for (const name of Object.keys(headers)) {
