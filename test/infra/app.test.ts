@@ -1,11 +1,11 @@
-import { App } from 'aws-cdk-lib';
 import { describe, expect, it } from 'vitest';
 import { buildApp } from '../../infra/app.ts';
+import { testApp } from './test-app.ts';
 
 describe('the CDK app', () => {
   it('synthesizes offline: no context lookups, no account or region needed', () => {
     // Act
-    const { app, stack } = buildApp(new App({ context: { stage: 'dev' } }));
+    const { app, stack } = buildApp(testApp({ stage: 'dev' }));
     const assembly = app.synth();
 
     // Assess
@@ -17,7 +17,7 @@ describe('the CDK app', () => {
   });
 
   it('names the stack after the stage from context', () => {
-    const { stack } = buildApp(new App({ context: { stage: 'prod' } }));
+    const { stack } = buildApp(testApp({ stage: 'prod' }));
     expect(stack.stackName).toBe('KafkaOrders-prod');
     expect(stack.templateOptions.description).toMatch(/\(prod\)$/);
   });

@@ -1,4 +1,4 @@
-import { App, Stack } from 'aws-cdk-lib';
+import { Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import type * as msk from 'aws-cdk-lib/aws-msk';
 import { describe, expect, it } from 'vitest';
@@ -10,6 +10,7 @@ import {
   KafkaCluster,
 } from '#infra/kafka-cluster.ts';
 import { Network } from '#infra/network.ts';
+import { testApp } from './test-app.ts';
 
 const EXISTING_ARN =
   'arn:aws:kafka:eu-west-1:123456789012:cluster/orders/0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0-s1';
@@ -18,7 +19,7 @@ function build(
   kafka: Partial<StageConfig['kafka']> = {},
   stackName = 'KafkaOrders-dev',
 ) {
-  const stack = new Stack(new App(), stackName);
+  const stack = new Stack(testApp(), stackName);
   const network = new Network(stack, 'Network');
   const cluster = new KafkaCluster(stack, 'Kafka', {
     network,

@@ -1,4 +1,4 @@
-import { App, Stack } from 'aws-cdk-lib';
+import { Stack } from 'aws-cdk-lib';
 import { Capture, Match, Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -9,6 +9,7 @@ import {
   type KafkaConsumerFunctionProps,
   OrdersFunction,
 } from '../../infra/kafka-consumer-function.ts';
+import { testApp } from './test-app.ts';
 
 const ARN_HEAD = 'arn:aws:kafka:eu-west-1:111122223333';
 const CLUSTER_PATH = 'orders/0a1b2c3d-4e5f-6789-abcd-ef0123456789-s1';
@@ -46,7 +47,7 @@ const PLACED = 'order.placed.v1';
 const FAILED_DLT = 'payment.failed.v1.dead-letter';
 
 function testStack(): { stack: Stack; vpc: ec2.Vpc; sg: ec2.SecurityGroup } {
-  const stack = new Stack(new App(), 'Test');
+  const stack = new Stack(testApp(), 'Test');
   const vpc = new ec2.Vpc(stack, 'Vpc', {
     natGateways: 0,
     subnetConfiguration: [
@@ -134,7 +135,7 @@ describe('KafkaConsumerFunction', () => {
     // Prepare
     ({ stack, vpc, sg } = testStack());
 
-    // Act (bundles payment.ts with esbuild)
+    // Act
     consumer = new KafkaConsumerFunction(
       stack,
       'Payment',
@@ -406,9 +407,9 @@ describe('KafkaConsumerFunction rejects at synth', () => {
 describe('OrdersFunction', () => {
   it('calls the named export and stays out of a VPC without a network', () => {
     // Prepare
-    const stack = new Stack(new App(), 'Admin');
+    const stack = new Stack(testApp(), 'Admin');
 
-    // Act (bundles dlq-reprocessor.ts with esbuild)
+    // Act
     new OrdersFunction(stack, 'Admin', {
       entry: 'dlq-reprocessor.ts',
       handler: 'adminHandler',
@@ -430,7 +431,7 @@ describe('OrdersFunction', () => {
     ['../infra/app.ts', /is not under functions\//],
     ['missing.ts', /functions\/missing.ts does not exist/],
   ])('rejects the entry %s', (entry, message) => {
-    const stack = new Stack(new App(), 'Bad');
+    const stack = new Stack(testApp(), 'Bad');
 
     expect(
       () =>
@@ -443,7 +444,7 @@ describe('OrdersFunction', () => {
   });
 
   it('rejects a handler that is not an export name', () => {
-    const stack = new Stack(new App(), 'Bad');
+    const stack = new Stack(testApp(), 'Bad');
 
     expect(
       () =>
@@ -457,7 +458,7 @@ describe('OrdersFunction', () => {
   });
 
   it('rejects a log retention CloudWatch Logs does not offer', () => {
-    const stack = new Stack(new App(), 'Bad');
+    const stack = new Stack(testApp(), 'Bad');
 
     expect(
       () =>

@@ -1,12 +1,13 @@
-import { App, type CfnElement, Stack } from 'aws-cdk-lib';
+import { type CfnElement, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { describe, expect, it } from 'vitest';
 import { MSK_IAM_PORT, Network } from '#infra/network.ts';
+import { testApp } from './test-app.ts';
 
 function build(props?: ConstructorParameters<typeof Network>[2]) {
-  const stack = new Stack(new App(), 'NetworkTest');
+  const stack = new Stack(testApp(), 'NetworkTest');
   const network = new Network(stack, 'Network', props);
   return {
     stack,

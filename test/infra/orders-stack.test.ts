@@ -1,4 +1,3 @@
-import { App } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -7,6 +6,7 @@ import {
   TOPICS,
 } from '../../functions/domain/events.ts';
 import { buildApp } from '../../infra/app.ts';
+import { testApp } from './test-app.ts';
 
 type Resources = Record<
   string,
@@ -24,7 +24,7 @@ describe('the stack (dev, a new MSK Serverless cluster)', () => {
 
   beforeAll(() => {
     // Act: the real app, cdk-nag included: an unacknowledged finding throws here.
-    const { app, stack } = buildApp(new App({ context: { stage: 'dev' } }));
+    const { app, stack } = buildApp(testApp({ stage: 'dev' }));
     app.synth();
     template = Template.fromStack(stack);
   });
@@ -169,22 +169,18 @@ describe('the stack (prod, an existing cluster, a JWT authorizer)', () => {
 
   beforeAll(() => {
     const { app, stack } = buildApp(
-      new App({
-        context: {
-          stage: 'prod',
-          mskClusterArn: clusterArn,
-          stages: {
-            prod: {
-              api: {
-                jwt: {
-                  issuer: 'https://auth.example.com/',
-                  audience: ['orders'],
-                },
+      testApp({
+        stage: 'prod',
+        mskClusterArn: clusterArn,
+        stages: {
+          prod: {
+            api: {
+              jwt: {
+                issuer: 'https://auth.example.com/',
+                audience: ['orders'],
               },
             },
           },
-          // Bundling is covered by the dev stack above.
-          'aws:cdk:bundling-stacks': [],
         },
       }),
     );
