@@ -9,6 +9,13 @@ import { handler } from '../../functions/topic-provisioner.ts';
 
 const HOUR = 3_600_000;
 
+/**
+ * Topic metadata and configs reach the broker's readers through its metadata log, a
+ * moment after the admin call returns: what the tests read is polled until it matches,
+ * within this deadline (it settles in milliseconds; the margin is for a loaded machine).
+ */
+const SETTLES = { timeout: 15_000, interval: 50 };
+
 /** A Provider-framework event as CloudFormation sends it: every scalar a string. */
 function event(
   requestType: 'Create' | 'Update' | 'Delete',
@@ -110,11 +117,11 @@ describe('the topic provisioner against the real broker', () => {
         KeptMorePartitions: '',
       },
     });
-    expect(await state(orders)).toEqual({
+    await expect.poll(() => state(orders), SETTLES).toEqual({
       partitions: 3,
       retentionMs: 72 * HOUR,
     });
-    expect(await state(deadLetters)).toEqual({
+    await expect.poll(() => state(deadLetters), SETTLES).toEqual({
       partitions: 2,
       retentionMs: 168 * HOUR,
     });
@@ -136,7 +143,7 @@ describe('the topic provisioner against the real broker', () => {
       RetentionSet: '',
       KeptMorePartitions: '',
     });
-    expect(await state(orders)).toEqual({
+    await expect.poll(() => state(orders), SETTLES).toEqual({
       partitions: 3,
       retentionMs: 72 * HOUR,
     });
@@ -156,7 +163,7 @@ describe('the topic provisioner against the real broker', () => {
       Grown: orders,
       RetentionSet: orders,
     });
-    expect(await state(orders)).toEqual({
+    await expect.poll(() => state(orders), SETTLES).toEqual({
       partitions: 5,
       retentionMs: 24 * HOUR,
     });
@@ -173,7 +180,9 @@ describe('the topic provisioner against the real broker', () => {
 
     // Assess
     expect(response.Data).toMatchObject({ KeptMorePartitions: orders });
-    expect((await state(orders)).partitions).toBe(5);
+    await expect
+      .poll(async () => (await state(orders)).partitions, SETTLES)
+      .toBe(5);
   });
 
   it('leaves the topics on Delete', async () => {
