@@ -117,14 +117,18 @@ describe('the topic provisioner against the real broker', () => {
         KeptMorePartitions: '',
       },
     });
-    await expect.poll(() => state(orders), SETTLES).toEqual({
-      partitions: 3,
-      retentionMs: 72 * HOUR,
-    });
-    await expect.poll(() => state(deadLetters), SETTLES).toEqual({
-      partitions: 2,
-      retentionMs: 168 * HOUR,
-    });
+    await expect
+      .poll(() => state(orders), SETTLES)
+      .toEqual({
+        partitions: 3,
+        retentionMs: 72 * HOUR,
+      });
+    await expect
+      .poll(() => state(deadLetters), SETTLES)
+      .toEqual({
+        partitions: 2,
+        retentionMs: 168 * HOUR,
+      });
   });
 
   it('is idempotent: a second run changes nothing', async () => {
@@ -143,10 +147,12 @@ describe('the topic provisioner against the real broker', () => {
       RetentionSet: '',
       KeptMorePartitions: '',
     });
-    await expect.poll(() => state(orders), SETTLES).toEqual({
-      partitions: 3,
-      retentionMs: 72 * HOUR,
-    });
+    await expect
+      .poll(() => state(orders), SETTLES)
+      .toEqual({
+        partitions: 3,
+        retentionMs: 72 * HOUR,
+      });
   });
 
   it('grows partitions and changes retention on Update', async () => {
@@ -163,10 +169,12 @@ describe('the topic provisioner against the real broker', () => {
       Grown: orders,
       RetentionSet: orders,
     });
-    await expect.poll(() => state(orders), SETTLES).toEqual({
-      partitions: 5,
-      retentionMs: 24 * HOUR,
-    });
+    await expect
+      .poll(() => state(orders), SETTLES)
+      .toEqual({
+        partitions: 5,
+        retentionMs: 24 * HOUR,
+      });
   });
 
   it('never lowers a partition count', async () => {
