@@ -12,20 +12,35 @@
  * create-topic and create-table act on the running instance, or on KAFKA_BROKERS /
  * DYNAMODB_ENDPOINT when set.
  */
-import { parseArgs } from 'node:util';
 import { DYNAMODB_LOCAL, ensureArtifacts, KAFKA } from './artifacts.ts';
+import { parseCommandLine } from './command-line.ts';
 import { PlatformError } from './errors.ts';
 import { readInstance } from './instance.ts';
 import { findJava } from './java.ts';
 import { createTables, createTopics } from './platform.ts';
+import { parsePort } from './ports.ts';
 import { exitWithError, instanceFile, servePlatform } from './serve.ts';
 import { pollUntil } from './wait.ts';
 
-const USAGE =
-  'usage: platform fetch | start [--kafka-port N] [--dynamodb-port N] | status | stop | ' +
-  'create-topic NAME [--partitions N] | create-table NAME --key PK[,SK]';
+const USAGE = `usage: npm run platform -- COMMAND [OPTIONS]
 
-const { positionals, values } = parseArgs({
+Commands:
+  fetch                             fetch the Kafka and DynamoDB Local jars (first use only)
+  start [--kafka-port N] [--dynamodb-port N]
+                                    run both in the foreground until Ctrl-C (free ports by default)
+  status                            show the instance running from this checkout
+  stop                              stop it
+  create-topic NAME [--partitions N]
+  create-table NAME --key PK[,SK]
+
+create-topic and create-table act on the running instance, or on KAFKA_BROKERS /
+DYNAMODB_ENDPOINT when set. -h, --help prints this.`;
+
+/** The fix for a command line that names no command, or a command without its arguments. */
+const SEE_USAGE =
+  "see 'npm run platform -- --help' for the commands and their arguments";
+
+const { positionals, values } = parseCommandLine(USAGE, {
   allowPositionals: true,
   options: {
     'kafka-port': { type: 'string' },
@@ -54,8 +69,8 @@ function notRunning(): never {
   );
 }
 
-const optionalPort = (raw: string | undefined) =>
-  raw === undefined ? undefined : Number(raw);
+const optionalPort = (raw: string | undefined, option: string) =>
+  raw === undefined ? undefined : parsePort(raw, option);
 
 async function main(): Promise<void> {
   switch (command) {
@@ -70,8 +85,8 @@ async function main(): Promise<void> {
     case 'start':
       return servePlatform({
         title: 'the local platform',
-        kafkaPort: optionalPort(values['kafka-port']),
-        dynamodbPort: optionalPort(values['dynamodb-port']),
+        kafkaPort: optionalPort(values['kafka-port'], '--kafka-port'),
+        dynamodbPort: optionalPort(values['dynamodb-port'], '--dynamodb-port'),
       });
     case 'status': {
       const { record } = running();
@@ -96,7 +111,8 @@ async function main(): Promise<void> {
     }
     case 'create-topic': {
       const { brokers } = running();
-      if (!name) throw new PlatformError('create-topic needs a NAME', USAGE);
+      if (!name)
+        throw new PlatformError('create-topic needs a NAME', SEE_USAGE);
       if (!brokers) notRunning();
       await createTopics(brokers, [
         { name, partitions: Number(values.partitions) },
@@ -107,7 +123,7 @@ async function main(): Promise<void> {
       const { endpoint } = running();
       const [pk, sk] = values.key?.split(',') ?? [];
       if (!name || !pk)
-        throw new PlatformError('create-table needs NAME and --key', USAGE);
+        throw new PlatformError('create-table needs NAME and --key', SEE_USAGE);
       if (!endpoint) notRunning();
       const keys = sk ? [pk, sk] : [pk];
       await createTables(endpoint, [
@@ -127,7 +143,10 @@ async function main(): Promise<void> {
       return out(`table ${name} exists`);
     }
     default:
-      throw new PlatformError(`unknown command '${command ?? ''}'`, USAGE);
+      throw new PlatformError(
+        command ? `unknown command '${command}'` : 'no command given',
+        SEE_USAGE,
+      );
   }
 }
 

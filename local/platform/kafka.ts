@@ -21,6 +21,8 @@ export interface KafkaBrokerOptions {
   readonly libDir: string;
   /** Client port; 0 or undefined picks a free one. */
   readonly port?: number;
+  /** The KRaft controller's port; undefined picks a free one. */
+  readonly controllerPort?: number;
   /** Deadline for the broker to answer an admin call. */
   readonly readyTimeoutMs?: number;
   /** Maximum JVM heap, e.g. '256m'. */
@@ -118,7 +120,7 @@ export async function startKafkaBroker(
   options: KafkaBrokerOptions,
 ): Promise<KafkaBroker> {
   const port = await claimPort(options.port, 'KAFKA_PORT');
-  const controllerPort = await freePort();
+  const controllerPort = options.controllerPort ?? (await freePort());
   const dir = await mkdtemp(join(tmpdir(), 'local-kafka-'));
   const dataDir = join(dir, 'data');
   const config = join(dir, 'server.properties');

@@ -9,6 +9,7 @@ import { DYNAMODB_LOCAL, ensureArtifacts, KAFKA } from './artifacts.ts';
 import { LOCAL_AWS, startDynamoDbLocal, waitForDynamoDb } from './dynamodb.ts';
 import { findJava, type JavaRuntime } from './java.ts';
 import { startKafkaBroker, waitForKafka } from './kafka.ts';
+import { checkPorts, freePort, type PortClaim, parsePort } from './ports.ts';
 
 /** A topic to create, as the infrastructure declares it. */
 export interface TopicSpec {
@@ -29,6 +30,12 @@ export interface PlatformOptions {
   /** DynamoDB Local port: 0 picks a free one. Overrides DYNAMODB_PORT. */
   readonly dynamodbPort?: number;
   readonly readyTimeoutMs?: number;
+  /**
+   * Ports the caller will listen on once the platform is up (e.g. the HTTP API's):
+   * checked with the platform's own before anything starts, so that a taken one fails
+   * in a moment instead of after both servers have started.
+   */
+  readonly otherPorts?: readonly PortClaim[];
 }
 
 /** Where a server of the platform runs, and whether the platform started it. */
@@ -79,11 +86,7 @@ function portSetting(
   if (explicit !== undefined) return explicit;
   const raw = env[name];
   if (raw === undefined || raw === '') return undefined;
-  const port = Number(raw);
-  if (!Number.isInteger(port) || port < 0 || port > 65_535) {
-    throw new RangeError(`${name}=${raw} is not a port number (0-65535)`);
-  }
-  return port;
+  return parsePort(raw, name);
 }
 
 /**
@@ -115,6 +118,20 @@ export async function startPlatform(
   const kafkaPort = portSetting(options.kafkaPort, env, 'KAFKA_PORT');
   const dynamodbPort = portSetting(options.dynamodbPort, env, 'DYNAMODB_PORT');
 
+  // Every port is checked before any jar is fetched or any JVM starts: a taken one
+  // fails in a moment, naming the setting that moves it. The KRaft controller takes a
+  // free port, chosen here.
+  await checkPorts([
+    ...(external.kafka?.length
+      ? []
+      : [{ port: kafkaPort, setting: 'KAFKA_PORT' }]),
+    ...(external.dynamodb
+      ? []
+      : [{ port: dynamodbPort, setting: 'DYNAMODB_PORT' }]),
+    ...(options.otherPorts ?? []),
+  ]);
+  const controllerPort = external.kafka?.length ? undefined : await freePort();
+
   let java: JavaRuntime | undefined;
   if (!external.kafka?.length || !external.dynamodb) java = findJava(env);
 
@@ -129,6 +146,7 @@ export async function startPlatform(
       java: runtime,
       libDir,
       port: kafkaPort,
+      controllerPort,
       readyTimeoutMs,
     });
     return {

@@ -1,5 +1,5 @@
 import { createServer } from 'node:net';
-import { PortInUseError } from './errors.ts';
+import { PlatformError, PortInUseError } from './errors.ts';
 
 /** Every server the platform starts listens here, and only here. */
 export const LOOPBACK = '127.0.0.1';
@@ -27,6 +27,52 @@ function listenOnce(port: number): Promise<number> {
  */
 export function freePort(): Promise<number> {
   return listenOnce(0);
+}
+
+/** A port a command will listen on, and the setting that moves it (for the error). */
+export interface PortClaim {
+  /** 0 or undefined: any free port will do, so there is nothing to check. */
+  readonly port: number | undefined;
+  /** 'KAFKA_PORT', 'PORT (or --port)'. */
+  readonly setting: string;
+}
+
+/**
+ * Reads a port setting: a whole number from 0 (any free port) to 65535, or a
+ * {@link PlatformError} naming the setting.
+ *
+ * @example
+ * ```ts
+ * parsePort(process.env.KAFKA_PORT ?? '9092', 'KAFKA_PORT'); // 9092
+ * ```
+ */
+export function parsePort(raw: string, setting: string): number {
+  const port = Number(raw);
+  if (!/^\s*\d+\s*$/.test(raw) || port > 65_535) {
+    throw new PlatformError(
+      `${setting}=${raw} is not a port number`,
+      `set ${setting} to a whole number from 1 to 65535, or 0 for a free port`,
+    );
+  }
+  return port;
+}
+
+/**
+ * Checks every port a command will listen on at once, before it starts anything: the
+ * first taken one fails with {@link PortInUseError}, naming the setting that moves it.
+ * A check, not a reservation: each server binds its port again when it starts.
+ *
+ * @example
+ * ```ts
+ * await checkPorts([{ port: 9092, setting: 'KAFKA_PORT' }, { port: 3000, setting: 'PORT' }]);
+ * ```
+ */
+export async function checkPorts(claims: readonly PortClaim[]): Promise<void> {
+  await Promise.all(
+    claims
+      .filter((claim) => claim.port)
+      .map((claim) => claimPort(claim.port, claim.setting)),
+  );
 }
 
 /**

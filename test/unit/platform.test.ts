@@ -12,7 +12,7 @@ import {
 import { acquireInstance, readInstance } from '#platform/instance.ts';
 import { findJava, parseJavaMajor } from '#platform/java.ts';
 import { brokerProperties, newClusterId } from '#platform/kafka.ts';
-import { claimPort, LOOPBACK } from '#platform/ports.ts';
+import { checkPorts, claimPort, LOOPBACK, parsePort } from '#platform/ports.ts';
 
 describe('parseJavaMajor', () => {
   it.each([
@@ -75,6 +75,90 @@ describe('newClusterId', () => {
     // One id in 64 would start with '-' if nothing prevented it.
     const ids = Array.from({ length: 2_000 }, newClusterId);
     expect(ids.filter((id) => id.startsWith('-'))).toEqual([]);
+  });
+});
+
+/** A server on a free loopback port, standing in for another program that holds it. */
+async function holdPort(): Promise<{ server: Server; port: number }> {
+  const server = createServer();
+  const port = await new Promise<number>((resolve) =>
+    server.listen(0, LOOPBACK, () => {
+      const address = server.address();
+      resolve(typeof address === 'object' && address ? address.port : 0);
+    }),
+  );
+  return { server, port };
+}
+
+describe('parsePort', () => {
+  it.each([
+    ['9092', 9092],
+    ['0', 0],
+    [' 3000 ', 3000],
+    ['65535', 65_535],
+  ])('reads %j as %i', (raw, port) => {
+    expect(parsePort(raw, 'KAFKA_PORT')).toBe(port);
+  });
+
+  it.each(['', 'abc', '-1', '65536', '80.5', '0x50'])(
+    'refuses %j, naming the setting and what it takes',
+    (raw) => {
+      // Act
+      const error = (() => {
+        try {
+          return parsePort(raw, 'PORT');
+        } catch (e) {
+          return e;
+        }
+      })();
+
+      // Assess
+      expect(describeError(error)).toBe(
+        `PORT=${raw} is not a port number. Fix: set PORT to a whole number from 1 to 65535, or 0 for a free port`,
+      );
+    },
+  );
+});
+
+describe('checkPorts', () => {
+  const held: Server[] = [];
+  afterEach(() => {
+    for (const server of held.splice(0)) server.close();
+  });
+
+  it('names the setting of the taken port among free ones', async () => {
+    // Prepare
+    const taken = await holdPort();
+    held.push(taken.server);
+    const free = await claimPort(0, 'unused');
+
+    // Act
+    const check = checkPorts([
+      { port: free, setting: 'KAFKA_PORT' },
+      { port: taken.port, setting: 'PORT (or --port)' },
+      { port: 0, setting: 'DYNAMODB_PORT' },
+      { port: undefined, setting: 'ANY' },
+    ]);
+
+    // Assess
+    await expect(check).rejects.toBeInstanceOf(PortInUseError);
+    const error = await check.catch((e: unknown) => e);
+    expect(describeError(error)).toMatch(
+      new RegExp(
+        `^port ${taken.port} on 127\\.0\\.0\\.1 .*set PORT \\(or --port\\)`,
+      ),
+    );
+  });
+
+  it('passes when every port is free, and holds none of them afterwards', async () => {
+    // Prepare
+    const port = await claimPort(0, 'unused');
+
+    // Act
+    await checkPorts([{ port, setting: 'KAFKA_PORT' }]);
+
+    // Assess: the port can be bound again at once.
+    await expect(claimPort(port, 'KAFKA_PORT')).resolves.toBe(port);
   });
 });
 

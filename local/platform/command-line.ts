@@ -1,0 +1,47 @@
+import { type ParseArgsConfig, parseArgs } from 'node:util';
+
+/** The options every command takes: `--help` (or `-h`) prints its usage. */
+const HELP = { help: { type: 'boolean', short: 'h' } } as const;
+
+/**
+ * Reads a command's arguments with `node:util`'s `parseArgs`. `--help` prints `usage`
+ * and exits 0; a mistake (an unknown option, a missing value) prints one line naming
+ * it, then the usage, and exits 2, instead of a stack trace.
+ *
+ * @example
+ * ```ts
+ * const { values } = parseCommandLine(USAGE, {
+ *   options: { port: { type: 'string' } },
+ * });
+ * ```
+ */
+export function parseCommandLine<const C extends ParseArgsConfig>(
+  usage: string,
+  config: C,
+  args: readonly string[] = process.argv.slice(2),
+): ReturnType<typeof parseArgs<C>> {
+  let parsed: ReturnType<typeof parseArgs<C>>;
+  try {
+    parsed = parseArgs({
+      ...config,
+      args: [...args],
+      options: { ...config.options, ...HELP },
+    }) as ReturnType<typeof parseArgs<C>>;
+  } catch (error) {
+    if (!isArgumentError(error)) throw error;
+    process.stderr.write(`error: ${error.message}\n\n${usage}\n`);
+    process.exit(2);
+  }
+  if ((parsed.values as { help?: boolean }).help) {
+    process.stdout.write(`${usage}\n`);
+    process.exit(0);
+  }
+  return parsed;
+}
+
+function isArgumentError(error: unknown): error is Error {
+  return (
+    error instanceof TypeError &&
+    String((error as NodeJS.ErrnoException).code).startsWith('ERR_PARSE_ARGS_')
+  );
+}
