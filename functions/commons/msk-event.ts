@@ -1,7 +1,7 @@
 /**
  * The event a Kafka event source mapping (ESM) delivers to a function, Amazon MSK or
  * self-managed, as it arrives on the wire, and the partial batch response it reads back.
- * Spec: ../shared/spec/aws-kafka-esm.md sections 1 and 4.2; AWS:
+ * Docs: docs/aws-kafka-esm.md, "Event payload" and "Partial batch response"; AWS:
  * https://docs.aws.amazon.com/lambda/latest/dg/with-msk-process.html and
  * https://docs.aws.amazon.com/lambda/latest/dg/kafka-retry-configurations.html
  *

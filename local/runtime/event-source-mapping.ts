@@ -1,8 +1,10 @@
 /**
  * The local Kafka event source mapping (ESM): a faithful emulation of what AWS Lambda
- * does between an MSK topic and a function, against a real broker. Spec:
- * ../../shared/spec/aws-kafka-esm.md, sections 1 to 4, the blueprint of section 9 and
- * the gap decisions of section 11 (each one is marked `Gap 11.x` below).
+ * does between an MSK topic and a function, against a real broker. How it matches AWS,
+ * rule by rule: docs/aws-kafka-esm.md, sections "Event payload", "Batching",
+ * "Ordering and concurrency", "Offsets and consumer groups", "Errors and retries",
+ * "Partial batch response", "On-failure destinations", "Filtering" and "Documentation
+ * gaps and decisions" (each decision is marked `Gap 11.x` below).
  *
  * Model (9.2, 9.9): one kafkajs consumer in the mapping's consumer group, auto-commit
  * off, on a consumer thread (./kafka-consumer-thread.ts) so that decoding a fetch
