@@ -1,9 +1,11 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '#platform/artifacts.ts';
 import type { InstanceRecord } from '#platform/instance.ts';
+import { LOOPBACK } from '#platform/ports.ts';
 import {
   allGone,
   isRunning,
@@ -11,14 +13,107 @@ import {
   runNodeScript,
 } from './processes.ts';
 
+const devScript = join(REPO_ROOT, 'local', 'dev.ts');
+
+/** A server on a free loopback port, standing in for another program that holds it. */
+async function holdPort(): Promise<{ server: Server; port: number }> {
+  const server = createServer();
+  const port = await new Promise<number>((resolve) =>
+    server.listen(0, LOOPBACK, () => {
+      const address = server.address();
+      resolve(typeof address === 'object' && address ? address.port : 0);
+    }),
+  );
+  return { server, port };
+}
+
 describe('npm run dev', () => {
-  let scratch: string;
+  let scratch: string | undefined;
   const started: NodeScript[] = [];
+  const held: Server[] = [];
   afterEach(async () => {
     for (const script of started) script.child.kill('SIGKILL');
     started.length = 0;
-    rmSync(scratch, { recursive: true, force: true });
+    for (const server of held.splice(0)) server.close();
+    if (scratch) rmSync(scratch, { recursive: true, force: true });
+    scratch = undefined;
   });
+
+  /**
+   * An environment in which dev can start nothing: no Java (JAVA_HOME names a folder
+   * without one), an empty jar cache and free ports. A check that runs before the platform starts
+   * answers first; anything later fails with 'no Java runtime' instead.
+   */
+  function envThatCannotStartJvms(): NodeJS.ProcessEnv {
+    scratch = mkdtempSync(join(tmpdir(), 'dev-test-'));
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      JAVA_HOME: join(scratch, 'no-java'),
+      LOCAL_PLATFORM_CACHE: join(scratch, 'cache'),
+      LOCAL_PLATFORM_STATE: join(scratch, 'platform.json'),
+    };
+    delete env.KAFKA_BROKERS;
+    delete env.DYNAMODB_ENDPOINT;
+    // Free ports unless a test takes one, so a developer's own dev disturbs nothing.
+    return { ...env, KAFKA_PORT: '0', DYNAMODB_PORT: '0', PORT: '0' };
+  }
+
+  it('prints its usage on --help, and exits 0', async () => {
+    // Act
+    const dev = runNodeScript(devScript, envThatCannotStartJvms(), ['--help']);
+    started.push(dev);
+    const code = await dev.exited;
+
+    // Assess
+    expect(code).toBe(0);
+    expect(dev.output()).toMatch(/^usage: npm run dev \[-- OPTIONS\]\n/);
+    expect(dev.output()).toMatch(/--port N .*\n.*--stage NAME/);
+    expect(dev.output()).toMatch(/KAFKA_PORT, DYNAMODB_PORT/);
+  });
+
+  it('names an unknown option in one line, then the usage, and exits 2', async () => {
+    // Act
+    const dev = runNodeScript(devScript, envThatCannotStartJvms(), [
+      '--prot=3000',
+    ]);
+    started.push(dev);
+    const code = await dev.exited;
+
+    // Assess
+    expect(code).toBe(2);
+    expect(dev.output()).toMatch(
+      /^error: Unknown option '--prot'.*\n\nusage: npm run dev/,
+    );
+    expect(dev.output()).not.toMatch(/\n\s+at /);
+  });
+
+  it.each([
+    ['the Kafka port', 'KAFKA_PORT', 'KAFKA_PORT'],
+    ['the DynamoDB port', 'DYNAMODB_PORT', 'DYNAMODB_PORT'],
+    ['the HTTP port', 'PORT', 'PORT \\(or --port\\)'],
+  ])(
+    'refuses a taken port (%s) in one line before it starts any JVM',
+    async (_what, variable, setting) => {
+      // Prepare
+      const { server, port } = await holdPort();
+      held.push(server);
+      const env = { ...envThatCannotStartJvms(), [variable]: String(port) };
+
+      // Act
+      const dev = runNodeScript(devScript, env);
+      started.push(dev);
+      const code = await dev.exited;
+
+      // Assess: the port's error, not 'no Java runtime': nothing was started.
+      expect(code).toBe(1);
+      expect(dev.output()).toMatch(
+        new RegExp(
+          `^error: port ${port} on 127\\.0\\.0\\.1 is already in use\\. Fix: .*set ${setting} to another port`,
+        ),
+      );
+      expect(dev.output().trim().split('\n')).toHaveLength(1);
+    },
+  );
 
   it('prints its endpoints, refuses a second start, and leaves nothing behind on Ctrl-C', async () => {
     // Prepare: its own state file and free ports, so a developer's own dev is not disturbed.
@@ -28,11 +123,11 @@ describe('npm run dev', () => {
       ...process.env,
       KAFKA_PORT: '0',
       DYNAMODB_PORT: '0',
+      PORT: '0',
       LOCAL_PLATFORM_STATE: state,
     };
     delete env.KAFKA_BROKERS;
     delete env.DYNAMODB_ENDPOINT;
-    const devScript = join(REPO_ROOT, 'local', 'dev.ts');
 
     // Act 1: start.
     const dev = runNodeScript(devScript, env);

@@ -97,7 +97,7 @@ describe('platform lifecycle', () => {
     expect(stopped).toBe(true);
   });
 
-  it('refuses a taken Kafka port before starting anything, and stops DynamoDB Local again', async () => {
+  it('refuses a taken Kafka port before it fetches or starts anything', async () => {
     // Prepare
     holder = createServer();
     const port = await new Promise<number>((resolve) =>
@@ -106,20 +106,22 @@ describe('platform lifecycle', () => {
         resolve(typeof address === 'object' && address ? address.port : 0);
       }),
     );
-    const before = javaProcessesMentioning('LoopbackDynamoDbLocal');
+    // No Java and an empty jar cache: anything past the port check would fail with
+    // JavaNotFoundError or ArtifactFetchError instead.
+    scratch = mkdtempSync(join(tmpdir(), 'port-test-'));
+    const env = {
+      ...envWithoutExternals(),
+      JAVA_HOME: join(scratch, 'no-java'),
+      LOCAL_PLATFORM_CACHE: join(scratch, 'cache'),
+    };
 
     // Act
-    const start = startPlatform({
-      env: envWithoutExternals(),
-      kafkaPort: port,
-      dynamodbPort: 0,
-    });
+    const start = startPlatform({ env, kafkaPort: port, dynamodbPort: 0 });
 
     // Assess
     await expect(start).rejects.toBeInstanceOf(PortInUseError);
     await expect(start).rejects.toThrow(`port ${port} on 127.0.0.1`);
-    const after = javaProcessesMentioning('LoopbackDynamoDbLocal');
-    expect(after.filter((pid) => !before.includes(pid))).toEqual([]);
+    expect(existsSync(join(scratch, 'cache'))).toBe(false);
   });
 
   it('reports a failed Maven fetch with its cause and keeps no half-fetched jars', async () => {

@@ -65,10 +65,11 @@ export interface NodeScript {
 export function runNodeScript(
   script: string,
   env: NodeJS.ProcessEnv,
+  args: readonly string[] = [],
 ): NodeScript {
   const child = spawn(
     process.execPath,
-    ['--disable-warning=TimeoutNegativeWarning', script],
+    ['--disable-warning=TimeoutNegativeWarning', script, ...args],
     { env, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let output = '';
