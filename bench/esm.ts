@@ -12,7 +12,7 @@
  * worker thread), which receives every event in full, and every mapping's consumer on
  * one consumer thread that lives as long as the session (here: the bench). One more
  * run, for information, has 5 batches in flight in 5 sandboxes, AWS's concurrency
- * (spec 2.3).
+ * (docs/aws-kafka-esm.md, Ordering and concurrency).
  * The ESM's consumer thread decodes records with a leaner decoder than kafkajs' own
  * (local/runtime/kafkajs-record-decoder.ts); so that its gain and the ESM's own cost
  * are told apart, one more bare consumer, for information, decodes with it too.
@@ -60,7 +60,10 @@ const VALUE_BYTES = 300;
 const PRODUCE_BATCH = 5_000;
 /** A run that has not seen every record by then is a failure, not a figure. */
 const DEADLINE_MS = Number(process.env.BENCH_ESM_DEADLINE_MS ?? 120_000);
-/** Spec 2.3: up to 5 concurrent batches per poller, as the informational run has. */
+/**
+ * docs/aws-kafka-esm.md, Ordering and concurrency: up to 5 concurrent batches per
+ * poller, as the informational run has.
+ */
 const AWS_IN_FLIGHT = 5;
 const TOPIC = 'bench.esm.v1';
 /** Round trips timed for the cost of one invocation. */
@@ -226,7 +229,8 @@ try {
   };
   // One sandbox, as `npm run dev` starts a function.
   const noop = startLocalLambda(noopFunction, { log: console.log });
-  // Lambda runs concurrent batches in concurrent sandboxes (spec 2.3).
+  // Lambda runs concurrent batches in concurrent sandboxes (docs/aws-kafka-esm.md,
+  // Ordering and concurrency).
   const noops = startLocalLambda(noopFunction, {
     log: console.log,
     concurrency: AWS_IN_FLIGHT,

@@ -1,5 +1,5 @@
 /**
- * The dead-letter reprocessor (domain.md section 7), one function with three entry
+ * The dead-letter reprocessor (docs/domain.md section 7), one function with three entry
  * points:
  * - `handler`: Kafka, on every `<topic>.dead-letter`: stores each dead letter, whether a
  *   consumer wrote it or the event source mapping's on-failure destination did, and

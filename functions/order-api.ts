@@ -1,5 +1,6 @@
 /**
- * The order HTTP API (API Gateway HTTP API, payload format 2.0): domain.md section 4.
+ * The order HTTP API (API Gateway HTTP API, payload format 2.0): docs/domain.md
+ * section 4.
  *
  *   POST /orders                      place an order (Idempotency-Key supported)
  *   GET  /orders/{orderId}            the order

@@ -3,7 +3,7 @@
  * PaymentFailed, PaymentRefunded) into the order, one conditional transaction of event
  * and snapshot each, and publishes ShippingRequested when an order becomes PAID.
  * Redelivery is a no-op; an outcome that makes no sense in the order's state is
- * recorded and ignored (domain.md section 5).
+ * recorded and ignored (docs/domain.md section 5).
  */
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '@aws-lambda-powertools/logger';

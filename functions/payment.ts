@@ -1,5 +1,5 @@
 /**
- * The payment function's Kafka handler (domain.md section 6):
+ * The payment function's Kafka handler (docs/domain.md section 6):
  * - OrderPlaced -> exactly one charge per order (a conditional write decides), then
  *   PaymentProcessed or PaymentFailed;
  * - OrderCancelled -> a refund, once, for a charged order (PaymentRefunded); for an

@@ -1,6 +1,6 @@
 /**
  * The HTTP API (API Gateway HTTP API, payload format 2.0): the order routes
- * (domain.md section 4) and the operators' dead-letter routes (section 7). The
+ * (docs/domain.md section 4) and the operators' dead-letter routes (section 7). The
  * route lists below are the one place routes are written: the functions' routers
  * match them and the local runtime reads them back from the synthesized template.
  */
@@ -36,7 +36,7 @@ export const ORDER_ROUTES = [
 
 /**
  * The operators' routes, served by the `adminHandler` of
- * `functions/dlq-reprocessor.ts`; always IAM-authorized (domain.md section 7).
+ * `functions/dlq-reprocessor.ts`; always IAM-authorized (docs/domain.md section 7).
  */
 export const ADMIN_ROUTES = [
   'GET /dead-letters',

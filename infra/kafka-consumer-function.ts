@@ -406,7 +406,8 @@ function eventSourceProps(
       minimumPollers: esm.minimumPollers,
       maximumPollers: esm.maximumPollers,
       // Mappings of one group share event poller units instead of each paying for
-      // its own (aws-kafka-esm.md 2.3; up to 100 mappings per group).
+      // its own (docs/aws-kafka-esm.md, Ordering and concurrency; up to 100
+      // mappings per group).
       ...(props.pollerGroupName
         ? { pollerGroupName: props.pollerGroupName }
         : {}),

@@ -1,5 +1,5 @@
 /**
- * Alarms and a dashboard (domain.md section 8): handler errors, event source
+ * Alarms and a dashboard (docs/domain.md section 8): handler errors, event source
  * mapping offset lag and dead-letter arrivals alarm to one SNS topic; the
  * dashboard adds invocations, duration and the consumers' record outcomes.
  */

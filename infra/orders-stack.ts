@@ -33,7 +33,7 @@ export interface OrdersStackProps extends StackProps {
 }
 
 /**
- * The whole system in one stack (domain.md section 1): the network and the MSK
+ * The whole system in one stack (docs/domain.md section 1): the network and the MSK
  * cluster with every topic, the tables, the three functions (order: API and Kafka
  * handler; payment; dlq-reprocessor: Kafka handler, schedule and admin API) with their
  * event source mappings, the HTTP API, and alarms with a dashboard.

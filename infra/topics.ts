@@ -51,7 +51,7 @@ const ENTRY = fileURLToPath(
 );
 
 /**
- * Every topic of the system (domain.md section 2): each event topic, and a
+ * Every topic of the system (docs/domain.md section 2): each event topic, and a
  * `.dead-letter` topic for each consumed one, with the stage's partitions and
  * retention.
  *

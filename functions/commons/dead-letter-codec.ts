@@ -1,13 +1,13 @@
 /**
  * The wire formats of dead letters, decoded into the one shape the reprocessor stores
  * (`ReceivedDeadLetter`, `#domain/dead-letter.ts`). Two writers share every
- * `<topic>.dead-letter` topic (domain.md section 7):
+ * `<topic>.dead-letter` topic (docs/domain.md section 7):
  * - our Kafka consumer module, for poison records: a JSON document of kind
  *   `consumer-dead-letter`, written by {@link encodeConsumerDeadLetter};
  * - the event source mapping's `kafka://` on-failure destination, after its retries or
  *   record age ran out: failure metadata plus a one-record event,
  *   https://docs.aws.amazon.com/lambda/latest/dg/kafka-on-failure-destination.html
- *   (spec aws-kafka-esm.md 4.4.3).
+ *   (docs/aws-kafka-esm.md, On-failure destinations).
  *
  * Unreadable dead letters must not be dead-lettered again (that would make
  * `x.dead-letter.dead-letter`): the reprocessor parks them itself, with their raw bytes,
@@ -139,8 +139,8 @@ export type EsmOnFailureRecord = z.infer<typeof EsmOnFailureRecord>;
  * The ESM's `condition` strings and their class. Exhausted retries and record age are
  * transient by nature (the record was never shown to be bad). The Kafka destination page
  * says `RetriesExhausted`, the SQS/SNS page `RetryAttemptsExhausted`: both are accepted
- * (spec aws-kafka-esm.md section 11.1). An oversized payload can never be delivered.
- * An unknown condition is parked for an operator rather than redriven blindly.
+ * (docs/aws-kafka-esm.md, Gap 11.1). An oversized payload can never be delivered. An
+ * unknown condition is parked for an operator rather than redriven blindly.
  */
 const ESM_CONDITIONS: Readonly<Record<string, FailureClass>> = {
   RetriesExhausted: 'transient',

@@ -1,6 +1,6 @@
 /**
- * Dead letters in DynamoDB (domain.md section 7), one item per letter keyed by `id`,
- * its fields as attributes, plus `sortAt` for the `byStatus` index (`status`,
+ * Dead letters in DynamoDB (docs/domain.md section 7), one item per letter keyed by
+ * `id`, its fields as attributes, plus `sortAt` for the `byStatus` index (`status`,
  * `sortAt`): the `redriveAt` of a SCHEDULED letter, so "due" is a key range, and the
  * `failedAt` of any other, so lists come newest first. Every write maintains it.
  *

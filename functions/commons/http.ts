@@ -13,7 +13,7 @@ import type { z } from 'zod';
 export type HttpEvent = APIGatewayProxyEventV2;
 export type HttpResult = APIGatewayProxyStructuredResultV2;
 
-/** Request bodies above this are refused with 413 (domain.md section 4). */
+/** Request bodies above this are refused with 413 (docs/domain.md section 4). */
 export const MAX_BODY_BYTES = 64 * 1024;
 
 /** One failing field of a request, as problem+json lists them. */

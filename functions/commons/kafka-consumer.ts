@@ -3,7 +3,7 @@
  * `createKafkaConsumer(...)`. It owns what all of them must get right the same way:
  * - decoding the ESM event (base64 key and value, signed-byte headers, tombstones);
  * - validating each value (JSON, then the handler's zod schema);
- * - the failure classes of domain.md section 7: a poison record goes to
+ * - the failure classes of docs/domain.md section 7: a poison record goes to
  *   `<topic>.dead-letter` and the partition goes on; a transient failure stops its
  *   partition at that record and reports it in the partial batch response, so the ESM
  *   retries from there (and, once its limits are reached, writes the record to its

@@ -7,7 +7,7 @@
  *
  * The schemas are written here rather than taken from `@aws-lambda-powertools/parser`,
  * whose Kafka record schema rejects tombstones and throws on signed header bytes
- * (spec section 8.2).
+ * (docs/aws-kafka-esm.md, Event payload).
  */
 import { z } from 'zod';
 

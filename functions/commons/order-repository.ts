@@ -1,5 +1,5 @@
 /**
- * Orders in DynamoDB, event-sourced with a snapshot (domain.md section 5). One
+ * Orders in DynamoDB, event-sourced with a snapshot (docs/domain.md section 5). One
  * partition per order, `pk=ORDER#<orderId>`, holding:
  * - `sk=SNAPSHOT`: the order's current state as plain attributes, with its `version`;
  * - `sk=EVENT#<version, 10 digits>`: each event, in order (zero padding makes the

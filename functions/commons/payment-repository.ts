@@ -1,5 +1,5 @@
 /**
- * Payments in DynamoDB: one payment per order, ever, and one refund (domain.md
+ * Payments in DynamoDB: one payment per order, ever, and one refund (docs/domain.md
  * section 6). Per order, `pk=ORDER#<orderId>` holds at most two items, each created
  * once by a conditional write:
  *

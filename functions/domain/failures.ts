@@ -1,6 +1,6 @@
 /**
- * Failure classes (domain.md section 7). A handler throws one of these; one place, the
- * Kafka consumer module, maps them to an outcome:
+ * Failure classes (docs/domain.md section 7). A handler throws one of these; one
+ * place, the Kafka consumer module, maps them to an outcome:
  * - poison: never retried, written to `<topic>.dead-letter`, the batch goes on;
  * - transient: retried (in-process, then by the event source mapping), and after the
  *   ESM's limits it reaches the on-failure destination.

@@ -1,6 +1,6 @@
 /**
  * Orders: state, the HTTP request that places one, and the pure fold
- * `applyEvent(order, event)` with the state machine of domain.md section 5.
+ * `applyEvent(order, event)` with the state machine of docs/domain.md section 5.
  *
  * ```
  * PENDING --PaymentProcessed--> PAID --(emit ShippingRequested)
@@ -68,9 +68,9 @@ export const PlaceOrderItem = z.strictObject({
 export type PlaceOrderItem = z.infer<typeof PlaceOrderItem>;
 
 /**
- * The body of `POST /orders` (domain.md section 4). Objects are strict so a misspelt
- * field is refused rather than silently dropped; the total is not part of it because
- * the server computes it.
+ * The body of `POST /orders` (docs/domain.md section 4). Objects are strict so a
+ * misspelt field is refused rather than silently dropped; the total is not part of it
+ * because the server computes it.
  *
  * @example
  * ```ts

@@ -1,6 +1,6 @@
 /**
- * Payment rules (domain.md section 6) and a simulated payment gateway. The rules are
- * pure; the gateway keeps only in-memory counters, so tests and demos can make it
+ * Payment rules (docs/domain.md section 6) and a simulated payment gateway. The rules
+ * are pure; the gateway keeps only in-memory counters, so tests and demos can make it
  * decline or fail transiently on demand.
  */
 import type { Clock, OrderPlaced } from './events.ts';

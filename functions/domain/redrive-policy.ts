@@ -1,6 +1,6 @@
 /**
  * What the dead-letter reprocessor does with a dead letter it has just stored
- * (domain.md section 7): redrive transient failures automatically with exponential
+ * (docs/domain.md section 7): redrive transient failures automatically with exponential
  * backoff up to a limit, park everything else for an operator.
  */
 import type { RawHeader, ReceivedDeadLetter } from './dead-letter.ts';

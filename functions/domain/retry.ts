@@ -1,7 +1,7 @@
 /**
- * Retries inside one invocation (domain.md section 6): transient failures are retried
- * with exponential backoff while the Lambda still has time, then rethrown so the event
- * source mapping retries the batch.
+ * Retries inside one invocation (docs/domain.md section 6): transient failures are
+ * retried with exponential backoff while the Lambda still has time, then rethrown so
+ * the event source mapping retries the batch.
  */
 import { classifyFailure } from './failures.ts';
 

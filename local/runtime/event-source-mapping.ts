@@ -6,14 +6,14 @@
  * "Partial batch response", "On-failure destinations", "Filtering" and "Documentation
  * gaps and decisions" (each decision is marked `Gap 11.x` below).
  *
- * Model (9.2, 9.9): one kafkajs consumer in the mapping's consumer group, auto-commit
- * off, on a consumer thread (./kafka-consumer-thread.ts) so that decoding a fetch
- * never delays the function's answers. Fetched records arrive packed and go into a
- * buffer per partition (kafkajs is told they are resolved, so it keeps fetching;
- * only our explicit commits reach the broker). A
- * dispatcher cuts batches from partitions with no batch in flight, bounded by the batch
- * size, the batching window and 6 MB, and runs up to `maxInFlight` of them at once.
- * Each batch is settled by the algorithm of 4.3; its partitions are committed
+ * Model: one kafkajs consumer in the mapping's consumer group, auto-commit off, on a
+ * consumer thread (./kafka-consumer-thread.ts) so that decoding a fetch never delays
+ * the function's answers. Fetched records arrive packed and go into a buffer per
+ * partition (kafkajs is told they are resolved, so it keeps fetching; only our
+ * explicit commits reach the broker). A dispatcher cuts batches from partitions with
+ * no batch in flight, bounded by the batch size, the batching window and 6 MB, and
+ * runs up to `maxInFlight` of them at once. Each batch is settled by the loop of
+ * docs/aws-kafka-esm.md, "Errors and retries"; its partitions are committed
  * (`last processed + 1`) as records settle. A buffered record is never re-read from
  * Kafka while the process lives; after a restart the committed offsets decide.
  */
@@ -65,7 +65,10 @@ export interface EventSourceMappingOptions {
   /** Default: a synthetic MSK cluster ARN. */
   eventSourceArn?: string;
   log?: (line: string) => void;
-  /** Concurrent batches over disjoint partitions (spec 2.3: ≤ 5 per poller). Default 1. */
+  /**
+   * Concurrent batches over disjoint partitions (docs/aws-kafka-esm.md, Ordering and
+   * concurrency: ≤ 5 per poller). Default 1.
+   */
   maxInFlight?: number;
   /** Default: `arn:aws:lambda:us-east-1:000000000000:function:<invoker name>`. */
   functionArn?: string;
@@ -81,7 +84,8 @@ export interface EventSourceMappingOptions {
 }
 
 /**
- * Counters named like the ESM's CloudWatch metrics (spec 5.3).
+ * Counters named like the ESM's CloudWatch metrics (docs/aws-kafka-esm.md, CDK
+ * properties).
  *
  * @example
  * ```ts
@@ -122,7 +126,7 @@ export interface LocalEventSourceMapping {
 
 /**
  * The mapping names its own source topic as `kafka://` destination: AWS refuses it as
- * a recursion guard (spec 4.4.3).
+ * a recursion guard (docs/aws-kafka-esm.md, On-failure destinations).
  *
  * @example
  * ```ts
@@ -171,7 +175,7 @@ export class UnsupportedFilterPatternError extends Error {
 }
 
 /**
- * Settings AWS would reject at create time (spec section 0).
+ * Settings AWS would reject at create time (docs/aws-kafka-esm.md, Batching).
  *
  * @example
  * ```ts
@@ -186,7 +190,8 @@ export class InvalidMappingError extends Error {
 }
 
 /**
- * Spec 2.1: the invocation payload limit, measured on the serialized event.
+ * docs/aws-kafka-esm.md, Batching: the invocation payload limit, measured on the
+ * serialized event.
  *
  * @example
  * ```ts
@@ -196,14 +201,15 @@ export class InvalidMappingError extends Error {
 export const MAX_PAYLOAD_BYTES = 6 * 1024 * 1024;
 
 /**
- * Spec 4.1: infinite retries with a destination are silently capped at 10.
+ * docs/aws-kafka-esm.md, Errors and retries: infinite retries with a destination are
+ * silently capped at 10.
  */
 const CAPPED_RETRIES_WITH_DESTINATION = 10;
 
 /**
- * Gap 11.1: the `kafka://` destination page shows `RetriesExhausted`, the SQS/SNS page
- * `RetryAttemptsExhausted`. We write to a Kafka destination, so we follow its page; the
- * reprocessor's codec accepts both.
+ * docs/aws-kafka-esm.md, Gap 11.1: the `kafka://` destination page shows
+ * `RetriesExhausted`, the SQS/SNS page `RetryAttemptsExhausted`. We write to a Kafka
+ * destination, so we follow its page; the reprocessor's codec accepts both.
  *
  * @example
  * ```ts
@@ -212,7 +218,7 @@ const CAPPED_RETRIES_WITH_DESTINATION = 10;
  */
 export const RETRIES_EXHAUSTED = 'RetriesExhausted';
 /**
- * Gap 11.1: undocumented for Kafka; named as for Kinesis (spec 4.1).
+ * docs/aws-kafka-esm.md, Gap 11.1: undocumented for Kafka; named as for Kinesis.
  *
  * @example
  * ```ts
@@ -221,7 +227,8 @@ export const RETRIES_EXHAUSTED = 'RetriesExhausted';
  */
 export const RECORD_AGE_EXCEEDED = 'RecordAgeExceeded';
 /**
- * Spec 2.1 / 4.4.1: a record too large for any invocation; `responseContext` is null.
+ * docs/aws-kafka-esm.md, Batching and On-failure destinations: a record too large for
+ * any invocation; `responseContext` is null.
  *
  * @example
  * ```ts
@@ -252,7 +259,9 @@ const DEFAULT_EVENT_SOURCE_ARN =
  * only when the record is invoked, and by the function's sandbox.
  */
 interface Polled extends HeldRecord {
-  /** Filtered out (spec 5.1): never invoked, committed past. */
+  /**
+   * Filtered out (docs/aws-kafka-esm.md, Filtering): never invoked, committed past.
+   */
   filteredOut: boolean;
   invokeCount: number;
   /** Done with: succeeded, filtered out or given up on. */
@@ -427,8 +436,9 @@ class EventSourceMapping implements LocalEventSourceMapping {
       now: options.clock?.now ?? (() => Date.now()),
       sleep: options.clock?.sleep ?? ((ms) => sleepFor(ms)),
     };
-    // AWS retries promptly (spec 4.3 "optionally with backoff"): 100 ms doubling,
-    // capped at 1 s, keeps a failing function from spinning the CPU locally.
+    // AWS does not document its retry pacing (docs/aws-kafka-esm.md, Errors and
+    // retries): 100 ms doubling, capped at 1 s, keeps a failing function from
+    // spinning the CPU locally.
     this.#backoffMs =
       options.retryBackoffMs ??
       ((attempt) => Math.min(1000, 100 * 2 ** (attempt - 1)));
@@ -481,9 +491,9 @@ class EventSourceMapping implements LocalEventSourceMapping {
           brokers: this.#brokers,
           groupId: this.mapping.consumerGroupId,
           topic: this.mapping.topic,
-          // Spec 3.1: TRIM_HORIZON reads from the oldest record. LATEST and
-          // AT_TIMESTAMP are pinned by #pinStartingPosition before the group first
-          // commits.
+          // docs/aws-kafka-esm.md, Offsets and consumer groups: TRIM_HORIZON reads
+          // from the oldest record. LATEST and AT_TIMESTAMP are pinned by
+          // #pinStartingPosition before the group first commits.
           fromBeginning: this.mapping.startingPosition !== 'LATEST',
           timestampType: this.#timestampType,
           maxWaitTimeInMs: 100,
@@ -521,11 +531,12 @@ class EventSourceMapping implements LocalEventSourceMapping {
   }
 
   /**
-   * Spec 3.2: the starting position applies only to a group with no committed offsets.
-   * For LATEST and AT_TIMESTAMP the position is resolved now and committed as the
-   * group's start, so that records produced once `start` has returned are never
-   * missed (AWS may miss some while an ESM is being created, spec 3.1: we choose the
-   * deterministic side). Per partition: a partition with no committed offset gets it.
+   * docs/aws-kafka-esm.md, Offsets and consumer groups: the starting position applies
+   * only to a group with no committed offsets. For LATEST and AT_TIMESTAMP the
+   * position is resolved now and committed as the group's start, so that records
+   * produced once `start` has returned are never missed (AWS may miss some while an
+   * ESM is being created: we choose the deterministic side). Per partition: a
+   * partition with no committed offset gets it.
    */
   async #pinStartingPosition(admin: Admin): Promise<void> {
     const position = this.mapping.startingPosition;
@@ -548,7 +559,8 @@ class EventSourceMapping implements LocalEventSourceMapping {
           }))
         : await admin.fetchTopicOffsetsByTimestamp(
             this.mapping.topic,
-            // CloudFormation gives Unix seconds (spec section 0).
+            // CloudFormation gives Unix seconds (docs/aws-kafka-esm.md, Offsets and
+            // consumer groups).
             (this.mapping.startingPositionTimestamp ?? 0) * 1000,
           );
     const partitions = offsets.filter((p) => fresh.has(p.partition));
@@ -609,7 +621,9 @@ class EventSourceMapping implements LocalEventSourceMapping {
     this.#dispatch();
   }
 
-  /** Spec 5.1: filters see the record as the function would. */
+  /**
+   * docs/aws-kafka-esm.md, Filtering: filters see the record as the function would.
+   */
   #passesFilters(held: HeldRecord): boolean {
     const [record] = Object.values(this.#event([held]).records).flat();
     return record !== undefined && this.#filters.some((f) => f(record));
@@ -634,8 +648,9 @@ class EventSourceMapping implements LocalEventSourceMapping {
   }
 
   /**
-   * Spec 2.1: invoke when the batch size or 6 MB is reached, or when the window that
-   * opened with the first waiting record has elapsed (0: at once).
+   * docs/aws-kafka-esm.md, Batching: invoke when the batch size or 6 MB is reached, or
+   * when the window that opened with the first waiting record has elapsed (0: at
+   * once).
    */
   #dispatch(): void {
     while (!this.#stopping && this.#running.size < this.#maxInFlight) {
@@ -749,7 +764,10 @@ class EventSourceMapping implements LocalEventSourceMapping {
     return Buffer.byteLength(`"${this.mapping.topic}-${partition}":[]`);
   }
 
-  /** Spec 4.3 for one batch; commits as records settle. */
+  /**
+   * The loop of docs/aws-kafka-esm.md, Errors and retries, for one batch; commits as
+   * records settle.
+   */
   async #settleBatch(batch: readonly Polled[]): Promise<void> {
     const progress = new Map<number, PartitionProgress>();
     let filtered = false;
@@ -793,7 +811,8 @@ class EventSourceMapping implements LocalEventSourceMapping {
     let lastRequestId: string | undefined;
     while (pending.length > 0) {
       if (this.#stopping && attempts > attemptsSoFar) throw new Abandoned();
-      // Spec 4.1: records older than the maximum age are not sent to the function.
+      // docs/aws-kafka-esm.md, Errors and retries: records older than the maximum age
+      // are not sent to the function.
       if (this.mapping.maximumRecordAgeSeconds >= 0) {
         const limit = this.mapping.maximumRecordAgeSeconds * 1000;
         const now = this.#clock.now();
@@ -810,7 +829,8 @@ class EventSourceMapping implements LocalEventSourceMapping {
           continue;
         }
       }
-      // Spec 2.1: a record that cannot fit in 6 MB alone is never invoked.
+      // docs/aws-kafka-esm.md, Batching: a record that cannot fit in 6 MB alone is
+      // never invoked.
       const [single] = pending;
       if (
         pending.length === 1 &&
@@ -842,20 +862,22 @@ class EventSourceMapping implements LocalEventSourceMapping {
         return;
       }
       if (outcome.kind === 'partial') {
-        // Spec 4.2 [INF]: per partition, everything below the lowest failed offset
-        // succeeded; redeliver from it.
+        // docs/aws-kafka-esm.md, Partial batch response and Gap 11.3: per partition,
+        // everything below the lowest failed offset succeeded; redeliver from it.
         const failed = (r: Polled) => {
           const from = outcome.failedFrom.get(r.partition);
           return from !== undefined && r.offset >= from;
         };
         done(pending.filter((r) => !failed(r)));
-        // Spec 4.3: what succeeded is committed before the failed tail is retried
-        // (commits are otherwise pipelined: see #drainCommits).
+        // docs/aws-kafka-esm.md, Errors and retries: what succeeded is committed
+        // before the failed tail is retried (commits are otherwise pipelined: see
+        // #drainCommits).
         await this.#commits;
         pending = pending.filter(failed);
       } else {
         this.#log(`invocation failed: ${outcome.reason}`);
-        // Spec 4.1: bisecting does not use up the retry quota.
+        // docs/aws-kafka-esm.md, Errors and retries: bisecting does not use up the
+        // retry quota.
         if (this.mapping.bisectBatchOnFunctionError && pending.length > 1) {
           const half = Math.ceil(pending.length / 2);
           await this.#settle(pending.slice(0, half), attempts, done);
@@ -920,7 +942,8 @@ class EventSourceMapping implements LocalEventSourceMapping {
           : `${result.errorType}: ${result.errorMessage}`,
       };
     }
-    // Spec 4.1: without ReportBatchItemFailures the response is ignored.
+    // docs/aws-kafka-esm.md, Partial batch response: without ReportBatchItemFailures
+    // the response is ignored.
     if (!this.mapping.reportBatchItemFailures) return { kind: 'success' };
     const outcome = readPartialResponse(
       result.result,
@@ -946,11 +969,13 @@ class EventSourceMapping implements LocalEventSourceMapping {
   }
 
   /**
-   * Spec 4.4.3: one destination message per record, key = the original key, value =
-   * failure metadata plus a one-record event. Gap 11.4: the original headers are NOT
-   * copied onto the message and no header is added: only the value is documented, and
-   * the payload already carries the original headers. Gap 11.2: `recordInfo.offset` is
-   * the Kafka offset as a string. Without a destination the records are dropped.
+   * docs/aws-kafka-esm.md, On-failure destinations: one destination message per
+   * record, key = the original key, value = failure metadata plus a one-record event.
+   * docs/aws-kafka-esm.md, Gap 11.4: the original headers are NOT copied onto the
+   * message and no header is added: only the value is documented, and the payload
+   * already carries the original headers. docs/aws-kafka-esm.md, Gap 11.2:
+   * `recordInfo.offset` is the Kafka offset as a string. Without a destination the
+   * records are dropped.
    */
   async #giveUp(
     records: readonly Polled[],
@@ -1027,9 +1052,10 @@ class EventSourceMapping implements LocalEventSourceMapping {
   }
 
   /**
-   * Spec 3.3: commit `last processed + 1` per partition, i.e. the lowest offset of the
-   * batch still outstanding (records settle in offset order, except age-expired ones,
-   * which never let the commit pass an unsettled record).
+   * docs/aws-kafka-esm.md, Offsets and consumer groups: commit `last processed + 1`
+   * per partition, i.e. the lowest offset of the batch still outstanding (records
+   * settle in offset order, except age-expired ones, which never let the commit pass
+   * an unsettled record).
    */
   #commit(progress: ReadonlyMap<number, PartitionProgress>): void {
     const commits: { partition: number; offset: number; from: number }[] = [];
@@ -1079,7 +1105,8 @@ class EventSourceMapping implements LocalEventSourceMapping {
           this.#metrics.CommittedEventCount += offset - from;
         }
       } catch (error) {
-        // At least once (spec 2.4): a lost commit means a redelivery, never a loss.
+        // At least once (docs/aws-kafka-esm.md, Offsets and consumer groups): a lost
+        // commit means a redelivery, never a loss.
         this.#metrics.CommitErrorCount += 1;
         this.#log(`commit failed: ${String(error)}`);
       }
@@ -1124,8 +1151,9 @@ class EventSourceMapping implements LocalEventSourceMapping {
 }
 
 /**
- * Spec 1.2: the topic's `message.timestamp.type` decides `timestampType` (kafkajs does
- * not expose the batch attribute); the broker default is CreateTime.
+ * docs/aws-kafka-esm.md, Event payload: the topic's `message.timestamp.type` decides
+ * `timestampType` (kafkajs does not expose the batch attribute); the broker default is
+ * CreateTime.
  */
 async function topicTimestampType(
   admin: Admin,
@@ -1159,8 +1187,9 @@ function inEventOrder<T extends HeldRecord>(
 }
 
 /**
- * Spec 4.2: reads a Kafka partial batch response. No response, no
- * `batchItemFailures`, or an empty list: success. Otherwise every item must be
+ * docs/aws-kafka-esm.md, Partial batch response: reads a Kafka partial batch
+ * response. No response, no `batchItemFailures`, or an empty list: success.
+ * Otherwise every item must be
  * `{ itemIdentifier: { partition: '<topic>-<p>', offset: <number> } }` naming a record
  * of this invocation; any other shape (string identifiers included) fails the whole
  * batch.
@@ -1238,12 +1267,13 @@ const NUMERIC: Readonly<Record<string, (a: number, b: number) => boolean>> = {
 };
 
 /**
- * Spec 5.1: the Lambda/EventBridge pattern language on the record, `value` being the
- * UTF-8 value, JSON-parsed when it is a JSON object or array. When the value part of
- * the pattern does not fit the value (JSON pattern on a plain string, string pattern
- * on JSON, non-UTF-8 bytes), only the other (metadata) fields are matched, as the docs'
- * table says. Operators: exact values, prefix, suffix, equals-ignore-case,
- * anything-but, exists, numeric, wildcard; anything else is refused at start.
+ * docs/aws-kafka-esm.md, Filtering: the Lambda/EventBridge pattern language on the
+ * record, `value` being the UTF-8 value, JSON-parsed when it is a JSON object or
+ * array. When the value part of the pattern does not fit the value (JSON pattern on a
+ * plain string, string pattern on JSON, non-UTF-8 bytes), only the other (metadata)
+ * fields are matched, as AWS's table says. Operators: exact values, prefix,
+ * suffix, equals-ignore-case, anything-but, exists, numeric, wildcard; anything else
+ * is refused at start.
  */
 function compileFilter(text: string): Filter {
   let pattern: unknown;

@@ -1,8 +1,9 @@
 /**
  * The records of one Kafka ESM invocation, packed into three typed arrays so that
  * they cross to a function's sandbox (a worker thread) by transfer, not by copy or
- * structured clone, and the AWS event (spec 1.2) is built there, on the sandbox's
- * thread: base64 and the signed header bytes cost the mapping's thread nothing.
+ * structured clone, and the AWS event (docs/aws-kafka-esm.md, Event payload) is built
+ * there, on the sandbox's thread: base64 and the signed header bytes cost the
+ * mapping's thread nothing.
  *
  * `kafkaEvent` is the one place the event is built, for every path: a sandbox, a
  * fake invoker in the tests, the one-record payload of an on-failure destination.
@@ -10,13 +11,16 @@
  */
 import { Buffer } from 'node:buffer';
 
-/** Spec 1.2: from the topic's `message.timestamp.type`. */
+/** docs/aws-kafka-esm.md, Event payload: from the topic's `message.timestamp.type`. */
 export type TimestampType = 'CREATE_TIME' | 'LOG_APPEND_TIME';
 
 /** What the event says about where its records come from. */
 export interface KafkaEnvelope {
   readonly eventSourceArn: string;
-  /** The brokers, comma-separated (spec 1.1: a string, not a list). */
+  /**
+   * The brokers, comma-separated (docs/aws-kafka-esm.md, Event payload: a string, not
+   * a list).
+   */
   readonly bootstrapServers: string;
 }
 
@@ -54,7 +58,7 @@ export interface PackedRecords {
   readonly bytes: Uint8Array;
 }
 
-/** One record of the event, as on the wire (spec 1.2). */
+/** One record of the event, as on the wire (docs/aws-kafka-esm.md, Event payload). */
 export interface EsmRecord {
   topic: string;
   partition: number;
@@ -66,7 +70,10 @@ export interface EsmRecord {
   headers: Record<string, number[]>[];
 }
 
-/** The event a Kafka ESM invokes its function with (spec 1.1). */
+/**
+ * The event a Kafka ESM invokes its function with (docs/aws-kafka-esm.md, Event
+ * payload).
+ */
 export interface KafkaEvent {
   eventSource: 'aws:kafka';
   eventSourceArn: string;
@@ -494,10 +501,11 @@ export function recordCount(packed: PackedRecords): number {
 }
 
 /**
- * The AWS event for the packed records (spec 1.2 / 9.3): `records` keyed
- * `<topic>-<partition>`, base64 key and value, omitted when null (Gap 11.6), headers
- * as one-entry objects of Java signed bytes, repeated names as separate elements.
- * Each record's fields are in the order of the wire format.
+ * The AWS event for the packed records (docs/aws-kafka-esm.md, Event payload):
+ * `records` keyed `<topic>-<partition>`, base64 key and value, omitted when null
+ * (docs/aws-kafka-esm.md, Gap 11.6), headers as one-entry objects of Java signed
+ * bytes, repeated names as separate elements. Each record's fields are in the order of
+ * the wire format.
  *
  * @example
  * ```ts

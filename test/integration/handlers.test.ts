@@ -338,7 +338,8 @@ describe('dead letters', () => {
         },
       ],
     });
-    // The ESM gives up and writes its on-failure record (aws-kafka-esm.md 4.4.3).
+    // The ESM gives up and writes its on-failure record (docs/aws-kafka-esm.md,
+    // On-failure destinations).
     const failedEvent = mskEvent(brokers, placed);
     await producer.connect();
     await producer.send({

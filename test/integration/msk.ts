@@ -1,8 +1,8 @@
 /**
  * Test helpers that turn records actually read from the broker into the event AWS
- * delivers to a Kafka-triggered Lambda (aws-kafka-esm.md section 1): records keyed
- * `<topic>-<partition>` in offset order, base64 key and value, headers as arrays of
- * signed bytes, `bootstrapServers` as one string.
+ * delivers to a Kafka-triggered Lambda (docs/aws-kafka-esm.md, Event payload): records
+ * keyed `<topic>-<partition>` in offset order, base64 key and value, headers as arrays
+ * of signed bytes, `bootstrapServers` as one string.
  */
 import { randomUUID } from 'node:crypto';
 import { Kafka, type KafkaMessage, logLevel } from 'kafkajs';

@@ -1,8 +1,9 @@
 /**
  * Conformance: what the local event source mapping delivers is the event AWS delivers.
  * It parses with Powertools' `KafkaMskEventSchema` (after the caveat of
- * aws-kafka-esm.md 8.2: that schema cannot take signed header bytes, which real events
- * carry, nor tombstones), and has the keys and JSON types of the shared AWS fixture.
+ * docs/aws-kafka-esm.md, Event payload: that schema cannot take signed header bytes,
+ * which real events carry, nor tombstones), and has the keys and JSON types of the
+ * shared AWS fixture.
  */
 import { randomUUID } from 'node:crypto';
 import { KafkaMskEventSchema } from '@aws-lambda-powertools/parser/schemas/kafka';
@@ -45,7 +46,10 @@ function split(event: Record<string, unknown>) {
   return { envelope, record: partition?.[0] };
 }
 
-/** aws-kafka-esm.md 8.2: Powertools reads header bytes as code points, unsigned. */
+/**
+ * docs/aws-kafka-esm.md, Event payload: Powertools reads header bytes as code points,
+ * unsigned.
+ */
 function unsignedHeaders(event: Record<string, unknown>) {
   const copy = structuredClone(event) as {
     records: Record<string, { headers: Record<string, number[]>[] }[]>;

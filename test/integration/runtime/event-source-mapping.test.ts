@@ -1,7 +1,8 @@
 /**
  * Semantics of the local Kafka event source mapping against the real broker, one test
- * per rule of aws-kafka-esm.md sections 2 to 4 and 9. Every test has its own topic and
- * consumer group, and a fake function that records each event and answers as told.
+ * per rule of docs/aws-kafka-esm.md, from "Event payload" to "Filtering". Every test
+ * has its own topic and consumer group, and a fake function that records each event
+ * and answers as told.
  * Time never synchronises anything: the batching window and the retry backoff go
  * through an injected clock.
  */
@@ -342,7 +343,8 @@ describe('local event source mapping', () => {
     await first.stop();
     await produce(topic, values(3, 'after'));
 
-    // Act: same group, TRIM_HORIZON: ignored for a group with offsets (spec 3.2).
+    // Act: same group, TRIM_HORIZON: ignored for a group with offsets
+    // (docs/aws-kafka-esm.md, Offsets and consumer groups).
     const after = fakeFunction();
     const second = await start(mapping, after.invoker);
     await until(() => after.events.flat().length === 3, 'second run');
@@ -716,7 +718,8 @@ describe('local event source mapping', () => {
     ]);
     const fn = fakeFunction();
 
-    // Act: a JSON pattern; the plain-text value matches on metadata only (spec 5.1).
+    // Act: a JSON pattern; the plain-text value matches on metadata only
+    // (docs/aws-kafka-esm.md, Filtering).
     const esm = await start(
       { ...mapping, filters: ['{"value":{"kind":["keep"]}}'] },
       fn.invoker,

@@ -1085,7 +1085,10 @@ describe('transferList', () => {
   });
 });
 
-/** aws-kafka-esm.md 8.2: Powertools reads header bytes as code points, unsigned. */
+/**
+ * docs/aws-kafka-esm.md, Event payload: Powertools reads header bytes as code points,
+ * unsigned.
+ */
 function unsignedHeaders(event: KafkaEvent): KafkaEvent {
   const copy = structuredClone(event);
   for (const records of Object.values(copy.records)) {
@@ -1105,7 +1108,7 @@ function unsignedHeaders(event: KafkaEvent): KafkaEvent {
 
 describe('Powertools KafkaMskEventSchema', () => {
   it('parses the built event (header bytes unsigned, no tombstones)', () => {
-    // Arrange: Powertools requires a value (aws-kafka-esm.md 8.2).
+    // Arrange: Powertools requires a value (docs/aws-kafka-esm.md, Event payload).
     const records = MIXED.filter((r) => r.value !== null);
 
     // Act
