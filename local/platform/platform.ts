@@ -7,9 +7,11 @@ import {
 import { Kafka, logLevel } from 'kafkajs';
 import { DYNAMODB_LOCAL, ensureArtifacts, KAFKA } from './artifacts.ts';
 import { LOCAL_AWS, startDynamoDbLocal, waitForDynamoDb } from './dynamodb.ts';
+import { PlatformError } from './errors.ts';
 import { findJava, type JavaRuntime } from './java.ts';
 import { startKafkaBroker, waitForKafka } from './kafka.ts';
 import { checkPorts, freePort, type PortClaim, parsePort } from './ports.ts';
+import { pollUntil } from './wait.ts';
 
 /** A topic to create, as the infrastructure declares it. */
 export interface TopicSpec {
@@ -231,9 +233,19 @@ export async function startPlatform(
   };
 }
 
+/** How long new topics may take to have a leader for every partition. */
+const TOPIC_LEADERS_TIMEOUT_MS = 30_000;
+
 /**
  * Creates the topics that do not exist yet (existing ones are left as they are) and
  * waits until every partition has a leader.
+ *
+ * kafkajs' own `waitForLeaders` is not used: it gives up when the broker does not know
+ * a new topic yet (UNKNOWN_TOPIC_OR_PARTITION), and its create gives up on a
+ * controller that answers after the request timeout (REQUEST_TIMED_OUT), both seen on
+ * a loaded 2-core machine. Here a retriable answer means "not yet": the topics are
+ * created again (the broker answers TOPIC_ALREADY_EXISTS for those it has) until
+ * every partition of every topic has a leader, or the deadline passes.
  */
 export async function createTopics(
   brokers: readonly string[],
@@ -245,19 +257,59 @@ export async function createTopics(
     brokers: [...brokers],
     logLevel: logLevel.NOTHING,
   }).admin();
+  const names = topics.map((topic) => topic.name);
+  const create = async (): Promise<void> => {
+    try {
+      await admin.createTopics({
+        waitForLeaders: false,
+        timeout: TOPIC_LEADERS_TIMEOUT_MS,
+        topics: topics.map((topic) => ({
+          topic: topic.name,
+          numPartitions: topic.partitions,
+          replicationFactor: 1,
+          configEntries: Object.entries(topic.config ?? {}).map(
+            ([name, value]) => ({ name, value }),
+          ),
+        })),
+      });
+    } catch (error) {
+      const errors = (error as { errors?: unknown }).errors;
+      const harmless =
+        Array.isArray(errors) &&
+        errors.every(
+          (e: { type?: string; retriable?: boolean }) =>
+            e.type === 'TOPIC_ALREADY_EXISTS' || e.retriable === true,
+        );
+      if (!harmless && (error as { retriable?: unknown }).retriable !== true) {
+        throw error;
+      }
+    }
+  };
+  const led = async (): Promise<boolean> => {
+    try {
+      const metadata = await admin.fetchTopicMetadata({ topics: names });
+      return metadata.topics.every(
+        (topic) =>
+          topic.partitions.length > 0 &&
+          topic.partitions.every((partition) => partition.leader >= 0),
+      );
+    } catch (error) {
+      if ((error as { retriable?: unknown }).retriable === true) return false;
+      throw error;
+    }
+  };
   await admin.connect();
   try {
-    await admin.createTopics({
-      waitForLeaders: true,
-      topics: topics.map((topic) => ({
-        topic: topic.name,
-        numPartitions: topic.partitions,
-        replicationFactor: 1,
-        configEntries: Object.entries(topic.config ?? {}).map(
-          ([name, value]) => ({ name, value }),
-        ),
-      })),
-    });
+    const ready = await pollUntil(async () => {
+      await create();
+      return (await led()) ? true : undefined;
+    }, TOPIC_LEADERS_TIMEOUT_MS);
+    if (!ready) {
+      throw new PlatformError(
+        `the topics ${names.join(', ')} have no leader for every partition after ${TOPIC_LEADERS_TIMEOUT_MS / 1000} s`,
+        'check that the broker is healthy (its log is printed at start-up)',
+      );
+    }
   } finally {
     await admin.disconnect();
   }

@@ -23,3 +23,31 @@ export async function pollUntil<T>(
     await delay(Math.min(intervalMs, Math.max(0, deadline - Date.now())));
   }
 }
+
+/**
+ * Calls `call` until it succeeds, retrying while it fails with an error Kafka calls
+ * retriable (kafkajs marks them `retriable`: a group coordinator that moved or is
+ * still loading, a topic its broker does not know yet). Any other error, or a
+ * retriable one at the deadline, is thrown as it is.
+ *
+ * @example
+ * ```ts
+ * const offsets = await retryRetriable(() => admin.fetchOffsets({ groupId, topics }), 30_000);
+ * ```
+ */
+export async function retryRetriable<T>(
+  call: () => Promise<T>,
+  timeoutMs: number,
+  intervalMs = 100,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await call();
+    } catch (error) {
+      const retriable = (error as { retriable?: unknown }).retriable === true;
+      if (!retriable || Date.now() >= deadline) throw error;
+      await delay(Math.min(intervalMs, Math.max(0, deadline - Date.now())));
+    }
+  }
+}

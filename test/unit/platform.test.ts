@@ -13,6 +13,7 @@ import { acquireInstance, readInstance } from '#platform/instance.ts';
 import { findJava, parseJavaMajor } from '#platform/java.ts';
 import { brokerProperties, newClusterId } from '#platform/kafka.ts';
 import { checkPorts, claimPort, LOOPBACK, parsePort } from '#platform/ports.ts';
+import { retryRetriable } from '#platform/wait.ts';
 
 describe('parseJavaMajor', () => {
   it.each([
@@ -233,5 +234,55 @@ describe('acquireInstance', () => {
     // Assess
     expect(readInstance(file)?.pid).toBe(process.pid);
     lock.release();
+  });
+});
+
+describe('retryRetriable', () => {
+  /** An error as kafkajs throws them: `retriable` says whether a retry may help. */
+  const kafkaError = (type: string, retriable: boolean) =>
+    Object.assign(new Error(type), { type, retriable });
+
+  it('retries retriable errors until the call succeeds', async () => {
+    // Prepare: NOT_COORDINATOR twice, then the answer.
+    let calls = 0;
+    const call = async () => {
+      calls += 1;
+      if (calls < 3) throw kafkaError('NOT_COORDINATOR', true);
+      return 'offsets';
+    };
+
+    // Act
+    const result = await retryRetriable(call, 5_000, 1);
+
+    // Assess
+    expect(result).toBe('offsets');
+    expect(calls).toBe(3);
+  });
+
+  it('throws any other error at once', async () => {
+    // Prepare
+    let calls = 0;
+    const call = async () => {
+      calls += 1;
+      throw kafkaError('TOPIC_AUTHORIZATION_FAILED', false);
+    };
+
+    // Act + Assess
+    await expect(retryRetriable(call, 5_000, 1)).rejects.toThrow(
+      'TOPIC_AUTHORIZATION_FAILED',
+    );
+    expect(calls).toBe(1);
+  });
+
+  it('throws the retriable error itself once the deadline has passed', async () => {
+    // Prepare
+    const call = async () => {
+      throw kafkaError('COORDINATOR_LOAD_IN_PROGRESS', true);
+    };
+
+    // Act + Assess
+    await expect(retryRetriable(call, 0)).rejects.toThrow(
+      'COORDINATOR_LOAD_IN_PROGRESS',
+    );
   });
 });
