@@ -6,6 +6,11 @@ import { defineConfig } from 'vitest/config';
  * - integration: a real Kafka broker and DynamoDB Local, started once by the global
  *   setup (or taken from KAFKA_BROKERS / DYNAMODB_ENDPOINT);
  * - infra: the CDK app, synthesized in-process, offline.
+ *
+ * Timeouts are sized from measurement on the 2-core CI machine, quiet and with two
+ * busy CPU loops beside the run, with room above the slowest time seen (a timeout
+ * only bounds how long a broken test takes to fail). The waits inside integration
+ * tests have their own deadlines, in test/integration/deadlines.ts.
  */
 export default defineConfig({
   test: {
@@ -14,6 +19,10 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: ['test/unit/**/*.test.ts'],
+          // Slowest seen: 0.3 s a test quiet or loaded; the CDK synthesis in a
+          // beforeAll, 1.5 s quiet and 6 s loaded.
+          testTimeout: 30_000,
+          hookTimeout: 60_000,
         },
       },
       {
@@ -21,8 +30,15 @@ export default defineConfig({
           name: 'integration',
           include: ['test/integration/**/*.test.ts'],
           globalSetup: ['test/integration/global-setup.ts'],
-          testTimeout: 60_000,
-          hookTimeout: 120_000,
+          // One file at a time: each starts consumer threads, function sandboxes
+          // and (system.test.ts, dev.test.ts) JVMs of its own; two such files side
+          // by side on 2 cores starved each other's brokers and timed out.
+          fileParallelism: false,
+          // A test waits on at most a few pipeline deadlines (deadlines.ts); the
+          // slowest passing test seen took 36 s loaded.
+          testTimeout: 360_000,
+          // Starting a broker and DynamoDB Local: 3-5 s quiet, 16 s loaded.
+          hookTimeout: 180_000,
         },
       },
       {
@@ -30,7 +46,10 @@ export default defineConfig({
           name: 'infra',
           include: ['test/infra/**/*.test.ts'],
           globalSetup: ['test/infra/global-setup.ts'],
+          // Synthesis without bundling: 1-2 s quiet, 4 s loaded; the one test that
+          // bundles, 3 s quiet.
           testTimeout: 120_000,
+          hookTimeout: 120_000,
         },
       },
     ],

@@ -23,6 +23,7 @@ import {
 } from '#domain/events.ts';
 import { createTopics } from '#platform/platform.ts';
 import { pollUntil } from '#platform/wait.ts';
+import { CONSUMED_MS } from './deadlines.ts';
 
 type Received = KafkaMessage & { readonly partition: number };
 
@@ -114,7 +115,7 @@ describe.concurrent('the Kafka publisher against the real broker', () => {
           messages.push({ ...message, partition });
         },
       });
-      await pollUntil(() => (done(messages) ? true : undefined), 30_000);
+      await pollUntil(() => (done(messages) ? true : undefined), CONSUMED_MS);
       return messages;
     } finally {
       await consumer.disconnect();

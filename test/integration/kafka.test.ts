@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { Kafka, type KafkaMessage, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createTopics } from '#platform/platform.ts';
-import { pollUntil } from '#platform/wait.ts';
+import { pollUntil, retryRetriable } from '#platform/wait.ts';
+import { CONSUMED_MS, SETTLES_MS } from './deadlines.ts';
 
 interface Received {
   readonly partition: number;
@@ -71,7 +72,7 @@ describe('kafkajs against the real broker', () => {
       });
       const all = await pollUntil(
         () => (received.length >= sent.length ? true : undefined),
-        30_000,
+        CONSUMED_MS,
       );
 
       // Assess: everything arrived, once, with key, value and headers intact.
@@ -98,13 +99,16 @@ describe('kafkajs against the real broker', () => {
 
       // The group committed what it consumed (the offsets it will resume from).
       const committed = await pollUntil(async () => {
-        const offsets = await admin.fetchOffsets({ groupId, topics: [topic] });
+        const offsets = await retryRetriable(
+          () => admin.fetchOffsets({ groupId, topics: [topic] }),
+          SETTLES_MS,
+        );
         const total = offsets[0]?.partitions.reduce(
           (sum, p) => sum + Math.max(0, Number(p.offset)),
           0,
         );
         return total === sent.length ? total : undefined;
-      }, 15_000);
+      }, CONSUMED_MS);
       expect(committed).toBe(sent.length);
     } finally {
       await consumer.disconnect();

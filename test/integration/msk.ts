@@ -7,6 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { Kafka, type KafkaMessage, logLevel } from 'kafkajs';
 import { pollUntil } from '#platform/wait.ts';
+import { CONSUMED_MS } from './deadlines.ts';
 
 export interface ReadRecord {
   readonly topic: string;
@@ -27,7 +28,7 @@ export async function readRecords(
   brokers: readonly string[],
   topic: string,
   until: (records: readonly ReadRecord[]) => boolean,
-  timeoutMs = 30_000,
+  timeoutMs = CONSUMED_MS,
 ): Promise<ReadRecord[]> {
   const kafka = new Kafka({
     clientId: 'test-reader',
@@ -101,7 +102,7 @@ export async function recordTopics(
   ) => {
     const ok = await pollUntil(
       () => (until(recorded(topic)) ? true : undefined),
-      30_000,
+      CONSUMED_MS,
     );
     if (!ok) {
       throw new Error(

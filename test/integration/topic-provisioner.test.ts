@@ -6,15 +6,16 @@ import type {
 import { ConfigResourceTypes, Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { handler } from '../../functions/topic-provisioner.ts';
+import { SETTLES_MS } from './deadlines.ts';
 
 const HOUR = 3_600_000;
 
 /**
  * Topic metadata and configs reach the broker's readers through its metadata log, a
  * moment after the admin call returns: what the tests read is polled until it matches,
- * within this deadline (it settles in milliseconds; the margin is for a loaded machine).
+ * within a deadline.
  */
-const SETTLES = { timeout: 15_000, interval: 50 };
+const SETTLES = { timeout: SETTLES_MS, interval: 50 };
 
 /** A Provider-framework event as CloudFormation sends it: every scalar a string. */
 function event(

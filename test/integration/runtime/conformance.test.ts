@@ -16,6 +16,7 @@ import {
   startEventSourceMapping,
 } from '../../../local/runtime/event-source-mapping.ts';
 import { loadFixture } from '../../fixtures/fixtures.ts';
+import { CONSUMED_MS } from '../deadlines.ts';
 
 const fixture = loadFixture('aws-events/msk-base.json') as Record<
   string,
@@ -132,7 +133,10 @@ describe('local event source mapping: conformance', () => {
           (e as { records: Record<string, unknown[]> }).records,
         ).flat(),
       );
-    await pollUntil(() => (delivered().length >= 2 ? true : undefined), 30_000);
+    await pollUntil(
+      () => (delivered().length >= 2 ? true : undefined),
+      CONSUMED_MS,
+    );
 
     // Assess: every event parses; the keyed record looks like the fixture's.
     for (const event of events) {

@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { EsmOnFailureRecord } from '#commons/dead-letter-codec.ts';
 import { MskEvent } from '#commons/msk-event.ts';
 import { createTopics } from '#platform/platform.ts';
-import { pollUntil } from '#platform/wait.ts';
+import { pollUntil, retryRetriable } from '#platform/wait.ts';
 import {
   DestinationIsSourceTopicError,
   type EsmClock,
@@ -24,6 +24,7 @@ import {
 } from '../../../local/runtime/event-source-mapping.ts';
 import { ConsumerThread } from '../../../local/runtime/kafka-consumer-thread.ts';
 import type { KafkaEvent } from '../../../local/runtime/kafka-records.ts';
+import { CONSUMED_MS, SETTLES_MS } from '../deadlines.ts';
 import { readRecords } from '../msk.ts';
 
 const OK: InvokeResult = { ok: true, result: null, durationMs: 1 };
@@ -180,14 +181,23 @@ describe('local event source mapping', () => {
     Array.from({ length: n }, (_, i) => ({ value: `${prefix}-${i}` }));
 
   async function committed(groupId: string, topic: string) {
-    const [offsets] = await admin.fetchOffsets({ groupId, topics: [topic] });
+    // The group's coordinator may move or still be loading (NOT_COORDINATOR, seen on
+    // a loaded machine): retried, as kafkajs' consumers retry it.
+    const [offsets] = await retryRetriable(
+      () => admin.fetchOffsets({ groupId, topics: [topic] }),
+      SETTLES_MS,
+    );
     return (offsets?.partitions ?? [])
       .sort((a, b) => a.partition - b.partition)
       .map((p) => Number(p.offset));
   }
 
   async function until(check: () => boolean, what: string) {
-    const ok = await pollUntil(() => (check() ? true : undefined), 30_000, 20);
+    const ok = await pollUntil(
+      () => (check() ? true : undefined),
+      CONSUMED_MS,
+      20,
+    );
     if (!ok) throw new Error(`never happened: ${what}`);
   }
 
@@ -560,7 +570,7 @@ describe('local event source mapping', () => {
         (await committed(mapping.consumerGroupId, topic))[0] === 2
           ? true
           : undefined,
-      30_000,
+      CONSUMED_MS,
     );
     await esm.stop();
 
@@ -729,7 +739,7 @@ describe('local event source mapping', () => {
         (await committed(mapping.consumerGroupId, topic))[0] === 3
           ? true
           : undefined,
-      30_000,
+      CONSUMED_MS,
     );
     await esm.stop();
 
