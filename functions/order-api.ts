@@ -22,10 +22,7 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import middy from '@middy/core';
 import httpRouterHandler from '@middy/http-router';
 import type { Context } from 'aws-lambda';
-import {
-  CircuitOpenError,
-  createPublishBreaker,
-} from '#commons/circuit-breaker.ts';
+import { createPublishBreaker } from '#commons/circuit-breaker.ts';
 import {
   DynamoDbConfig,
   KafkaConfig,
@@ -53,7 +50,6 @@ import {
   type OrderRepository,
 } from '#commons/order-repository.ts';
 import { type Clock, OrderId } from '#domain/events.ts';
-import { TransientError } from '#domain/failures.ts';
 import {
   CancelOrderRequest,
   type Order,
@@ -96,24 +92,10 @@ function notFound(orderId: string): ProblemError {
 }
 
 /**
- * The API's own errors as problems: Kafka or the store unavailable (503 with
- * Retry-After, nothing half-made), and Idempotency-Key misuse (422, 409).
+ * The API's own errors as problems: Idempotency-Key misuse (422, 409). A dependency
+ * that is down becomes 503 with Retry-After in `problemResponses`, as in every API.
  */
 function mapOrderApiErrors(error: unknown): ProblemError | undefined {
-  if (error instanceof CircuitOpenError) {
-    return new ProblemError(503, 'unavailable', 'Service unavailable', {
-      detail: 'the event stream is unavailable; try again later',
-      headers: { 'retry-after': String(error.retryAfterSeconds) },
-      cause: error,
-    });
-  }
-  if (error instanceof TransientError) {
-    return new ProblemError(503, 'unavailable', 'Service unavailable', {
-      detail: 'a dependency is unavailable; try again later',
-      headers: { 'retry-after': '5' },
-      cause: error,
-    });
-  }
   if (error instanceof IdempotencyValidationError) {
     return new ProblemError(
       422,

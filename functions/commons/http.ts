@@ -9,6 +9,7 @@ import type {
   APIGatewayProxyStructuredResultV2,
 } from 'aws-lambda';
 import type { z } from 'zod';
+import { TransientError } from '#domain/failures.ts';
 
 export type HttpEvent = APIGatewayProxyEventV2;
 export type HttpResult = APIGatewayProxyStructuredResultV2;
@@ -192,14 +193,30 @@ export function correlationIdOf(event: HttpEvent): string {
   return given && given.length <= 256 ? given : event.requestContext.requestId;
 }
 
+/**
+ * A dependency that is down or too slow (Kafka, DynamoDB: a {@link TransientError})
+ * as 503 with Retry-After: the request did nothing, and may be sent again. The
+ * Retry-After is the error's own `retryAfterSeconds` where it has one (an open circuit
+ * breaker knows when it half-opens), else 5 s.
+ */
+function unavailable(error: TransientError): ProblemError {
+  const { retryAfterSeconds } = error as { retryAfterSeconds?: unknown };
+  const seconds = typeof retryAfterSeconds === 'number' ? retryAfterSeconds : 5;
+  return new ProblemError(503, 'unavailable', 'Service unavailable', {
+    detail: 'a dependency is unavailable; try again later',
+    headers: { 'retry-after': String(seconds) },
+    cause: error,
+  });
+}
+
 /** Maps an error that is not a ProblemError to one, or undefined for a 500. */
 export type ErrorMapper = (error: unknown) => ProblemError | undefined;
 
 /**
- * The one place errors become HTTP answers: ProblemErrors as they are, middy's
- * http-errors (the router's 404) by status, mapped errors through `map`, anything else
- * a logged 500 that says nothing about internals. Every answer carries the correlation
- * id header.
+ * The one place errors become HTTP answers: ProblemErrors as they are, mapped errors
+ * through `map`, a dependency down (TransientError) as 503 with Retry-After, middy's
+ * http-errors (the router's 404) by status, anything else a logged 500 that says
+ * nothing about internals. Every answer carries the correlation id header.
  *
  * @example
  * ```ts
@@ -207,7 +224,10 @@ export type ErrorMapper = (error: unknown) => ProblemError | undefined;
  * ```
  */
 export function problemResponses(options: {
-  logger: { error(message: string, ...extra: unknown[]): void };
+  logger: {
+    error(message: string, ...extra: unknown[]): void;
+    warn(message: string, ...extra: unknown[]): void;
+  };
   map?: ErrorMapper;
 }): MiddlewareObj<HttpEvent, HttpResult> {
   const withCorrelation = (event: HttpEvent, result: HttpResult) => ({
@@ -227,6 +247,10 @@ export function problemResponses(options: {
       const { error, event } = request;
       let problem =
         error instanceof ProblemError ? error : options.map?.(error);
+      if (!problem && error instanceof TransientError) {
+        options.logger.warn('dependency unavailable', error as Error);
+        problem = unavailable(error);
+      }
       const status = (error as { statusCode?: number } | null)?.statusCode;
       if (!problem && status === 404) {
         problem = new ProblemError(404, 'route-not-found', 'Not found', {
