@@ -7,7 +7,15 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
 import { Kafka, logLevel } from 'kafkajs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  afterAll,
+  beforeAll,
+  beforeEach,
+  describe,
+  expect,
+  it,
+  onTestFailed,
+} from 'vitest';
 import { TOPICS } from '#domain/events.ts';
 import { type LocalPlatform, startPlatform } from '#platform/platform.ts';
 import { pollUntil } from '#platform/wait.ts';
@@ -37,6 +45,17 @@ beforeAll(async () => {
   platform = await startPlatform({ env, kafkaPort: 0, dynamodbPort: 0 });
   await start();
 }, 120_000);
+
+// A failed test shows what the system logged meanwhile (functions and mappings):
+// the one place that says where a record stopped.
+beforeEach(() => {
+  const from = logs.length;
+  onTestFailed(() => {
+    console.error(
+      `the system's log during this test:\n${logs.slice(from).join('\n')}`,
+    );
+  });
+});
 
 afterAll(async () => {
   await system?.stop();
