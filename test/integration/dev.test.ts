@@ -1,11 +1,11 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer, type Server } from 'node:net';
+import type { Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '#platform/artifacts.ts';
 import type { InstanceRecord } from '#platform/instance.ts';
-import { LOOPBACK } from '#platform/ports.ts';
+import { holdPort } from '../hold-port.ts';
 import {
   allGone,
   isRunning,
@@ -14,18 +14,6 @@ import {
 } from './processes.ts';
 
 const devScript = join(REPO_ROOT, 'local', 'dev.ts');
-
-/** A server on a free loopback port, standing in for another program that holds it. */
-async function holdPort(): Promise<{ server: Server; port: number }> {
-  const server = createServer();
-  const port = await new Promise<number>((resolve) =>
-    server.listen(0, LOOPBACK, () => {
-      const address = server.address();
-      resolve(typeof address === 'object' && address ? address.port : 0);
-    }),
-  );
-  return { server, port };
-}
 
 describe('npm run dev', () => {
   let scratch: string | undefined;

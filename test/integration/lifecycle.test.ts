@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { connect, createServer, type Server } from 'node:net';
+import { connect, type Server } from 'node:net';
 import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -14,8 +14,8 @@ import {
 import { findJava } from '#platform/java.ts';
 import { startKafkaBroker } from '#platform/kafka.ts';
 import { startPlatform } from '#platform/platform.ts';
-import { LOOPBACK } from '#platform/ports.ts';
 import { pollUntil } from '#platform/wait.ts';
+import { holdPort } from '../hold-port.ts';
 import { allGone, isRunning, javaProcessesMentioning } from './processes.ts';
 
 function envWithoutExternals(): NodeJS.ProcessEnv {
@@ -99,13 +99,9 @@ describe('platform lifecycle', () => {
 
   it('refuses a taken Kafka port before it fetches or starts anything', async () => {
     // Prepare
-    holder = createServer();
-    const port = await new Promise<number>((resolve) =>
-      holder?.listen(0, LOOPBACK, () => {
-        const address = holder?.address();
-        resolve(typeof address === 'object' && address ? address.port : 0);
-      }),
-    );
+    const held = await holdPort();
+    holder = held.server;
+    const { port } = held;
     // No Java and an empty jar cache: anything past the port check would fail with
     // JavaNotFoundError or ArtifactFetchError instead.
     scratch = mkdtempSync(join(tmpdir(), 'port-test-'));

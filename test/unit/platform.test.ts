@@ -1,5 +1,5 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:net';
+import type { Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -12,8 +12,9 @@ import {
 import { acquireInstance, readInstance } from '#platform/instance.ts';
 import { findJava, parseJavaMajor } from '#platform/java.ts';
 import { brokerProperties, newClusterId } from '#platform/kafka.ts';
-import { checkPorts, claimPort, LOOPBACK, parsePort } from '#platform/ports.ts';
+import { checkPorts, claimPort, parsePort } from '#platform/ports.ts';
 import { retryRetriable } from '#platform/wait.ts';
+import { holdPort } from '../hold-port.ts';
 
 describe('parseJavaMajor', () => {
   it.each([
@@ -78,18 +79,6 @@ describe('newClusterId', () => {
     expect(ids.filter((id) => id.startsWith('-'))).toEqual([]);
   });
 });
-
-/** A server on a free loopback port, standing in for another program that holds it. */
-async function holdPort(): Promise<{ server: Server; port: number }> {
-  const server = createServer();
-  const port = await new Promise<number>((resolve) =>
-    server.listen(0, LOOPBACK, () => {
-      const address = server.address();
-      resolve(typeof address === 'object' && address ? address.port : 0);
-    }),
-  );
-  return { server, port };
-}
 
 describe('parsePort', () => {
   it.each([
@@ -171,13 +160,9 @@ describe('claimPort', () => {
 
   it('refuses a taken port, naming it and the setting to change', async () => {
     // Prepare
-    holder = createServer();
-    const port = await new Promise<number>((resolve) =>
-      holder?.listen(0, LOOPBACK, () => {
-        const address = holder?.address();
-        resolve(typeof address === 'object' && address ? address.port : 0);
-      }),
-    );
+    const held = await holdPort();
+    holder = held.server;
+    const { port } = held;
 
     // Act
     const claim = claimPort(port, 'KAFKA_PORT');
