@@ -77,6 +77,12 @@ export function brokerProperties(settings: {
     'transaction.state.log.min.isr=1',
     'transaction.state.log.num.partitions=4',
     'group.initial.rebalance.delay.ms=0',
+    // The node is its own controller: fencing its own broker after a late heartbeat
+    // (9 s by default) only drops every partition's leader and every group's
+    // coordinator for a moment, which clients meet as NOT_LEADER_OR_FOLLOWER and
+    // NOT_COORDINATOR, and every consumer group rejoins. Seen mid-run on a 2-core
+    // machine with two busy processes beside the tests.
+    'broker.session.timeout.ms=60000',
     'num.network.threads=2',
     'num.io.threads=4',
     '',

@@ -66,6 +66,10 @@ describe('brokerProperties', () => {
     expect(properties).toContain('process.roles=broker,controller');
     expect(properties).toContain('controller.quorum.voters=1@127.0.0.1:19093');
   });
+
+  it('does not fence its own broker over a heartbeat a busy machine delayed', () => {
+    expect(properties).toContain('broker.session.timeout.ms=60000');
+  });
 });
 
 describe('newClusterId', () => {
