@@ -35,7 +35,7 @@ export default defineConfig({
           // by side on 2 cores starved each other's brokers and timed out.
           fileParallelism: false,
           // A test waits on at most a few pipeline deadlines (deadlines.ts); the
-          // slowest passing test seen took 36 s loaded.
+          // slowest passing test seen took 54 s loaded.
           testTimeout: 360_000,
           // Starting a broker and DynamoDB Local: 3-5 s quiet, 16 s loaded.
           hookTimeout: 180_000,

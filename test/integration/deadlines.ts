@@ -21,7 +21,7 @@ export const CONSUMED_MS = 90_000;
 
 /**
  * An order through the whole local system: HTTP API, Kafka, the functions, DynamoDB.
- * Seen: 2-6 s quiet; loaded, 13 s for the first order (cold sandboxes) and stalls of
- * up to 23 s.
+ * Seen: 2-6 s quiet; loaded, 13 s for the first order (cold sandboxes), and 20-40 s
+ * where the machine stalled a broker or DynamoDB Local.
  */
 export const PIPELINE_MS = 120_000;
