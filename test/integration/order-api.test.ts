@@ -128,6 +128,18 @@ describe('order API: bad input', () => {
       400,
       '/problems/validation',
     ],
+    ...['', 'D', 'DEU', 'A1', 'é', 'ZZ'].map(
+      (country): [string, () => unknown, number, string] => [
+        `the country ${JSON.stringify(country)}`,
+        () =>
+          httpEvent('POST', '/orders', {
+            ...valid,
+            shippingAddress: { ...valid.shippingAddress, country },
+          }),
+        400,
+        '/problems/validation',
+      ],
+    ),
     [
       'an empty body',
       () => httpEvent('POST', '/orders', ''),
