@@ -85,7 +85,7 @@ describe('local event source mapping: conformance', () => {
       clientId: 'conformance',
       brokers,
       logLevel: logLevel.NOTHING,
-    }).producer();
+    }).producer({ idempotent: true }); // a retried send appends nothing twice
     await producer.connect();
     await producer.send({
       topic,

@@ -124,7 +124,10 @@ describe('local event source mapping', () => {
   const running: LocalEventSourceMapping[] = [];
 
   beforeAll(async () => {
-    producer = kafka.producer();
+    // Idempotent: a retried send (a partition whose leader the producer did not know
+    // yet, on a topic just made) must not append the same records twice, as the
+    // tests count offsets exactly.
+    producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
     await Promise.all([producer.connect(), admin.connect()]);
   });
   afterAll(async () => {
@@ -192,13 +195,25 @@ describe('local event source mapping', () => {
       .map((p) => Number(p.offset));
   }
 
-  async function until(check: () => boolean, what: string) {
+  /**
+   * Waits for `check`; at the deadline it fails naming `what` and, where given, the
+   * state `seen` describes (what was delivered so far), so that a failure on a loaded
+   * machine says whether records were late, missing or delivered twice.
+   */
+  async function until(
+    check: () => boolean,
+    what: string,
+    seen?: () => unknown,
+  ) {
     const ok = await pollUntil(
       () => (check() ? true : undefined),
       CONSUMED_MS,
       20,
     );
-    if (!ok) throw new Error(`never happened: ${what}`);
+    if (!ok) {
+      const state = seen ? `; seen: ${JSON.stringify(seen())}` : '';
+      throw new Error(`never happened: ${what}${state}`);
+    }
   }
 
   it('cuts batches of at most BatchSize records', async () => {
@@ -292,6 +307,10 @@ describe('local event source mapping', () => {
     await until(
       () => fn.events.flat().length === 3 * perPartition,
       'every record delivered',
+      () =>
+        fn.events.map((batch) =>
+          batch.map((r) => `${r.partition}:${r.offset}`),
+        ),
     );
     await esm.stop();
 
@@ -655,6 +674,12 @@ describe('local event source mapping', () => {
           0,
         ) === 3,
       'three records',
+      () =>
+        events.map((e) =>
+          Object.values(MskEvent.parse(e).records)
+            .flat()
+            .map((r) => `${r.partition}:${r.offset}`),
+        ),
     );
     await esm.stop();
 
