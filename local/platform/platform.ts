@@ -11,7 +11,7 @@ import { PlatformError } from './errors.ts';
 import { findJava, type JavaRuntime } from './java.ts';
 import { startKafkaBroker, waitForKafka } from './kafka.ts';
 import { checkPorts, freePort, type PortClaim, parsePort } from './ports.ts';
-import { pollUntil } from './wait.ts';
+import { isRetriable, pollUntil } from './wait.ts';
 
 /** A topic to create, as the infrastructure declares it. */
 export interface TopicSpec {
@@ -244,8 +244,9 @@ const TOPIC_LEADERS_TIMEOUT_MS = 30_000;
  * a new topic yet (UNKNOWN_TOPIC_OR_PARTITION), and its create gives up on a
  * controller that answers after the request timeout (REQUEST_TIMED_OUT), both seen on
  * a loaded 2-core machine. Here a retriable answer means "not yet": the topics are
- * created again (the broker answers TOPIC_ALREADY_EXISTS for those it has) until
- * every partition of every topic has a leader, or the deadline passes.
+ * created again while the broker does not know one of them (it answers
+ * TOPIC_ALREADY_EXISTS for those it has), until every partition of every topic has a
+ * leader, or the deadline passes.
  */
 export async function createTopics(
   brokers: readonly string[],
@@ -277,32 +278,37 @@ export async function createTopics(
       const harmless =
         Array.isArray(errors) &&
         errors.every(
-          (e: { type?: string; retriable?: boolean }) =>
-            e.type === 'TOPIC_ALREADY_EXISTS' || e.retriable === true,
+          (e: { type?: string }) =>
+            e.type === 'TOPIC_ALREADY_EXISTS' || isRetriable(e),
         );
-      if (!harmless && (error as { retriable?: unknown }).retriable !== true) {
-        throw error;
-      }
+      if (!harmless && !isRetriable(error)) throw error;
     }
   };
-  const led = async (): Promise<boolean> => {
+  /** 'missing' when the broker does not know a topic (create again), else whether led. */
+  const state = async (): Promise<'led' | 'pending' | 'missing'> => {
     try {
       const metadata = await admin.fetchTopicMetadata({ topics: names });
-      return metadata.topics.every(
+      const led = metadata.topics.every(
         (topic) =>
           topic.partitions.length > 0 &&
           topic.partitions.every((partition) => partition.leader >= 0),
       );
+      return led ? 'led' : 'pending';
     } catch (error) {
-      if ((error as { retriable?: unknown }).retriable === true) return false;
-      throw error;
+      if (!isRetriable(error)) throw error;
+      const unknown =
+        (error as { type?: string }).type === 'UNKNOWN_TOPIC_OR_PARTITION';
+      return unknown ? 'missing' : 'pending';
     }
   };
   await admin.connect();
   try {
+    let missing = true;
     const ready = await pollUntil(async () => {
-      await create();
-      return (await led()) ? true : undefined;
+      if (missing) await create();
+      const now = await state();
+      missing = now === 'missing';
+      return now === 'led' ? true : undefined;
     }, TOPIC_LEADERS_TIMEOUT_MS);
     if (!ready) {
       throw new PlatformError(

@@ -45,9 +45,13 @@ export async function retryRetriable<T>(
     try {
       return await call();
     } catch (error) {
-      const retriable = (error as { retriable?: unknown }).retriable === true;
-      if (!retriable || Date.now() >= deadline) throw error;
+      if (!isRetriable(error) || Date.now() >= deadline) throw error;
       await delay(Math.min(intervalMs, Math.max(0, deadline - Date.now())));
     }
   }
+}
+
+/** Whether kafkajs marked an error `retriable`: a later call may succeed. */
+export function isRetriable(error: unknown): boolean {
+  return (error as { retriable?: unknown } | null)?.retriable === true;
 }
