@@ -8,12 +8,19 @@
  *   POST /orders/{orderId}/cancel     cancel (from PENDING or PAID)
  *   GET  /health                      liveness and readiness of Kafka and the store
  *
+ * A write stores the order and the event it causes in one transaction (the event in
+ * the order's outbox), then publishes the event at once; whatever it could not
+ * publish, the outbox relay publishes from the table's stream (docs/outbox.md). So a
+ * 2xx means the event will be published (201/200 when it already is, 202 when the
+ * relay will), and a 503 means nothing was stored.
+ *
  * Parsing and wiring live here; the rules live in #domain/order.ts.
  */
 import { randomUUID } from 'node:crypto';
 import {
   IdempotencyAlreadyInProgressError,
   IdempotencyConfig,
+  IdempotencyPersistenceLayerError,
   IdempotencyValidationError,
   makeIdempotent,
 } from '@aws-lambda-powertools/idempotency';
@@ -49,7 +56,13 @@ import {
   createOrderRepository,
   type OrderRepository,
 } from '#commons/order-repository.ts';
-import { type Clock, OrderId } from '#domain/events.ts';
+import {
+  DEFAULT_WRITE_TIMINGS,
+  settledWrite,
+  type WriteTimings,
+} from '#commons/settled-write.ts';
+import { type Clock, type DomainEvent, OrderId } from '#domain/events.ts';
+import { TransientError } from '#domain/failures.ts';
 import {
   CancelOrderRequest,
   type Order,
@@ -68,6 +81,10 @@ export interface OrderApiDependencies {
   readonly logger: Logger;
   /** Readiness probes for GET /health. */
   readonly ready: () => Promise<{ kafka: boolean; store: boolean }>;
+  /** How long a write may take before it is settled (docs/outbox.md, "Timings"). */
+  readonly timings?: WriteTimings;
+  /** How long the API waits for Kafka before leaving an event to the relay. */
+  readonly publishTimeoutMs?: number;
   /** Powertools idempotency for `Idempotency-Key`; off when undefined. */
   readonly idempotency?: {
     readonly persistenceStore: DynamoDBPersistenceLayer;
@@ -96,6 +113,14 @@ function notFound(orderId: string): ProblemError {
  * that is down becomes 503 with Retry-After in `problemResponses`, as in every API.
  */
 function mapOrderApiErrors(error: unknown): ProblemError | undefined {
+  if (error instanceof IdempotencyPersistenceLayerError) {
+    // The idempotency record could not be read, written or removed: the request
+    // itself did nothing (a failure after a write is answered in the route).
+    return new ProblemError(503, 'unavailable', 'Service unavailable', {
+      detail: 'the idempotency store is unavailable; nothing was done',
+      headers: { 'retry-after': '1' },
+    });
+  }
   if (error instanceof IdempotencyValidationError) {
     return new ProblemError(
       422,
@@ -126,8 +151,42 @@ function mapOrderApiErrors(error: unknown): ProblemError | undefined {
  */
 export function createOrderApi(deps: OrderApiDependencies) {
   const { orders, publisher, clock, logger } = deps;
+  const timings = deps.timings ?? DEFAULT_WRITE_TIMINGS;
+  const publishTimeoutMs = deps.publishTimeoutMs ?? DEFAULT_PUBLISH_TIMEOUT_MS;
 
-  /** Stores the order, then publishes; if publishing fails the order is removed again. */
+  /**
+   * Publishes what a write put in the outbox, and clears it; `false` when Kafka did
+   * not take the events in time (the relay will publish them: nothing is lost).
+   */
+  const publishNow = async (
+    orderId: string,
+    version: number,
+    events: readonly DomainEvent[],
+  ): Promise<boolean> => {
+    try {
+      await withDeadline(
+        publisher.publish(events),
+        publishTimeoutMs,
+        'publish',
+      );
+    } catch (error) {
+      logger.warn('publish left to the outbox relay', { orderId, error });
+      return false;
+    }
+    try {
+      await orders.clearOutbox(orderId, version, {
+        signal: AbortSignal.timeout(timings.callMs),
+      });
+    } catch (error) {
+      // The relay will publish them again, under the same event ids: harmless.
+      logger.warn('outbox not cleared after publishing', { orderId, error });
+    }
+    return true;
+  };
+
+  /** What each POST /orders answered, for when saving it as idempotent fails. */
+  const answered = new WeakMap<HttpEvent, HttpResult>();
+
   const createOrder = async (event: HttpEvent): Promise<HttpResult> => {
     const request = parseJsonBody(event, PlaceOrderRequest);
     const causation = {
@@ -135,22 +194,31 @@ export function createOrderApi(deps: OrderApiDependencies) {
       causationId: null,
     };
     const { order, event: placed } = placeOrder(request, causation, clock);
-    if ((await orders.create(order, placed)) === 'exists') {
+    const stored = await settledWrite({
+      orders,
+      orderId: order.orderId,
+      version: order.version,
+      eventId: placed.eventId,
+      write: (options) => orders.create(order, placed, options),
+      stored: 'created',
+      timings,
+    });
+    if (stored === 'exists') {
       throw new ProblemError(409, 'order-exists', 'Order already exists', {
         detail: `an order ${order.orderId} exists; use another orderId or an Idempotency-Key`,
       });
     }
-    try {
-      await publisher.publish([placed]);
-    } catch (error) {
-      await orders.revert(undefined, placed);
-      throw error;
-    }
+    const published = await publishNow(order.orderId, order.version, [placed]);
     logger.info('order placed', {
       orderId: order.orderId,
       correlationId: causation.correlationId,
+      published,
     });
-    return json(201, order, { location: `/orders/${order.orderId}` });
+    const result = json(published ? 201 : 202, order, {
+      location: `/orders/${order.orderId}`,
+    });
+    answered.set(event, result);
+    return result;
   };
 
   const idempotentCreate = deps.idempotency
@@ -161,9 +229,20 @@ export function createOrderApi(deps: OrderApiDependencies) {
     {
       method: 'POST',
       path: '/orders',
-      handler: (event: HttpEvent, context: Context) => {
+      handler: async (event: HttpEvent, context: Context) => {
         deps.idempotency?.config.registerLambdaContext(context);
-        return idempotentCreate(event);
+        try {
+          return await idempotentCreate(event);
+        } catch (error) {
+          // The order is stored, only its idempotency record is not: the answer
+          // stands (a retry with the key then meets the order: 409).
+          const result = answered.get(event);
+          if (result && error instanceof IdempotencyPersistenceLayerError) {
+            logger.warn('idempotency record not saved', { error });
+            return result;
+          }
+          throw error;
+        }
       },
     },
     {
@@ -209,14 +288,23 @@ export function createOrderApi(deps: OrderApiDependencies) {
             detail: `an order in status ${result.status} cannot be cancelled`,
           });
         }
-        await orders.append(result.order, result.event);
-        try {
-          await publisher.publish([result.event]);
-        } catch (error) {
-          await orders.revert(found.order, result.event);
-          throw error;
-        }
-        return json(200, result.order);
+        const outbox = [...found.outbox, result.event];
+        await settledWrite({
+          orders,
+          orderId,
+          version: result.order.version,
+          eventId: result.event.eventId,
+          write: (options) =>
+            orders.append(result.order, result.event, outbox, options),
+          stored: 'appended',
+          timings,
+        });
+        const published = await publishNow(
+          orderId,
+          result.order.version,
+          outbox,
+        );
+        return json(published ? 200 : 202, result.order);
       },
     },
     {
@@ -240,6 +328,39 @@ export function createOrderApi(deps: OrderApiDependencies) {
     .use(problemResponses({ logger, map: mapOrderApiErrors }))
     .use(bodyLimit())
     .handler(routes);
+}
+
+/** Kafka's share of the 3 s an API answer may take (docs/outbox.md, "Timings"). */
+const DEFAULT_PUBLISH_TIMEOUT_MS = 1000;
+
+/** Kafka did not confirm in time. */
+class PublishTimeoutError extends TransientError {
+  constructor(message: string) {
+    super(message);
+    this.name = 'PublishTimeoutError';
+  }
+}
+
+/** `promise`, or a {@link PublishTimeoutError} after `ms` (the promise runs on). */
+async function withDeadline<T>(
+  promise: Promise<T>,
+  ms: number,
+  what: string,
+): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new PublishTimeoutError(`${what} took over ${ms} ms`)),
+      ms,
+    );
+  });
+  // A late rejection of the abandoned promise is not an unhandled one.
+  promise.catch(() => {});
+  try {
+    return await Promise.race([promise, expired]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 function wireFromEnvironment(): OrderApiDependencies {

@@ -59,6 +59,8 @@ const UNAVAILABLE_NAMES = new Set([
   'RequestTimeout',
   'RequestTimeoutException',
   'TimeoutError',
+  // The caller's own deadline (an AbortSignal) ran out.
+  'AbortError',
 ]);
 
 /** Socket-level failures: the endpoint is down, unreachable or hung up on us. */

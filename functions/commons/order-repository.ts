@@ -7,15 +7,22 @@
  * - `sk=APPLIED#<eventId>`: a guard per applied event. Events are keyed by version, so
  *   only this item lets one transaction refuse an eventId that was already applied.
  * Every write puts all three in one transaction, so nothing is ever half-written.
- * The snapshot also carries an `outbox`: events a write caused (ShippingRequested) that
- * are not yet published. It is written in the same transaction and cleared once they
- * are published, so a crash in between loses nothing: the next delivery publishes them.
- * `revert` removes the last event again when it could not be published (the API
- * answers 503 then, and the order must not stay half-made).
+ *
+ * The snapshot also carries an `outbox`: the events a write caused that are not yet
+ * published, written in the same transaction and cleared once they are published
+ * (docs/outbox.md). The table's stream feeds them to the outbox relay, so a crash or a
+ * broker outage between the write and the publish loses nothing.
+ *
+ * An API write is also stamped with `settleBy`, the instant by which the API answers;
+ * its event item is `confirm`ed before the API answers 2xx. A write that is neither
+ * confirmed nor answered in time is voided by the relay (`voidWrite`), and `fence`
+ * keeps a write that timed out from landing later: a 503 never leaves an order behind
+ * (docs/outbox.md).
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import {
   type DynamoDBDocumentClient,
+  PutCommand,
   QueryCommand,
   TransactWriteCommand,
   UpdateCommand,
@@ -43,15 +50,39 @@ export interface StoredOrder {
   readonly appliedEventIds: ReadonlySet<string>;
   /** Events caused by the last writes and not yet published. */
   readonly outbox: readonly DomainEvent[];
+  /**
+   * When the last write was an API write: by when the API answers, and whether it
+   * confirmed the write (then it stands; unconfirmed past `settleBy`, it is voided).
+   */
+  readonly settlement?: {
+    readonly settleBy: number;
+    readonly confirmed: boolean;
+  };
+}
+
+/** Options of a write made for an API request. */
+export interface WriteOptions {
+  /**
+   * Epoch milliseconds by which the API answers for this write: stored on the
+   * snapshot, so that the relay can void a write the API never confirmed.
+   */
+  readonly settleBy?: number;
+  /** Aborts the call (it may still have been applied: see `fence`). */
+  readonly signal?: AbortSignal;
 }
 
 /** Where orders and their events are kept. */
 export interface OrderRepository {
   /**
-   * Stores a new order (version 1) with the event that placed it; `'exists'` when an
-   * order with this id is already stored (nothing is written then).
+   * Stores a new order (version 1) with the event that placed it, the event also in
+   * the outbox; `'exists'` when an order with this id is already stored (nothing is
+   * written then). Idempotent per event: a retry of the same write is the same write.
    */
-  create(order: Order, event: OrderPlaced): Promise<'created' | 'exists'>;
+  create(
+    order: Order,
+    event: OrderPlaced,
+    options?: WriteOptions,
+  ): Promise<'created' | 'exists'>;
   /** The order and its applied event ids, from one strongly consistent query. */
   get(orderId: string): Promise<StoredOrder | undefined>;
   /** The order's events, oldest first; undefined for an unknown order. */
@@ -66,19 +97,48 @@ export interface OrderRepository {
     order: Order,
     event: DomainEvent,
     outbox?: readonly DomainEvent[],
+    options?: WriteOptions,
   ): Promise<'appended' | 'duplicate'>;
   /**
    * Empties the outbox once its events are published; `false` (nothing changed) when
    * the order has moved past `version` since (its new snapshot carried the outbox on).
    */
-  clearOutbox(orderId: string, version: number): Promise<boolean>;
+  clearOutbox(
+    orderId: string,
+    version: number,
+    options?: WriteOptions,
+  ): Promise<boolean>;
   /**
-   * Undoes the last write when its event could not be published: removes `event`
-   * (item and guard) and restores `previous`, or removes the order when `previous` is
-   * undefined (a create). Conditional on `event` still being the last one; throws
-   * {@link OrderVersionConflictError} (reverting nothing) when another event followed.
+   * After a write of `eventId` whose outcome is unknown (it timed out): makes sure it
+   * can never be applied from now on (`'fenced'`), or learns that it was (`'applied'`).
    */
-  revert(previous: Order | undefined, event: DomainEvent): Promise<void>;
+  fence(
+    orderId: string,
+    eventId: string,
+    options?: WriteOptions,
+  ): Promise<'fenced' | 'applied'>;
+  /**
+   * Marks the write of `eventId` at `version` as answered with a 2xx, so it can no
+   * longer be voided; `false` when it was voided first.
+   */
+  confirm(
+    orderId: string,
+    version: number,
+    eventId: string,
+    options?: WriteOptions,
+  ): Promise<boolean>;
+  /**
+   * Undoes the write that made `version`: removes its event and restores `previous`
+   * (the snapshot as it was, from the stream's old image), or removes the order when
+   * `previous` is undefined (a create). The event's guard stays, so the write can
+   * never be applied again. `'stands'` (nothing changed) when the write was confirmed
+   * or another write followed it.
+   */
+  voidWrite(
+    orderId: string,
+    version: number,
+    previous: Record<string, unknown> | undefined,
+  ): Promise<'voided' | 'stands'>;
 }
 
 const SNAPSHOT = 'SNAPSHOT';
@@ -103,6 +163,7 @@ function writeItems(
     ConditionExpression: string;
     ExpressionAttributeValues?: Record<string, number>;
   },
+  settleBy: number | undefined,
 ) {
   const pk = partitionKey(order.orderId);
   return [
@@ -141,11 +202,23 @@ function writeItems(
           sk: SNAPSHOT,
           ...order,
           ...(outbox.length > 0 ? { outbox } : {}),
+          ...(settleBy !== undefined ? { settleBy } : {}),
         },
         ...snapshotCondition,
       },
     },
   ];
+}
+
+/**
+ * An API write is idempotent on its event id, so that the SDK's retry of a write
+ * whose answer was lost is the same write, not a refusal. Not for the consumers'
+ * writes: a redelivered event must meet the guard and come back `'duplicate'`.
+ */
+function apiToken(event: DomainEvent, options: WriteOptions) {
+  return options.settleBy === undefined
+    ? {}
+    : { ClientRequestToken: event.eventId };
 }
 
 function checkEventBelongs(order: Order, event: DomainEvent): void {
@@ -200,7 +273,7 @@ export function createOrderRepository(
   }
 
   return {
-    async create(order, event) {
+    async create(order, event, options = {}) {
       if (order.version !== 1) {
         throw new RangeError(`a new order has version 1, got ${order.version}`);
       }
@@ -208,10 +281,17 @@ export function createOrderRepository(
       try {
         await db.send(
           new TransactWriteCommand({
-            TransactItems: writeItems(tableName, order, event, [], {
-              ConditionExpression: 'attribute_not_exists(pk)',
-            }),
+            TransactItems: writeItems(
+              tableName,
+              order,
+              event,
+              [event],
+              { ConditionExpression: 'attribute_not_exists(pk)' },
+              options.settleBy,
+            ),
+            ...apiToken(event, options),
           }),
+          { abortSignal: options.signal },
         );
         return 'created';
       } catch (error) {
@@ -244,7 +324,22 @@ export function createOrderRepository(
       const outbox = Array.isArray(snapshot.outbox)
         ? snapshot.outbox.map((event) => DomainEvent.parse(event))
         : [];
-      return { order: Order.parse(snapshot), appliedEventIds, outbox };
+      const order = Order.parse(snapshot);
+      if (typeof snapshot.settleBy !== 'number') {
+        return { order, appliedEventIds, outbox };
+      }
+      const last = items.find(
+        (item) => item.sk === eventSortKey(order.version),
+      );
+      return {
+        order,
+        appliedEventIds,
+        outbox,
+        settlement: {
+          settleBy: snapshot.settleBy,
+          confirmed: last?.confirmed === true,
+        },
+      };
     },
 
     async history(orderId) {
@@ -254,7 +349,7 @@ export function createOrderRepository(
       return items.map((item) => DomainEvent.parse(item.event));
     },
 
-    async append(order, event, outbox = []) {
+    async append(order, event, outbox = [], options = {}) {
       if (order.version < 2) {
         throw new RangeError(
           `an appended snapshot has version 2 or more, got ${order.version}`,
@@ -265,11 +360,20 @@ export function createOrderRepository(
       try {
         await db.send(
           new TransactWriteCommand({
-            TransactItems: writeItems(tableName, order, event, outbox, {
-              ConditionExpression: 'version = :previous',
-              ExpressionAttributeValues: { ':previous': previous },
-            }),
+            TransactItems: writeItems(
+              tableName,
+              order,
+              event,
+              outbox,
+              {
+                ConditionExpression: 'version = :previous',
+                ExpressionAttributeValues: { ':previous': previous },
+              },
+              options.settleBy,
+            ),
+            ...apiToken(event, options),
           }),
+          { abortSignal: options.signal },
         );
         return 'appended';
       } catch (error) {
@@ -290,7 +394,7 @@ export function createOrderRepository(
       }
     },
 
-    async clearOutbox(orderId, version) {
+    async clearOutbox(orderId, version, options = {}) {
       try {
         await db.send(
           new UpdateCommand({
@@ -300,6 +404,7 @@ export function createOrderRepository(
             ConditionExpression: 'version = :version',
             ExpressionAttributeValues: { ':version': version },
           }),
+          { abortSignal: options.signal },
         );
         return true;
       } catch (error) {
@@ -308,10 +413,49 @@ export function createOrderRepository(
       }
     },
 
-    async revert(previous, event) {
-      const orderId = previous?.orderId ?? event.data.orderId;
+    async fence(orderId, eventId, options = {}) {
+      try {
+        await db.send(
+          new PutCommand({
+            TableName: tableName,
+            Item: {
+              pk: partitionKey(orderId),
+              sk: `${APPLIED_PREFIX}${eventId}`,
+              eventId,
+              fenced: true,
+            },
+            ConditionExpression: 'attribute_not_exists(pk)',
+          }),
+          { abortSignal: options.signal },
+        );
+        return 'fenced';
+      } catch (error) {
+        if (error instanceof ConditionalCheckFailedException) return 'applied';
+        throw toStoreError(error, 'orders.fence');
+      }
+    },
+
+    async confirm(orderId, version, eventId, options = {}) {
+      try {
+        await db.send(
+          new UpdateCommand({
+            TableName: tableName,
+            Key: { pk: partitionKey(orderId), sk: eventSortKey(version) },
+            UpdateExpression: 'SET confirmed = :yes',
+            ConditionExpression: 'eventId = :eventId',
+            ExpressionAttributeValues: { ':yes': true, ':eventId': eventId },
+          }),
+          { abortSignal: options.signal },
+        );
+        return true;
+      } catch (error) {
+        if (error instanceof ConditionalCheckFailedException) return false;
+        throw toStoreError(error, 'orders.confirm');
+      }
+    },
+
+    async voidWrite(orderId, version, previous) {
       const pk = partitionKey(orderId);
-      const version = (previous?.version ?? 0) + 1;
       const snapshotCondition = {
         ConditionExpression: 'version = :version',
         ExpressionAttributeValues: { ':version': version },
@@ -323,23 +467,16 @@ export function createOrderRepository(
               {
                 Delete: {
                   TableName: tableName,
-                  Key: { pk, sk: `${APPLIED_PREFIX}${event.eventId}` },
-                  ConditionExpression: 'attribute_exists(pk)',
-                },
-              },
-              {
-                Delete: {
-                  TableName: tableName,
                   Key: { pk, sk: eventSortKey(version) },
-                  ConditionExpression: 'eventId = :eventId',
-                  ExpressionAttributeValues: { ':eventId': event.eventId },
+                  ConditionExpression:
+                    'attribute_exists(pk) AND attribute_not_exists(confirmed)',
                 },
               },
               previous
                 ? {
                     Put: {
                       TableName: tableName,
-                      Item: { pk, sk: SNAPSHOT, ...previous },
+                      Item: { ...previous, pk, sk: SNAPSHOT },
                       ...snapshotCondition,
                     },
                   }
@@ -353,18 +490,17 @@ export function createOrderRepository(
             ],
           }),
         );
+        return 'voided';
       } catch (error) {
         const codes = cancellationCodes(error);
-        if (
-          codes.includes('ConditionalCheckFailed') ||
-          codes.includes('TransactionConflict')
-        ) {
+        if (codes.includes('ConditionalCheckFailed')) return 'stands';
+        if (codes.includes('TransactionConflict')) {
           throw new OrderVersionConflictError(
-            `cannot revert event ${event.eventId} of order ${orderId}: it is not the last one (version ${version})`,
+            `cannot settle version ${version} of order ${orderId} now: it is being written`,
             { cause: error },
           );
         }
-        throw toStoreError(error, 'orders.revert');
+        throw toStoreError(error, 'orders.voidWrite');
       }
     },
   };

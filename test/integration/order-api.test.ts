@@ -315,7 +315,7 @@ describe('order API: health', () => {
 });
 
 describe('order API: Kafka down', () => {
-  it('answers 503 with Retry-After, keeps no half-made order, and then fails fast', async () => {
+  it('answers 202: the order is stored and confirmed with its event in the outbox, for the relay', async () => {
     // Prepare: the real store, and a publisher whose broker does not exist.
     const { createOrderApi } = await import('../../functions/order-api.ts');
     const { createKafkaPublisher } = await import(
@@ -368,20 +368,32 @@ describe('order API: Kafka down', () => {
     const first = await call(`down-1-${run}`);
     const second = await call(`down-2-${run}`);
     const third = await call(`down-3-${run}`);
+    const cancel = (await down(
+      httpEvent('POST', `/orders/down-3-${run}/cancel`, { reason: 'test' }),
+      context,
+    )) as Result;
     const health = (await down(httpEvent('GET', '/health'), context)) as Result;
 
-    // Assess: 503 + Retry-After each time, and no order stored.
+    // Assess: 202 each time; each order stored, confirmed, its events waiting.
     for (const response of [first, second, third]) {
-      expect(response.statusCode).toBe(503);
-      expect(Number(response.headers?.['retry-after'])).toBeGreaterThan(0);
-      expect(bodyOf(response as never).type).toBe('/problems/unavailable');
+      expect(response.statusCode).toBe(202);
+      expect(bodyOf(response as never).status).toBe('PENDING');
     }
-    for (const orderId of ['down-1', 'down-2', 'down-3']) {
-      expect(await orders.get(`${orderId}-${run}`)).toBeUndefined();
+    for (const orderId of ['down-1', 'down-2']) {
+      const stored = await orders.get(`${orderId}-${run}`);
+      expect(stored?.outbox.map((e) => e.eventType)).toEqual(['OrderPlaced']);
+      expect(stored?.settlement?.confirmed).toBe(true);
     }
-    // The third did not try Kafka: the open breaker answered, with its own Retry-After.
+    expect(cancel.statusCode).toBe(202);
+    const cancelled = await orders.get(`down-3-${run}`);
+    expect(cancelled?.order.status).toBe('CANCELLED');
+    expect(cancelled?.outbox.map((e) => e.eventType)).toEqual([
+      'OrderPlaced',
+      'OrderCancelled',
+    ]);
+    expect(cancelled?.settlement?.confirmed).toBe(true);
+    // After two failures the breaker is open: later publishes fail at once.
     expect(publisher.state()).toBe('open');
-    expect(Number(third.headers?.['retry-after'])).toBeGreaterThan(50);
     expect(health.statusCode).toBe(503);
   });
 });

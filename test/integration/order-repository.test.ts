@@ -281,38 +281,105 @@ describe('OrderRepository on DynamoDB', () => {
     expect((await orders.history(order.orderId))?.length).toBe(2);
   });
 
-  it('reverts a create that could not be published, leaving no trace of the order', async () => {
+  it('keeps the placing event in the outbox of a new order until it is cleared', async () => {
     // Prepare
     const { order, event } = placed(`o-${randomUUID()}`);
-    await orders.create(order, event);
 
     // Act
-    await orders.revert(undefined, event);
+    await orders.create(order, event, { settleBy: 1_000 });
+    const stored = await orders.get(order.orderId);
+    await orders.clearOutbox(order.orderId, order.version);
 
     // Assess
-    expect(await orders.get(order.orderId)).toBeUndefined();
-    expect(await orders.history(order.orderId)).toBeUndefined();
-    expect(await orders.create(order, event)).toBe('created');
+    expect(stored?.outbox).toEqual([event]);
+    expect(stored?.settlement).toEqual({ settleBy: 1_000, confirmed: false });
+    expect((await orders.get(order.orderId))?.outbox).toEqual([]);
   });
 
-  it('reverts the last append to the previous snapshot, but not an older one', async () => {
+  it('fences off a write that never landed, and finds one that did', async () => {
+    // Prepare
+    const { order, event } = placed(`o-${randomUUID()}`);
+    const other = placed(`o-${randomUUID()}`);
+    await orders.create(other.order, other.event);
+
+    // Act
+    const fenced = await orders.fence(order.orderId, event.eventId);
+    const late = await orders.create(order, event);
+    const found = await orders.fence(other.order.orderId, other.event.eventId);
+
+    // Assess: the fenced write can never land; a new attempt (a new event) can.
+    expect(fenced).toBe('fenced');
+    expect(await orders.get(order.orderId)).toBeUndefined();
+    expect(late).toBe('exists');
+    expect(found).toBe('applied');
+    expect(await orders.create(order, placed(order.orderId).event)).toBe(
+      'created',
+    );
+  });
+
+  it('voids an unconfirmed create, leaving no order; a confirmed one stands', async () => {
+    // Prepare
+    const unconfirmed = placed(`o-${randomUUID()}`);
+    const confirmed = placed(`o-${randomUUID()}`);
+    await orders.create(unconfirmed.order, unconfirmed.event, { settleBy: 1 });
+    await orders.create(confirmed.order, confirmed.event, { settleBy: 1 });
+    const id = confirmed.order.orderId;
+
+    // Act
+    const ok = await orders.confirm(id, 1, confirmed.event.eventId);
+    const voided = await orders.voidWrite(
+      unconfirmed.order.orderId,
+      1,
+      undefined,
+    );
+    const stands = await orders.voidWrite(id, 1, undefined);
+    const tooLate = await orders.confirm(
+      unconfirmed.order.orderId,
+      1,
+      unconfirmed.event.eventId,
+    );
+
+    // Assess
+    expect([ok, voided, stands, tooLate]).toEqual([
+      true,
+      'voided',
+      'stands',
+      false,
+    ]);
+    expect(await orders.get(unconfirmed.order.orderId)).toBeUndefined();
+    expect(await orders.history(unconfirmed.order.orderId)).toBeUndefined();
+    expect((await orders.get(id))?.settlement).toEqual({
+      settleBy: 1,
+      confirmed: true,
+    });
+  });
+
+  it('voids an unconfirmed append back to the previous snapshot, but not once another write followed', async () => {
     // Prepare
     const { order, event } = placed(`o-${randomUUID()}`);
     await orders.create(order, event);
+    const before = await db.send(
+      new GetCommand({
+        TableName: tableName,
+        Key: { pk: `ORDER#${order.orderId}`, sk: 'SNAPSHOT' },
+      }),
+    );
     const payment = paymentProcessed(order.orderId);
     const paid = advanced(order, 'PAID');
-    await orders.append(paid, payment);
+    await orders.append(paid, payment, [], { settleBy: 1 });
 
     // Act
-    const stale = await failureOf(orders.revert(undefined, event));
-    expect(stale).toBeInstanceOf(OrderVersionConflictError);
-    await orders.revert(order, payment);
+    const voided = await orders.voidWrite(order.orderId, 2, before.Item);
+    const again = await orders.append(paid, paymentProcessed(order.orderId));
+    const stands = await orders.voidWrite(order.orderId, 1, undefined);
 
     // Assess
+    expect(voided).toBe('voided');
+    expect(again).toBe('appended');
+    expect(stands).toBe('stands');
     const stored = await orders.get(order.orderId);
-    expect(stored?.order).toEqual(order);
-    expect([...(stored?.appliedEventIds ?? [])]).toEqual([event.eventId]);
-    expect(await orders.append(paid, payment)).toBe('appended');
+    expect(stored?.order).toEqual(paid);
+    expect(stored?.appliedEventIds.has(payment.eventId)).toBe(false);
   });
 
   it('keeps what a write caused in the outbox until it is cleared, and carries it on', async () => {
