@@ -38,11 +38,11 @@ export interface OrdersTablesProps {
  * ```
  */
 export class OrdersTables extends Construct {
-  readonly tables: Record<TableName, dynamodb.ITable>;
+  readonly tables: Record<TableName, dynamodb.ITableV2>;
 
   constructor(scope: Construct, id: string, props: OrdersTablesProps) {
     super(scope, id);
-    const build = (spec: TableSpec): dynamodb.ITable =>
+    const build = (spec: TableSpec): dynamodb.ITableV2 =>
       createTable(this, spec, props.retainData);
     this.tables = {
       orders: build(TABLES.orders),
@@ -90,6 +90,9 @@ function createTable(
     })),
     ...(spec.timeToLiveAttribute
       ? { timeToLiveAttribute: spec.timeToLiveAttribute }
+      : {}),
+    ...(spec.stream
+      ? { dynamoStream: dynamodb.StreamViewType[spec.stream] }
       : {}),
     billing: dynamodb.Billing.onDemand(),
     pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },

@@ -7,6 +7,8 @@ import {
 } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { DynamoEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type { Construct } from 'constructs';
 import {
   CONSUMED_TOPICS,
@@ -110,6 +112,43 @@ export class OrdersStack extends Stack {
     data.tables.orders.grantReadWriteData(orderApi);
     data.tables.idempotency.grantReadWriteData(orderApi);
 
+    // outbox-relay: publishes what an API write stored but did not publish itself
+    // (docs/outbox.md). The orders table's stream, in order per order; a batch item
+    // failure retries from that record on, and a record is never skipped (no retry
+    // limit, no age limit: the stream keeps it 24 h, the order item keeps its outbox
+    // after that).
+    const outboxRelay = new OrdersFunction(this, 'OutboxRelay', {
+      ...common,
+      entry: 'outbox-relay.ts',
+      description: 'Publishes the events the orders table holds in its outbox',
+      environment: { ORDERS_TABLE: tables.ORDERS_TABLE as string },
+    });
+    allowKafkaProducer(outboxRelay, cluster, [
+      TOPICS.orderPlaced,
+      TOPICS.orderCancelled,
+      TOPICS.shippingRequested,
+    ]);
+    data.tables.orders.grantReadWriteData(outboxRelay);
+    outboxRelay.addEventSource(
+      new DynamoEventSource(data.tables.orders, {
+        startingPosition: lambda.StartingPosition.TRIM_HORIZON,
+        batchSize: 100,
+        maxBatchingWindow: Duration.seconds(0),
+        reportBatchItemFailures: true,
+        bisectBatchOnError: false,
+        retryAttempts: -1,
+        parallelizationFactor: 1,
+        filters: [
+          lambda.FilterCriteria.filter({
+            eventName: lambda.FilterRule.or('INSERT', 'MODIFY'),
+            dynamodb: {
+              NewImage: { sk: { S: lambda.FilterRule.isEqual('SNAPSHOT') } },
+            },
+          }),
+        ],
+      }),
+    );
+
     const orderEvents = new KafkaConsumerFunction(this, 'OrderEvents', {
       ...common,
       entry: 'order-events.ts',
@@ -209,6 +248,7 @@ export class OrdersStack extends Stack {
     // Nothing reads or writes a topic before the topics exist.
     const everyFunction = [
       orderApi,
+      outboxRelay,
       orderEvents.fn,
       payment.fn,
       reprocessor.fn,
@@ -238,6 +278,7 @@ export class OrdersStack extends Stack {
     new Monitoring(this, 'Monitoring', {
       functions: [
         { name: 'order-api', fn: orderApi },
+        { name: 'outbox-relay', fn: outboxRelay },
         { name: 'order-events', fn: orderEvents.fn },
         { name: 'payment', fn: payment.fn },
         { name: 'dlq-reprocessor', fn: reprocessor.fn },

@@ -18,18 +18,25 @@ export interface TableSpec {
     readonly sortKey: string;
   }[];
   readonly timeToLiveAttribute?: string;
+  /**
+   * A DynamoDB stream of every change, with both images: the orders table's feeds the
+   * outbox relay (docs/outbox.md).
+   */
+  readonly stream?: 'NEW_AND_OLD_IMAGES';
 }
 
 export const TABLES = {
   /**
    * Orders: `pk=ORDER#<id>`; `sk=SNAPSHOT` (the state, with a version), `EVENT#<version>`
-   * or `APPLIED#<eventId>` (dedup guard). See `#commons/order-repository.ts`.
+   * or `APPLIED#<eventId>` (dedup guard). See `#commons/order-repository.ts`. Its
+   * stream drives the outbox relay.
    */
   orders: {
     id: 'Orders',
     envVar: 'ORDERS_TABLE',
     partitionKey: 'pk',
     sortKey: 'sk',
+    stream: 'NEW_AND_OLD_IMAGES',
   },
   /**
    * Payments: `pk=ORDER#<id>`; `sk=PAYMENT` (claimed, charged, rejected or voided) and
@@ -88,6 +95,14 @@ export function createTableInput(
       AttributeName: name,
       AttributeType: 'S',
     })),
+    ...(spec.stream
+      ? {
+          StreamSpecification: {
+            StreamEnabled: true,
+            StreamViewType: spec.stream,
+          },
+        }
+      : {}),
     ...(spec.indexes?.length
       ? {
           GlobalSecondaryIndexes: spec.indexes.map((index) => ({

@@ -1,0 +1,192 @@
+/**
+ * The outbox relay (docs/outbox.md): triggered by the orders table's stream through
+ * an event source mapping, it publishes every event an order write left in the
+ * order's outbox and clears it. The API publishes at once and clears the outbox
+ * itself; the relay is what makes its 2xx a promise when Kafka is slow or down.
+ *
+ * For each change of an order's snapshot that left an outbox, in the stream's order,
+ * the order is read again (strongly consistent), and:
+ * - nothing is left in the outbox (the usual case: the API published it), or the
+ *   record is not the order's latest write (a later record covers it): done;
+ * - the latest write is an API write not yet confirmed: before its `settleBy` (plus
+ *   SETTLE_GRACE_MS), the API may still confirm it: try again later; after, the API
+ *   answered 503 or never answered: void it (unless it was confirmed meanwhile);
+ * - otherwise publish the outbox, then clear it. Events keep their ids, so publishing
+ *   twice (the API and the relay racing) changes nothing downstream.
+ * A record that fails, or must wait, is reported as a batch item failure: the mapping
+ * retries from it, and later records of the shard wait, so an order's events stay in
+ * order.
+ */
+import type { Logger } from '@aws-lambda-powertools/logger';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import type { AttributeValue } from '@aws-sdk/client-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
+import middy from '@middy/core';
+import type {
+  DynamoDBBatchResponse,
+  DynamoDBRecord,
+  DynamoDBStreamEvent,
+} from 'aws-lambda';
+import {
+  DynamoDbConfig,
+  KafkaConfig,
+  loadConfig,
+  tableName,
+} from '#commons/config.ts';
+import { createDocumentClient } from '#commons/dynamodb.ts';
+import {
+  createKafkaPublisher,
+  type EventPublisher,
+} from '#commons/kafka-publisher.ts';
+import { createLogger, createMetrics } from '#commons/observability.ts';
+import {
+  createOrderRepository,
+  type OrderRepository,
+} from '#commons/order-repository.ts';
+import { SETTLE_GRACE_MS } from '#commons/settled-write.ts';
+import { TransientError } from '#domain/failures.ts';
+import { TABLES } from '#infra/tables.ts';
+
+export interface OutboxRelayDependencies {
+  readonly orders: OrderRepository;
+  readonly publisher: EventPublisher;
+  readonly logger: Logger;
+  readonly metrics?: Metrics;
+  /** Epoch milliseconds. Default Date.now. */
+  readonly now?: () => number;
+}
+
+/** An API write that may still be confirmed: the mapping retries the record later. */
+export class WriteNotSettledError extends TransientError {
+  constructor(message: string) {
+    super(message);
+    this.name = 'WriteNotSettledError';
+  }
+}
+
+/** The order and version a stream record wrote, when it left events in the outbox. */
+export function outboxWrite(
+  record: DynamoDBRecord,
+): { readonly orderId: string; readonly version: number } | undefined {
+  const image = record.dynamodb?.NewImage;
+  if (record.eventName === 'REMOVE' || !image) return undefined;
+  const snapshot = unmarshall(image as Record<string, AttributeValue>);
+  if (
+    snapshot.sk !== 'SNAPSHOT' ||
+    typeof snapshot.orderId !== 'string' ||
+    typeof snapshot.version !== 'number' ||
+    !Array.isArray(snapshot.outbox) ||
+    snapshot.outbox.length === 0
+  ) {
+    return undefined;
+  }
+  return { orderId: snapshot.orderId, version: snapshot.version };
+}
+
+/**
+ * Builds the relay handler from its dependencies.
+ *
+ * @example
+ * ```ts
+ * const relay = createOutboxRelay({ orders, publisher, logger });
+ * await relay(streamEvent, context);
+ * ```
+ */
+export function createOutboxRelay(deps: OutboxRelayDependencies) {
+  const { orders, publisher, logger, metrics } = deps;
+  const now = deps.now ?? Date.now;
+
+  const relay = async (record: DynamoDBRecord): Promise<void> => {
+    const write = outboxWrite(record);
+    if (!write) return;
+    const { orderId, version } = write;
+    const found = await orders.get(orderId);
+    if (!found || found.outbox.length === 0) return;
+    if (found.order.version !== version) return;
+    const settlement = found.settlement;
+    if (settlement && !settlement.confirmed) {
+      const due = settlement.settleBy + SETTLE_GRACE_MS;
+      if (now() <= due) {
+        throw new WriteNotSettledError(
+          `order ${orderId} version ${version}: the API may still confirm it (until ${new Date(due).toISOString()})`,
+        );
+      }
+      const old = record.dynamodb?.OldImage;
+      const previous =
+        record.eventName === 'MODIFY' && old
+          ? unmarshall(old as Record<string, AttributeValue>)
+          : undefined;
+      if ((await orders.voidWrite(orderId, version, previous)) === 'voided') {
+        metrics?.addMetric('UnconfirmedWritesVoided', MetricUnit.Count, 1);
+        logger.warn('unconfirmed write voided: its API request answered 503', {
+          orderId,
+          version,
+        });
+        return;
+      }
+      // Confirmed, or followed by another write, in the meantime: it stands.
+      return relay(record);
+    }
+    await publisher.publish(found.outbox);
+    await orders.clearOutbox(orderId, version);
+    metrics?.addMetric(
+      'OutboxEventsRelayed',
+      MetricUnit.Count,
+      found.outbox.length,
+    );
+    logger.info('outbox relayed', {
+      orderId,
+      eventIds: found.outbox.map((event) => event.eventId),
+    });
+  };
+
+  return middy<DynamoDBStreamEvent, DynamoDBBatchResponse>()
+    .use(injectLambdaContext(logger))
+    .use(logMetrics(metrics ?? createMetrics('outbox-relay')))
+    .handler(async (event) => {
+      metrics?.addMetric(
+        'StreamRecords',
+        MetricUnit.Count,
+        event.Records.length,
+      );
+      for (const record of event.Records) {
+        try {
+          await relay(record);
+        } catch (error) {
+          const sequence = record.dynamodb?.SequenceNumber ?? '';
+          const log =
+            error instanceof WriteNotSettledError ? logger.info : logger.error;
+          log.call(logger, 'the mapping retries from this record', {
+            error,
+            sequence,
+          });
+          // Lambda checkpoints before this record: it and the ones after it come again.
+          return { batchItemFailures: [{ itemIdentifier: sequence }] };
+        }
+      }
+      return { batchItemFailures: [] };
+    });
+}
+
+function wireFromEnvironment(): OutboxRelayDependencies {
+  const config = loadConfig({
+    kafka: KafkaConfig,
+    dynamodb: DynamoDbConfig,
+    ordersTable: tableName(TABLES.orders.envVar),
+  });
+  const logger = createLogger('outbox-relay');
+  return {
+    orders: createOrderRepository(
+      createDocumentClient(config.dynamodb),
+      config.ordersTable,
+    ),
+    publisher: createKafkaPublisher(config.kafka, { logger }),
+    logger,
+    metrics: createMetrics('outbox-relay'),
+  };
+}
+
+/** The Lambda handler: dependencies built once per container, at cold start. */
+export const handler = createOutboxRelay(wireFromEnvironment());
