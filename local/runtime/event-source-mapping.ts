@@ -1330,6 +1330,27 @@ function decodeValueForFilter(
   return { kind: 'string', value: text };
 }
 
+/**
+ * A filter pattern over a whole record, as a stream (DynamoDB) mapping applies it:
+ * the same pattern language, no special casing of a value (docs/outbox.md).
+ *
+ * @throws {UnsupportedFilterPatternError} a filter uses an unsupported operator.
+ */
+export function compileRecordPattern(
+  text: string,
+): (record: unknown) => boolean {
+  let pattern: unknown;
+  try {
+    pattern = JSON.parse(text);
+  } catch {
+    throw new UnsupportedFilterPatternError(text, 'not JSON');
+  }
+  if (!isObject(pattern)) {
+    throw new UnsupportedFilterPatternError(text, 'not a JSON object');
+  }
+  return compileObject(pattern, text);
+}
+
 function compileObject(
   pattern: Record<string, unknown>,
   text: string,

@@ -12,6 +12,10 @@ import { REPO_ROOT } from '#platform/artifacts.ts';
 import { createTables, createTopics } from '#platform/platform.ts';
 import { claimPort } from '#platform/ports.ts';
 import {
+  type LocalStreamMappingRunner,
+  startStreamMapping,
+} from './dynamodb-stream-mapping.ts';
+import {
   type LocalEventSourceMapping,
   startEventSourceMapping,
 } from './event-source-mapping.ts';
@@ -116,6 +120,7 @@ export async function startLocalSystem(
   // One thread runs every mapping's kafkajs consumer, for the whole session.
   const consumerThread = new ConsumerThread();
   const mappings: LocalEventSourceMapping[] = [];
+  const streamMappings: LocalStreamMappingRunner[] = [];
   const schedules: NodeJS.Timeout[] = [];
   let stopApi: (() => Promise<void>) | undefined;
   let watcher: FSWatcher | undefined;
@@ -124,7 +129,9 @@ export async function startLocalSystem(
     await stopApi?.();
     for (const timer of schedules) clearInterval(timer);
     try {
-      await Promise.all(mappings.map((mapping) => mapping.stop()));
+      await Promise.all(
+        [...mappings, ...streamMappings].map((mapping) => mapping.stop()),
+      );
     } finally {
       await consumerThread.stop();
       await Promise.all([...lambdas.values()].map((lambda) => lambda.stop()));
@@ -143,6 +150,14 @@ export async function startLocalSystem(
             consumerThread,
           },
         ),
+      );
+    }
+    for (const mapping of model.streamMappings.filter((m) => m.enabled)) {
+      streamMappings.push(
+        await startStreamMapping(mapping, lambdaOf(mapping.functionLogicalId), {
+          endpoint: platform.dynamodb.endpoint,
+          log,
+        }),
       );
     }
     const adminToken = randomBytes(24).toString('base64url');
@@ -220,6 +235,11 @@ function describeSystem(
   for (const mapping of model.mappings) {
     lines.push(
       `  ${mapping.topic.padEnd(34)} -> ${name(mapping.functionLogicalId).padEnd(16)} batch ${mapping.batchSize}, window ${mapping.maximumBatchingWindowSeconds} s${mapping.onFailureDestination ? `, then ${mapping.onFailureDestination}` : ''}`,
+    );
+  }
+  for (const mapping of model.streamMappings) {
+    lines.push(
+      `  ${`stream of ${mapping.tableLogicalId}`.padEnd(34)} -> ${name(mapping.functionLogicalId).padEnd(16)} batch ${mapping.batchSize}`,
     );
   }
   lines.push('', 'Schedules');

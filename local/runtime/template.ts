@@ -81,6 +81,35 @@ export interface LocalMapping {
   readonly filters: readonly string[];
 }
 
+/**
+ * An `AWS::Lambda::EventSourceMapping` on a DynamoDB table's stream, with Lambda's
+ * defaults for stream sources.
+ */
+export interface LocalStreamMapping {
+  readonly logicalId: string;
+  readonly functionLogicalId: string;
+  /** The table's logical id, which is also its local name. */
+  readonly tableLogicalId: string;
+  readonly startingPosition: 'TRIM_HORIZON' | 'LATEST';
+  /** Default 100. */
+  readonly batchSize: number;
+  /** Default 0. */
+  readonly maximumBatchingWindowSeconds: number;
+  /** -1 (until the record leaves the stream) when absent. */
+  readonly maximumRetryAttempts: number;
+  /** -1 (until the record leaves the stream) when absent. */
+  readonly maximumRecordAgeSeconds: number;
+  readonly bisectBatchOnFunctionError: boolean;
+  readonly reportBatchItemFailures: boolean;
+  /** Default 1. */
+  readonly parallelizationFactor: number;
+  /** An SQS queue or SNS topic ARN; not emulated locally (logged instead). */
+  readonly onFailureDestination?: string;
+  readonly enabled: boolean;
+  /** The `FilterCriteria` patterns, as JSON strings. */
+  readonly filters: readonly string[];
+}
+
 /** An HTTP API route and the function behind it. */
 export interface LocalRoute {
   /** `GET /orders/{orderId}` */
@@ -121,6 +150,7 @@ export interface LocalSchedule {
 export interface SystemModel {
   readonly functions: LocalFunction[];
   readonly mappings: LocalMapping[];
+  readonly streamMappings: LocalStreamMapping[];
   readonly routes: LocalRoute[];
   readonly tables: LocalTable[];
   readonly topics: LocalTopic[];
@@ -288,6 +318,7 @@ export function readSystem(
   return {
     functions,
     mappings: readMappings(resources, names),
+    streamMappings: readStreamMappings(resources, names),
     routes: readRoutes(resources, names),
     tables,
     topics: readTopics(resources),
@@ -469,7 +500,11 @@ function readMappings(
   names: ReadonlyMap<string, string>,
 ): LocalMapping[] {
   return Object.entries(resources)
-    .filter(([, r]) => r.Type === 'AWS::Lambda::EventSourceMapping')
+    .filter(
+      ([, r]) =>
+        r.Type === 'AWS::Lambda::EventSourceMapping' &&
+        streamTableOf(r, resources) === undefined,
+    )
     .map(([logicalId, resource]) => {
       const props = resource.Properties ?? {};
       const functionLogicalId = functionOf(
@@ -565,6 +600,80 @@ function readMappings(
       };
       return mapping;
     });
+}
+
+/** The table whose stream a mapping reads (`Fn::GetAtt [table, StreamArn]`), if any. */
+function streamTableOf(
+  mapping: CfnResource,
+  resources: CfnTemplate['Resources'],
+): string | undefined {
+  const arn = mapping.Properties?.EventSourceArn;
+  const getAtt = isRecord(arn) ? arn['Fn::GetAtt'] : undefined;
+  if (!Array.isArray(getAtt) || getAtt[1] !== 'StreamArn') return undefined;
+  const table = resources[String(getAtt[0])];
+  return table?.Type === 'AWS::DynamoDB::Table' ||
+    table?.Type === 'AWS::DynamoDB::GlobalTable'
+    ? String(getAtt[0])
+    : undefined;
+}
+
+function readStreamMappings(
+  resources: CfnTemplate['Resources'],
+  names: ReadonlyMap<string, string>,
+): LocalStreamMapping[] {
+  return Object.entries(resources).flatMap(([logicalId, resource]) => {
+    if (resource.Type !== 'AWS::Lambda::EventSourceMapping') return [];
+    const tableLogicalId = streamTableOf(resource, resources);
+    if (tableLogicalId === undefined) return [];
+    const props = resource.Properties ?? {};
+    const where = `event source mapping ${logicalId}`;
+    const startingPosition = props.StartingPosition ?? 'LATEST';
+    if (startingPosition !== 'TRIM_HORIZON' && startingPosition !== 'LATEST') {
+      throw new UnsupportedTemplateError(
+        `${where}: StartingPosition ${JSON.stringify(startingPosition)} on a DynamoDB stream`,
+      );
+    }
+    const destinationConfig = isRecord(props.DestinationConfig)
+      ? props.DestinationConfig.OnFailure
+      : undefined;
+    const destination = isRecord(destinationConfig)
+      ? destinationConfig.Destination
+      : undefined;
+    const responseTypes = props.FunctionResponseTypes;
+    const filterCriteria = isRecord(props.FilterCriteria)
+      ? props.FilterCriteria.Filters
+      : undefined;
+    const mapping: LocalStreamMapping = {
+      logicalId,
+      functionLogicalId: functionOf(props.FunctionName, names, where),
+      tableLogicalId,
+      startingPosition,
+      batchSize: numberOr(props.BatchSize, 100),
+      maximumBatchingWindowSeconds: numberOr(
+        props.MaximumBatchingWindowInSeconds,
+        0,
+      ),
+      maximumRetryAttempts: numberOr(props.MaximumRetryAttempts, -1),
+      maximumRecordAgeSeconds: numberOr(props.MaximumRecordAgeInSeconds, -1),
+      bisectBatchOnFunctionError: props.BisectBatchOnFunctionError === true,
+      reportBatchItemFailures:
+        Array.isArray(responseTypes) &&
+        responseTypes.includes('ReportBatchItemFailures'),
+      parallelizationFactor: numberOr(props.ParallelizationFactor, 1),
+      ...(destination !== undefined
+        ? { onFailureDestination: JSON.stringify(destination) }
+        : {}),
+      enabled: props.Enabled !== false && props.Enabled !== 'false',
+      filters: Array.isArray(filterCriteria)
+        ? filterCriteria.flatMap((filter: unknown) =>
+            isRecord(filter) && typeof filter.Pattern === 'string'
+              ? [filter.Pattern]
+              : [],
+          )
+        : [],
+    };
+    return [mapping];
+  });
 }
 
 function readRoutes(

@@ -57,7 +57,7 @@ function byName(name: string) {
 }
 
 describe('readSystem on the dev template', () => {
-  it('finds the six functions of the system, not CDK helpers', () => {
+  it('finds the seven functions of the system, not CDK helpers', () => {
     // Act
     const functions = system.functions.map((fn) => [
       fn.name,
@@ -68,6 +68,7 @@ describe('readSystem on the dev template', () => {
     // Assess
     expect(functions).toEqual([
       ['order-api', 'functions/order-api.ts', 'handler'],
+      ['outbox-relay', 'functions/outbox-relay.ts', 'handler'],
       ['order-events', 'functions/order-events.ts', 'handler'],
       ['payment', 'functions/payment.ts', 'handler'],
       ['dlq-reprocessor', 'functions/dlq-reprocessor.ts', 'handler'],
@@ -224,7 +225,49 @@ describe('readSystem on the dev template', () => {
       expect(table.timeToLiveAttribute).toBe(
         'timeToLiveAttribute' in spec ? spec.timeToLiveAttribute : undefined,
       );
+      expect(table.createTableInput.StreamSpecification).toEqual(
+        expected.StreamSpecification,
+      );
     }
+  });
+
+  it("reads the outbox relay's mapping on the orders table's stream", () => {
+    // Act
+    const orders = system.tables.find((t) =>
+      t.logicalId.startsWith('DataOrders'),
+    );
+
+    // Assess
+    expect(orders?.createTableInput.StreamSpecification).toEqual({
+      StreamEnabled: true,
+      StreamViewType: 'NEW_AND_OLD_IMAGES',
+    });
+    expect(system.streamMappings).toEqual([
+      {
+        logicalId: expect.stringMatching(/^OutboxRelay/),
+        functionLogicalId: byName('outbox-relay').logicalId,
+        tableLogicalId: orders?.logicalId,
+        startingPosition: 'TRIM_HORIZON',
+        batchSize: 100,
+        maximumBatchingWindowSeconds: 0,
+        maximumRetryAttempts: -1,
+        maximumRecordAgeSeconds: -1,
+        bisectBatchOnFunctionError: false,
+        reportBatchItemFailures: true,
+        parallelizationFactor: 1,
+        enabled: true,
+        filters: [
+          JSON.stringify({
+            eventName: ['INSERT', 'MODIFY'],
+            dynamodb: { NewImage: { sk: { S: ['SNAPSHOT'] } } },
+          }),
+        ],
+      },
+    ]);
+    // Not mistaken for a Kafka mapping.
+    expect(
+      system.mappings.some((m) => m.functionLogicalId === orders?.logicalId),
+    ).toBe(false);
   });
 
   it('reads the eleven topics of the stage', () => {
