@@ -9,9 +9,9 @@
  * in its REDRIVEN entry), and a letter that comes back after a redrive is only added to
  * its predecessor's `redrivenTo`, a string set.
  *
- * Items stored before that (docs/domain.md section 7, Lineage) still read: a corrected
- * redrive then overwrote `original.value` and kept the received value in
- * `receivedValue`, and the correction in its history entry as `value`.
+ * Items stored before that still read (docs/domain.md section 7, Corrections and
+ * lineage): a corrected redrive then overwrote `original.value` and kept the received
+ * value in `receivedValue`, and the correction in its history entry as `value`.
  */
 import {
   type AttributeValue,

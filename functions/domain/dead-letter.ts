@@ -135,7 +135,7 @@ export type ReceivedDeadLetter = Omit<
  * The headers a redrive adds to the record it sends, so that a record which fails again
  * comes back as a letter linked to the one it was redriven from: through our consumers'
  * dead letters and the ESM's on-failure records alike, which both carry the record's
- * headers (docs/domain.md section 7, Lineage).
+ * headers (docs/domain.md section 7, Corrections and lineage).
  */
 export const LINEAGE_HEADERS = {
   /** The id of the dead letter whose redrive sent this record. */
