@@ -459,6 +459,44 @@ describe('dead letters', () => {
     });
   });
 
+  it('stores a letter redriven from one that is not stored, with its link', async () => {
+    // Prepare: a poison record that says it was redriven from an unknown letter.
+    const orderId = `orphan-${run}`;
+    const unknown = `${deadLetterTopic(TOPICS.paymentProcessed)}:0:${Date.now()}`;
+    await producer.connect();
+    await producer.send({
+      topic: TOPICS.paymentProcessed,
+      messages: [
+        {
+          key: orderId,
+          value: '{"not":"an event"}',
+          headers: { 'redriven-from': unknown },
+        },
+      ],
+    });
+    await producer.disconnect();
+    const poison = await recordsOf(TOPICS.paymentProcessed, orderId);
+    await orderEvents(mskEvent(brokers, poison), ctx());
+    const [dead] = await recordsOf(
+      deadLetterTopic(TOPICS.paymentProcessed),
+      orderId,
+    );
+
+    // Act
+    const response = await reprocessor(
+      mskEvent(brokers, [dead as ReadRecord]),
+      ctx(),
+    );
+
+    // Assess: stored and linked back all the same; the batch went on.
+    expect(response).toEqual({ batchItemFailures: [] });
+    expect(await getLetter(letterId(dead as ReadRecord))).toMatchObject({
+      status: 'PARKED',
+      redrivenFrom: unknown,
+      lineageId: unknown,
+    });
+  });
+
   it('redrives a transient failure after its backoff, and then it succeeds', async () => {
     // Prepare: a 'flaky' order whose charge fails 3 times; 2 tries per invocation.
     const orderId = `flaky-${run}`;
