@@ -11,7 +11,10 @@
  *     POST /dead-letters/{id}/redrive                     redrive, optionally with { value } corrected
  *     POST /dead-letters/redrive                          redrive many: { ids: [...] }
  *     POST /dead-letters/{id}/discard                     discard: { reason }
- * Nothing is ever deleted: every change is a status with a line in the history.
+ * Nothing is ever deleted or overwritten: every change is a status with a line in the
+ * history; the original record stays as received, a corrected value is kept in the
+ * history entry of the redrive that sent it, and a record that fails again after a
+ * redrive comes back as a new letter linked to the one it was redriven from.
  */
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
@@ -56,7 +59,9 @@ import {
 import type { KafkaBatchResponse } from '#commons/msk-event.ts';
 import { createLogger, createMetrics } from '#commons/observability.ts';
 import {
+  correctionOf,
   type DeadLetter,
+  type DeadLetterAction,
   DeadLetterStatus,
   type ReceivedDeadLetter,
 } from '#domain/dead-letter.ts';
@@ -83,7 +88,9 @@ export interface ReprocessorDependencies {
 
 /**
  * Stores a dead letter as received, with the policy's decision: SCHEDULED (automatic
- * redrive at `redriveAt`) or PARKED (for an operator). Storing twice is a no-op.
+ * redrive at `redriveAt`) or PARKED (for an operator). Storing twice is a no-op. A
+ * letter that came back after a redrive is first added to its predecessor's
+ * `redrivenTo` (idempotent, so a redelivery after a crash in between completes it).
  */
 export async function receiveDeadLetter(
   deps: ReprocessorDependencies,
@@ -92,8 +99,12 @@ export async function receiveDeadLetter(
   const now = deps.now();
   const decision = decideRedrive(letter, deps.policy, now, deps.random);
   const at = now.toISOString();
+  if (letter.redrivenFrom !== null) {
+    await linkToPredecessor(deps, letter.redrivenFrom, letter.id);
+  }
   const stored: DeadLetter = {
     ...letter,
+    redrivenTo: [],
     status: decision.status,
     redriveAt: decision.status === 'SCHEDULED' ? decision.redriveAt : null,
     history: [
@@ -127,14 +138,37 @@ export async function receiveDeadLetter(
   return result;
 }
 
+/**
+ * Links a letter to the one it was redriven from. A predecessor that is not stored (a
+ * `redriven-from` header from elsewhere, or a letter of another table) is logged, not an
+ * error: the new letter is stored all the same, with its `redrivenFrom`.
+ */
+async function linkToPredecessor(
+  deps: ReprocessorDependencies,
+  from: string,
+  to: string,
+): Promise<void> {
+  try {
+    await deps.deadLetters.linkRedrive(from, to);
+  } catch (error) {
+    if (!(error instanceof DeadLetterNotFoundError)) throw error;
+    deps.logger.warn('redriven from a dead letter that is not stored', {
+      deadLetterId: to,
+      redrivenFrom: from,
+    });
+  }
+}
+
 /** Statuses a dead letter can be redriven (or discarded) from. */
 const REDRIVABLE: readonly DeadLetterStatus[] = ['SCHEDULED', 'PARKED'];
 
 /**
  * Sends a dead letter's record back to its original topic (original key, headers with
- * `redrive-attempt` incremented and the correlation id kept; the value corrected when
- * given), then marks it REDRIVEN. Sending first: a crash in between redrives it once
- * more, which consumers tolerate, rather than marking a record redriven that never was.
+ * `redrive-attempt` incremented, the correlation id kept and the lineage headers set;
+ * the value corrected when given), then marks it REDRIVEN, with the correction and the
+ * outcome in the history entry; the stored original is never changed. Sending first: a
+ * crash in between redrives it once more, which consumers tolerate, rather than marking
+ * a record redriven that never was.
  */
 export async function redrive(
   deps: ReprocessorDependencies,
@@ -159,7 +193,7 @@ export async function redrive(
     );
   }
   const headers: Record<string, Buffer> = {};
-  for (const header of redriveHeaders(original.headers, letter.attempt)) {
+  for (const header of redriveHeaders(letter)) {
     headers[header.key] = header.value;
   }
   await deps.publisher.send(original.topic, [
@@ -169,16 +203,19 @@ export async function redrive(
       headers,
     },
   ]);
+  const attempt = letter.attempt + 1;
+  const action: DeadLetterAction = {
+    at: deps.now().toISOString(),
+    action: 'REDRIVEN',
+    by,
+    note: options.note ?? null,
+    correction: options.value ? correctionOf(options.value) : null,
+    outcome: { result: 'SENT', topic: original.topic, attempt },
+  };
   return deps.deadLetters.transition(letter.id, REDRIVABLE, {
     status: 'REDRIVEN',
-    attempt: letter.attempt + 1,
-    ...(options.value ? { value: options.value.toString('base64') } : {}),
-    action: {
-      at: deps.now().toISOString(),
-      action: 'REDRIVEN',
-      by,
-      note: options.note ?? null,
-    },
+    attempt,
+    action,
   });
 }
 
@@ -305,14 +342,19 @@ function correctedValue(topic: string, value: unknown): Buffer {
   return Buffer.from(JSON.stringify(value), 'utf8');
 }
 
-/** A dead letter with its key and value also shown as text where they are UTF-8. */
+/** Bytes (base64) as text where they are UTF-8, else null. */
+function text(base64: string | null): string | null {
+  if (base64 === null) return null;
+  const bytes = Buffer.from(base64, 'base64');
+  const decoded = new TextDecoder('utf-8', { fatal: false }).decode(bytes);
+  return Buffer.from(decoded, 'utf8').equals(bytes) ? decoded : null;
+}
+
+/**
+ * A dead letter with the original's key and value, and each correction's value, also
+ * shown as text where they are UTF-8.
+ */
 function present(letter: DeadLetter) {
-  const text = (base64: string | null) => {
-    if (base64 === null) return null;
-    const bytes = Buffer.from(base64, 'base64');
-    const decoded = new TextDecoder('utf-8', { fatal: false }).decode(bytes);
-    return Buffer.from(decoded, 'utf8').equals(bytes) ? decoded : null;
-  };
   return {
     ...letter,
     original: {
@@ -320,6 +362,17 @@ function present(letter: DeadLetter) {
       keyText: text(letter.original.key),
       valueText: text(letter.original.value),
     },
+    history: letter.history.map((entry) =>
+      entry.correction
+        ? {
+            ...entry,
+            correction: {
+              ...entry.correction,
+              valueText: text(entry.correction.value),
+            },
+          }
+        : entry,
+    ),
   };
 }
 

@@ -17,6 +17,7 @@ import { z } from 'zod';
 import {
   type DeadLetterError,
   DeadLetterError as DeadLetterErrorSchema,
+  lineageOf,
   type OriginalRecord,
   OriginalRecord as OriginalRecordSchema,
   type ReceivedDeadLetter,
@@ -256,8 +257,15 @@ export function encodeConsumerDeadLetter(
   input: ConsumerFailure,
 ): DeadLetterMessage {
   // The same fields the reprocessor stores, less what the dead-letter message's own
-  // position and format say (its id and source).
-  const { id: _id, source: _source, ...letter } = poisonDeadLetter(input);
+  // position and format say (its id and source), and the lineage, which the reader
+  // takes from the original record's headers, as for the ESM's records.
+  const {
+    id: _id,
+    source: _source,
+    redrivenFrom: _from,
+    lineageId: _lineage,
+    ...letter
+  } = poisonDeadLetter(input);
   const document: ConsumerDeadLetterDocument = {
     kind: CONSUMER_DEAD_LETTER_KIND,
     version: 1,
@@ -291,15 +299,18 @@ export function encodeConsumerDeadLetter(
  * ```
  */
 export function poisonDeadLetter(input: ConsumerFailure): ReceivedDeadLetter {
+  const id = deadLetterId(input.record);
+  const original = toOriginalRecord(input.record);
   return {
-    id: deadLetterId(input.record),
+    id,
     source: 'consumer',
-    original: toOriginalRecord(input.record),
+    original,
     error: describeFailure(input.error),
     consumer: input.consumer,
     attempt: input.attempt,
     correlationId: input.correlationId,
     failedAt: input.now.toISOString(),
+    ...lineageOf(id, original.headers),
   };
 }
 
@@ -370,7 +381,12 @@ export function parseDeadLetter(
       );
     }
     const { kind: _kind, version: _version, ...letter } = result.data;
-    return { id, source: 'consumer', ...letter };
+    return {
+      id,
+      source: 'consumer',
+      ...letter,
+      ...lineageOf(id, letter.original.headers),
+    };
   }
   const result = EsmOnFailureRecord.safeParse(value);
   if (!result.success) {
@@ -394,6 +410,7 @@ function fromEsmRecord(
   }
   const { condition, functionArn, approximateInvokeCount } = esm.requestContext;
   const functionError = esm.responseContext?.functionError;
+  const original = toOriginalRecord(record);
   const details = [
     approximateInvokeCount === undefined
       ? undefined
@@ -403,7 +420,7 @@ function fromEsmRecord(
   return {
     id,
     source: 'event-source-mapping',
-    original: toOriginalRecord(record),
+    original,
     error: {
       class: ESM_CONDITIONS[condition] ?? 'poison',
       name: condition,
@@ -417,6 +434,7 @@ function fromEsmRecord(
       valueCorrelationId(decodeValue(record)) ??
       null,
     failedAt: new Date(esm.timestamp).toISOString(),
+    ...lineageOf(id, original.headers),
   };
 }
 

@@ -4,10 +4,14 @@
  * `sortAt`): the `redriveAt` of a SCHEDULED letter, so "due" is a key range, and the
  * `failedAt` of any other, so lists come newest first. Every write maintains it.
  *
- * Nothing is ever deleted: a transition only changes the status and appends to
- * `history`. A corrected value replaces `original.value` for the redrive, but the value
- * first received stays in `receivedValue` and each correction is kept in its history
- * entry (`value`, stored though not part of {@link DeadLetterAction}).
+ * Nothing is ever deleted, and the original record is never written after `save`: a
+ * transition only changes the status and appends to `history` (a corrected value lives
+ * in its REDRIVEN entry), and a letter that comes back after a redrive is only added to
+ * its predecessor's `redrivenTo`, a string set.
+ *
+ * Items stored before that still read (docs/domain.md section 7, Corrections and
+ * lineage): a corrected redrive then overwrote `original.value` and kept the received
+ * value in `receivedValue`, and the correction in its history entry as `value`.
  */
 import {
   type AttributeValue,
@@ -24,6 +28,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
 import {
+  correctionOf,
   DeadLetter,
   type DeadLetterAction,
   DeadLetterStatus,
@@ -86,8 +91,6 @@ export interface DeadLetterTransition {
   readonly action: DeadLetterAction;
   /** The new attempt count (a redrive increments it). */
   readonly attempt?: number;
-  /** A corrected record value (base64) to send instead of the original. */
-  readonly value?: string | null;
 }
 
 /** Where the reprocessor and the admin routes keep dead letters. */
@@ -113,6 +116,12 @@ export interface DeadLetterRepository {
     from: readonly DeadLetterStatus[],
     to: DeadLetterTransition,
   ): Promise<DeadLetter>;
+  /**
+   * Records that the record redriven from letter `from` failed again and came back as
+   * letter `to` (adds `to` to its `redrivenTo`; once, however often it is called).
+   * Changes nothing else. Throws {@link DeadLetterNotFoundError} if there is no `from`.
+   */
+  linkRedrive(from: string, to: string): Promise<void>;
 }
 
 const INDEX = TABLES.deadLetters.indexes[0].name;
@@ -171,8 +180,14 @@ export function createDeadLetterRepository(
 ): DeadLetterRepository {
   return {
     async save(letter) {
+      // redrivenTo is a string set, which DynamoDB cannot store empty: linkRedrive
+      // creates it.
+      const { redrivenTo, ...rest } = letter;
+      if (redrivenTo.length > 0) {
+        throw new RangeError('a new dead letter has no redrivenTo yet');
+      }
       const stored = {
-        ...letter,
+        ...rest,
         failedAt: normalisedTime(letter.failedAt),
         redriveAt: letter.redriveAt ? normalisedTime(letter.redriveAt) : null,
       };
@@ -189,7 +204,6 @@ export function createDeadLetterRepository(
                 stored.status === 'SCHEDULED'
                   ? stored.redriveAt
                   : stored.failedAt,
-              receivedValue: letter.original.value,
             },
             ConditionExpression: 'attribute_not_exists(id)',
           }),
@@ -211,7 +225,7 @@ export function createDeadLetterRepository(
           }),
         ),
       );
-      return Item ? DeadLetter.parse(Item) : undefined;
+      return Item ? fromItem(Item) : undefined;
     },
 
     async list({ status, topic, limit, cursor }) {
@@ -283,7 +297,7 @@ export function createDeadLetterRepository(
         if (!start) break;
       }
       return {
-        items: items.map((item) => DeadLetter.parse(item)),
+        items: items.map(fromItem),
         cursor: start ? encodeCursor(start) : null,
       };
     },
@@ -312,7 +326,7 @@ export function createDeadLetterRepository(
         items.push(...(result.Items ?? []));
         start = result.LastEvaluatedKey;
       } while (start && items.length < limit);
-      return items.map((item) => DeadLetter.parse(item));
+      return items.map(fromItem);
     },
 
     async transition(id, from, to) {
@@ -325,10 +339,6 @@ export function createDeadLetterRepository(
         throw new RangeError('a transition to SCHEDULED needs a redriveAt');
       }
       const redriveAt = to.redriveAt ? normalisedTime(to.redriveAt) : null;
-      const entry = {
-        ...to.action,
-        ...(to.value !== undefined ? { value: to.value } : {}),
-      };
       const sets = [
         '#status = :status',
         'redriveAt = :redriveAt',
@@ -343,18 +353,12 @@ export function createDeadLetterRepository(
       const values: Record<string, unknown> = {
         ':status': to.status,
         ':redriveAt': redriveAt,
-        ':entry': [entry],
+        ':entry': [to.action],
         ...Object.fromEntries(from.map((status, i) => [`:from${i}`, status])),
       };
       if (to.attempt !== undefined) {
         sets.push('attempt = :attempt');
         values[':attempt'] = to.attempt;
-      }
-      if (to.value !== undefined) {
-        sets.push('#original.#value = :value');
-        names['#original'] = 'original';
-        names['#value'] = 'value';
-        values[':value'] = to.value;
       }
       try {
         const { Attributes } = await db.send(
@@ -369,7 +373,7 @@ export function createDeadLetterRepository(
             ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
           }),
         );
-        return DeadLetter.parse(Attributes);
+        return fromItem(Attributes ?? {});
       } catch (error) {
         if (error instanceof ConditionalCheckFailedException) {
           throw refusal(id, from, to.status, error.Item);
@@ -377,7 +381,68 @@ export function createDeadLetterRepository(
         throw toStoreError(error, 'deadLetters.transition');
       }
     },
+
+    async linkRedrive(from, to) {
+      try {
+        await db.send(
+          new UpdateCommand({
+            TableName: tableName,
+            Key: { id: from },
+            // ADD to a string set: a second call (a redelivered letter) adds nothing.
+            UpdateExpression: 'ADD redrivenTo :to',
+            ConditionExpression: 'attribute_exists(id)',
+            ExpressionAttributeValues: { ':to': new Set([to]) },
+          }),
+        );
+      } catch (error) {
+        if (error instanceof ConditionalCheckFailedException) {
+          throw new DeadLetterNotFoundError(`no dead letter ${from}`, {
+            cause: error,
+          });
+        }
+        throw toStoreError(error, 'deadLetters.linkRedrive');
+      }
+    },
   };
+}
+
+/**
+ * An item as the current {@link DeadLetter} shape, whenever it was stored (see the
+ * module comment): the received value restored as `original.value`, a history `value`
+ * read as its `correction`, the lineage of a letter stored before lineage was kept
+ * (none: it starts its own), and `redrivenTo` from its string set, sorted.
+ */
+function fromItem(item: Record<string, unknown>): DeadLetter {
+  const {
+    sortAt: _sortAt,
+    receivedValue,
+    redrivenTo,
+    original,
+    history,
+    ...rest
+  } = item;
+  const upgraded = {
+    redrivenFrom: null,
+    lineageId: rest.id,
+    ...rest,
+    original:
+      receivedValue === undefined || typeof original !== 'object'
+        ? original
+        : { ...original, value: receivedValue },
+    history: Array.isArray(history) ? history.map(upgradeAction) : history,
+    redrivenTo: redrivenTo instanceof Set ? [...redrivenTo].sort() : [],
+  };
+  return DeadLetter.parse(upgraded);
+}
+
+function upgradeAction(entry: unknown): unknown {
+  if (typeof entry !== 'object' || entry === null || !('value' in entry)) {
+    return entry;
+  }
+  const { value, ...action } = entry;
+  return typeof value === 'string' && !('correction' in action)
+    ? { ...action, correction: correctionOf(Buffer.from(value, 'base64')) }
+    : action;
 }
 
 function refusal(

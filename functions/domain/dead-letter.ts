@@ -4,6 +4,7 @@
  * `kafka://` on-failure destination (retries or record age exhausted). The wire formats
  * of both are decoded at the edge (`#commons/dead-letter-codec.ts`) into this one shape.
  */
+import { createHash } from 'node:crypto';
 import { z } from 'zod';
 
 /**
@@ -48,11 +49,45 @@ export const DeadLetterError = z.object({
 });
 export type DeadLetterError = z.infer<typeof DeadLetterError>;
 
+/**
+ * A corrected value an operator sent instead of the original record's value. The
+ * original stays as received; the correction lives only in the history entry of the
+ * redrive that sent it.
+ */
+export const Correction = z.object({
+  /** The corrected value as sent, base64. */
+  value: z.string(),
+  /** SHA-256 of the corrected bytes, hex: tells two corrections apart at a glance. */
+  sha256: z.string().regex(/^[0-9a-f]{64}$/),
+});
+export type Correction = z.infer<typeof Correction>;
+
+/**
+ * What became of a redrive: `SENT` once Kafka acknowledged the record on `topic`. Only
+ * an acknowledged send is recorded (a failed one changes nothing); whether the record
+ * then failed again shows in the letter's `redrivenTo`.
+ */
+export const RedriveOutcome = z.object({
+  result: z.literal('SENT'),
+  topic: z.string().min(1),
+  /** The `redrive-attempt` header the sent record carried. */
+  attempt: z.number().int().min(1),
+});
+export type RedriveOutcome = z.infer<typeof RedriveOutcome>;
+
 export const DeadLetterAction = z.object({
   at: z.iso.datetime(),
   action: z.enum(['RECEIVED', 'SCHEDULED', 'PARKED', 'REDRIVEN', 'DISCARDED']),
   by: z.string(),
   note: z.string().nullable(),
+  /**
+   * REDRIVEN only: the corrected value sent instead of the original, or null when the
+   * original value was sent. Absent on other actions (and on redrives recorded before
+   * corrections were kept here, when it was sent as is).
+   */
+  correction: Correction.nullable().optional(),
+  /** REDRIVEN only: where the record went. */
+  outcome: RedriveOutcome.optional(),
 });
 export type DeadLetterAction = z.infer<typeof DeadLetterAction>;
 
@@ -72,11 +107,94 @@ export const DeadLetter = z.object({
   /** When SCHEDULED: when the automatic redrive is due. */
   redriveAt: z.iso.datetime().nullable(),
   history: z.array(DeadLetterAction),
+  /**
+   * The letter whose redrive sent the record that failed here (the `redriven-from`
+   * header of the record), or null: the record failed on its first trip.
+   */
+  redrivenFrom: z.string().min(1).nullable(),
+  /**
+   * The first letter of the chain of redrives this one belongs to (the
+   * `redrive-lineage` header), or its own id when it starts a chain.
+   */
+  lineageId: z.string().min(1),
+  /**
+   * The letters this one's redrive came back as: each failed again after the redrive
+   * and was dead-lettered anew. Set by the reprocessor when it receives them.
+   */
+  redrivenTo: z.array(z.string().min(1)),
 });
 export type DeadLetter = z.infer<typeof DeadLetter>;
 
 /** A dead letter before the reprocessor has decided what to do with it. */
 export type ReceivedDeadLetter = Omit<
   DeadLetter,
-  'status' | 'redriveAt' | 'history'
+  'status' | 'redriveAt' | 'history' | 'redrivenTo'
 >;
+
+/**
+ * The headers a redrive adds to the record it sends, so that a record which fails again
+ * comes back as a letter linked to the one it was redriven from: through our consumers'
+ * dead letters and the ESM's on-failure records alike, which both carry the record's
+ * headers (docs/domain.md section 7, Corrections and lineage).
+ */
+export const LINEAGE_HEADERS = {
+  /** The id of the dead letter whose redrive sent this record. */
+  redrivenFrom: 'redriven-from',
+  /** The id of the first dead letter of the chain. */
+  lineage: 'redrive-lineage',
+} as const;
+
+/** Dead-letter ids are `<topic>:<partition>:<offset>`; a topic name has at most 249 characters. */
+const MAX_ID_LENGTH = 512;
+
+function headerText(
+  headers: readonly RawHeader[],
+  key: string,
+): string | undefined {
+  const header = headers.find((each) => each.key === key);
+  if (header === undefined) return undefined;
+  const bytes = Buffer.from(header.value, 'base64');
+  const text = new TextDecoder('utf-8', { fatal: false }).decode(bytes);
+  // Only a printable ASCII id (bytes that are not UTF-8 decode to U+FFFD and fail).
+  return text.length <= MAX_ID_LENGTH && /^[\x21-\x7e]+$/.test(text)
+    ? text
+    : undefined;
+}
+
+/**
+ * Where a dead letter sits in a chain of redrives, read from the failed record's
+ * headers (see {@link LINEAGE_HEADERS}). A header that is not a printable id is
+ * ignored; a lineage without a `redriven-from` is ignored too.
+ *
+ * @example
+ * ```ts
+ * lineageOf('x.dead-letter:0:9', letter.original.headers);
+ * // { redrivenFrom: 'x.dead-letter:0:3', lineageId: 'x.dead-letter:0:1' }
+ * ```
+ */
+export function lineageOf(
+  id: string,
+  headers: readonly RawHeader[],
+): { redrivenFrom: string | null; lineageId: string } {
+  const redrivenFrom = headerText(headers, LINEAGE_HEADERS.redrivenFrom);
+  if (redrivenFrom === undefined) return { redrivenFrom: null, lineageId: id };
+  return {
+    redrivenFrom,
+    lineageId: headerText(headers, LINEAGE_HEADERS.lineage) ?? redrivenFrom,
+  };
+}
+
+/**
+ * The history record of a corrected value: the bytes (base64) and their SHA-256.
+ *
+ * @example
+ * ```ts
+ * correctionOf(Buffer.from('{"fixed":true}')).sha256; // 64 hex digits
+ * ```
+ */
+export function correctionOf(value: Buffer): Correction {
+  return {
+    value: value.toString('base64'),
+    sha256: createHash('sha256').update(value).digest('hex'),
+  };
+}

@@ -3,7 +3,12 @@
  * (docs/domain.md section 7): redrive transient failures automatically with exponential
  * backoff up to a limit, park everything else for an operator.
  */
-import type { RawHeader, ReceivedDeadLetter } from './dead-letter.ts';
+import {
+  type DeadLetter,
+  LINEAGE_HEADERS,
+  type RawHeader,
+  type ReceivedDeadLetter,
+} from './dead-letter.ts';
 import { HEADERS } from './events.ts';
 import { backoffDelay } from './retry.ts';
 
@@ -76,30 +81,47 @@ export function decideRedrive(
   };
 }
 
+/** Headers a redrive sets itself; the original record's copies are dropped. */
+const SET_BY_REDRIVE: ReadonlySet<string> = new Set([
+  HEADERS.redriveAttempt,
+  LINEAGE_HEADERS.redrivenFrom,
+  LINEAGE_HEADERS.lineage,
+]);
+
 /**
  * The headers of a redriven record: the original ones, in order (so `correlation-id`
- * and `event-type` are kept), with every `redrive-attempt` header replaced by one
- * saying `attempt + 1`. Values are raw bytes (Buffer), because header values are bytes
- * and the stored ones are base64; kafkajs takes `{ key, value }` pairs as
- * `Object.fromEntries` or per-key arrays.
+ * and `event-type` are kept), then `redrive-attempt` saying `attempt + 1`,
+ * `redriven-from` the letter's id and `redrive-lineage` its lineage id, replacing any
+ * the original record had (it had them when it was itself a redrive that failed
+ * again). Values are raw bytes (Buffer), because header values are bytes and the
+ * stored ones are base64.
  *
  * @example
  * ```ts
- * redriveHeaders(letter.original.headers, letter.attempt);
- * // [{ key: 'correlation-id', value: <Buffer 'c-1'> }, { key: 'redrive-attempt', value: <Buffer '1'> }]
+ * redriveHeaders(letter);
+ * // [{ key: 'correlation-id', value: <Buffer 'c-1'> },
+ * //  { key: 'redrive-attempt', value: <Buffer '1'> },
+ * //  { key: 'redriven-from', value: <Buffer 'x.dead-letter:0:7'> },
+ * //  { key: 'redrive-lineage', value: <Buffer 'x.dead-letter:0:7'> }]
  * ```
  */
 export function redriveHeaders(
-  headers: readonly RawHeader[],
-  attempt: number,
+  letter: Pick<DeadLetter, 'id' | 'attempt' | 'lineageId'> & {
+    readonly original: { readonly headers: readonly RawHeader[] };
+  },
 ): { key: string; value: Buffer }[] {
   return [
-    ...headers
-      .filter((header) => header.key !== HEADERS.redriveAttempt)
+    ...letter.original.headers
+      .filter((header) => !SET_BY_REDRIVE.has(header.key))
       .map((header) => ({
         key: header.key,
         value: Buffer.from(header.value, 'base64'),
       })),
-    { key: HEADERS.redriveAttempt, value: Buffer.from(String(attempt + 1)) },
+    {
+      key: HEADERS.redriveAttempt,
+      value: Buffer.from(String(letter.attempt + 1)),
+    },
+    { key: LINEAGE_HEADERS.redrivenFrom, value: Buffer.from(letter.id) },
+    { key: LINEAGE_HEADERS.lineage, value: Buffer.from(letter.lineageId) },
   ];
 }

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import {
   createDeadLetterRepository,
@@ -7,10 +7,11 @@ import {
   DeadLetterStateError,
   InvalidCursorError,
 } from '#commons/dead-letter-repository.ts';
-import type {
-  DeadLetter,
-  DeadLetterAction,
-  DeadLetterStatus,
+import {
+  correctionOf,
+  type DeadLetter,
+  type DeadLetterAction,
+  type DeadLetterStatus,
 } from '#domain/dead-letter.ts';
 import { createTableInput, TABLES } from '#infra/tables.ts';
 import { createTables } from '#platform/platform.ts';
@@ -33,8 +34,9 @@ function letter(
   status: DeadLetterStatus,
   overrides: Partial<DeadLetter> = {},
 ): DeadLetter {
+  const id = `order.placed.v1.dead-letter:0:${randomUUID()}`;
   return {
-    id: `order.placed.v1.dead-letter:0:${randomUUID()}`,
+    id,
     source: 'consumer',
     original: {
       topic: 'order.placed.v1',
@@ -61,6 +63,9 @@ function letter(
       action('RECEIVED'),
       action(status === 'SCHEDULED' ? 'SCHEDULED' : 'PARKED'),
     ],
+    redrivenFrom: null,
+    lineageId: id,
+    redrivenTo: [],
     ...overrides,
   };
 }
@@ -304,28 +309,123 @@ describe('DeadLetterRepository on DynamoDB', () => {
     expect(await letters.get(discarded.id)).toEqual(discarded);
   });
 
-  it('redrives a corrected value but keeps the received one', async () => {
+  it('records a corrected redrive in the history and never changes the original', async () => {
     // Prepare
     const parked = letter('PARKED');
     await letters.save(parked);
-    const corrected = Buffer.from('{"fixed":true}').toString('base64');
+    const correction = correctionOf(Buffer.from('{"fixed":true}'));
 
     // Act
     const redriven = await letters.transition(parked.id, ['PARKED'], {
       status: 'REDRIVEN',
-      action: action('REDRIVEN', 'corrected value'),
-      value: corrected,
+      attempt: 1,
+      action: {
+        ...action('REDRIVEN', 'corrected value'),
+        correction,
+        outcome: { result: 'SENT', topic: 'order.placed.v1', attempt: 1 },
+      },
     });
     const { Item } = await db.send(
       new GetCommand({ TableName: tableName, Key: { id: parked.id } }),
     );
 
     // Assess
-    expect(redriven.original.value).toBe(corrected);
-    expect(Item?.receivedValue).toBe(parked.original.value);
-    expect(Item?.history.at(-1)).toMatchObject({
-      action: 'REDRIVEN',
-      value: corrected,
+    expect(redriven.original).toEqual(parked.original);
+    expect(Item?.original).toEqual(parked.original);
+    expect(redriven.history.at(-1)).toEqual({
+      ...action('REDRIVEN', 'corrected value'),
+      correction,
+      outcome: { result: 'SENT', topic: 'order.placed.v1', attempt: 1 },
     });
+    expect(await letters.get(parked.id)).toEqual(redriven);
+  });
+
+  it('links a letter to the ones it came back as, once each', async () => {
+    // Prepare
+    const first = letter('REDRIVEN');
+    await letters.save(first);
+    const again = letter('PARKED', {
+      redrivenFrom: first.id,
+      lineageId: first.id,
+    });
+    await letters.save(again);
+    const third = `order.placed.v1.dead-letter:1:${randomUUID()}`;
+
+    // Act: the second link twice, as a redelivered letter would.
+    await letters.linkRedrive(first.id, again.id);
+    await letters.linkRedrive(first.id, again.id);
+    await letters.linkRedrive(first.id, third);
+    const missing = await failureOf(
+      letters.linkRedrive(`no-such-letter-${randomUUID()}`, again.id),
+    );
+
+    // Assess
+    expect(await letters.get(first.id)).toEqual({
+      ...first,
+      redrivenTo: [again.id, third].sort(),
+    });
+    expect(await letters.get(again.id)).toEqual(again);
+    expect(missing).toBeInstanceOf(DeadLetterNotFoundError);
+  });
+
+  it('reads a letter stored in the old shape, with its received value as the original', async () => {
+    // Prepare: as stored before: a corrected redrive overwrote original.value, kept
+    // the received value in receivedValue and the correction as the entry's value;
+    // no lineage fields.
+    const received = Buffer.from('{"bad":').toString('base64');
+    const corrected = Buffer.from('{"fixed":true}');
+    const old = letter('REDRIVEN');
+    const {
+      redrivenFrom: _from,
+      lineageId: _lineage,
+      redrivenTo: _to,
+      ...oldShape
+    } = old;
+    await db.send(
+      new PutCommand({
+        TableName: tableName,
+        Item: {
+          ...oldShape,
+          original: { ...old.original, value: corrected.toString('base64') },
+          receivedValue: received,
+          history: [
+            ...old.history,
+            {
+              ...action('REDRIVEN', 'fixed'),
+              value: corrected.toString('base64'),
+            },
+          ],
+          sortAt: old.failedAt,
+        },
+      }),
+    );
+    const plain = letter('PARKED');
+    const {
+      redrivenFrom: _f,
+      lineageId: _l,
+      redrivenTo: _t,
+      ...plainOld
+    } = plain;
+    await db.send(
+      new PutCommand({
+        TableName: tableName,
+        Item: { ...plainOld, sortAt: plain.failedAt },
+      }),
+    );
+
+    // Act
+    const read = await letters.get(old.id);
+    const readPlain = await letters.get(plain.id);
+
+    // Assess
+    expect(read).toEqual({
+      ...old,
+      original: { ...old.original, value: received },
+      history: [
+        ...old.history,
+        { ...action('REDRIVEN', 'fixed'), correction: correctionOf(corrected) },
+      ],
+    });
+    expect(readPlain).toEqual(plain);
   });
 });

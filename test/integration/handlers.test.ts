@@ -3,7 +3,7 @@
  * DynamoDB Local: HTTP events for the API, and MSK events built from records actually
  * read from Kafka for the consumers.
  */
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { CONSUMED_TOPICS, deadLetterTopic, TOPICS } from '#domain/events.ts';
@@ -84,6 +84,26 @@ async function getOrder(orderId: string) {
   );
 }
 
+/** The id the reprocessor gives the dead letter read from this record. */
+function letterId(record: ReadRecord): string {
+  return `${record.topic}:${record.partition}:${record.message.offset}`;
+}
+
+interface ShownLetter {
+  status: string;
+  original: Record<string, unknown>;
+  history: Record<string, unknown>[];
+}
+
+async function getLetter(id: string): Promise<ShownLetter> {
+  const response = (await admin(
+    httpEvent('GET', `/dead-letters/${encodeURIComponent(id)}`),
+    ctx(),
+  )) as { statusCode: number };
+  expect(response.statusCode).toBe(200);
+  return bodyOf(response as never) as unknown as ShownLetter;
+}
+
 beforeAll(async () => {
   await createTopics(brokers, [
     ...Object.values(TOPICS).map((name) => ({ name, partitions: 3 })),
@@ -101,6 +121,7 @@ beforeAll(async () => {
   recorder = await recordTopics(brokers, [
     ...Object.values(TOPICS),
     deadLetterTopic(TOPICS.orderPlaced),
+    deadLetterTopic(TOPICS.paymentProcessed),
   ]);
   api = (await import('../../functions/order-api.ts')).handler as Handler;
   orderEvents = (await import('../../functions/order-events.ts'))
@@ -322,6 +343,160 @@ describe('dead letters', () => {
     expect(onTopic.filter(keyIs(orderId))).toHaveLength(2);
   });
 
+  it('keeps the original of a corrected redrive, and links the letter it comes back as', async () => {
+    // Prepare: a PaymentProcessed that is not an event, which the order function
+    // dead-letters, and the reprocessor stores PARKED as letter A.
+    const orderId = `relapse-${run}`;
+    const broken = '{"eventType":"PaymentProcessed","broken":true}';
+    await producer.connect();
+    await producer.send({
+      topic: TOPICS.paymentProcessed,
+      messages: [
+        {
+          key: orderId,
+          value: broken,
+          headers: { 'correlation-id': `corr-${orderId}` },
+        },
+      ],
+    });
+    await producer.disconnect();
+    const poison = await recordsOf(TOPICS.paymentProcessed, orderId);
+    await orderEvents(mskEvent(brokers, poison), ctx());
+    const deadLetters = deadLetterTopic(TOPICS.paymentProcessed);
+    const [first] = await recordsOf(deadLetters, orderId);
+    await reprocessor(mskEvent(brokers, [first as ReadRecord]), ctx());
+    const idA = letterId(first as ReadRecord);
+    const before = await getLetter(idA);
+    // A corrected value that keeps the contract but is for an order that does not
+    // exist: the order function dead-letters it again.
+    const corrected = JSON.parse(
+      (
+        await recordsOf(TOPICS.paymentProcessed, `ok-${run}`)
+      )[0]?.message.value?.toString() ?? '{}',
+    );
+    corrected.eventId = randomUUID();
+    corrected.data.orderId = orderId;
+    const correctedText = JSON.stringify(corrected);
+
+    // Act 1: the operator redrives A corrected; it fails again and comes back as B.
+    const redriven = (await admin(
+      httpEvent('POST', `/dead-letters/${encodeURIComponent(idA)}/redrive`, {
+        value: corrected,
+        note: 'fixed the payload',
+      }),
+      ctx(),
+    )) as { statusCode: number };
+    const sent = (await recordsOf(TOPICS.paymentProcessed, orderId, 2)).at(
+      -1,
+    ) as ReadRecord;
+    await orderEvents(mskEvent(brokers, [sent]), ctx());
+    const second = (await recordsOf(deadLetters, orderId, 2)).at(
+      -1,
+    ) as ReadRecord;
+    await reprocessor(mskEvent(brokers, [second]), ctx());
+    const idB = letterId(second);
+
+    // Assess 1: A's original is as received; its history holds the correction and
+    // the outcome; the record sent carried the link; B links back to A.
+    expect(redriven.statusCode).toBe(200);
+    const header = (name: string) => sent.message.headers?.[name]?.toString();
+    expect(header('redriven-from')).toBe(idA);
+    expect(header('redrive-lineage')).toBe(idA);
+    expect(header('redrive-attempt')).toBe('1');
+    expect(header('correlation-id')).toBe(`corr-${orderId}`);
+    const a = await getLetter(idA);
+    expect(before.status).toBe('PARKED');
+    expect(a.original).toEqual(before.original);
+    expect(a.original).toMatchObject({ valueText: broken });
+    expect(a).toMatchObject({
+      status: 'REDRIVEN',
+      redrivenFrom: null,
+      lineageId: idA,
+      redrivenTo: [idB],
+    });
+    expect(a.history.at(-1)).toMatchObject({
+      action: 'REDRIVEN',
+      note: 'fixed the payload',
+      correction: {
+        valueText: correctedText,
+        sha256: createHash('sha256').update(correctedText).digest('hex'),
+      },
+      outcome: { result: 'SENT', topic: TOPICS.paymentProcessed, attempt: 1 },
+    });
+    const b = await getLetter(idB);
+    expect(b).toMatchObject({
+      status: 'PARKED',
+      error: { class: 'poison' },
+      attempt: 1,
+      redrivenFrom: idA,
+      lineageId: idA,
+      redrivenTo: [],
+      original: {
+        topic: TOPICS.paymentProcessed,
+        offset: sent.message.offset,
+        valueText: correctedText,
+      },
+    });
+
+    // Act 2: B redriven as it is: the chain goes on from B, still A's lineage.
+    const again = (await admin(
+      httpEvent('POST', `/dead-letters/${encodeURIComponent(idB)}/redrive`),
+      ctx(),
+    )) as { statusCode: number };
+    const third = (await recordsOf(TOPICS.paymentProcessed, orderId, 3)).at(
+      -1,
+    ) as ReadRecord;
+
+    // Assess 2
+    expect(again.statusCode).toBe(200);
+    expect(third.message.value?.toString()).toBe(correctedText);
+    expect(third.message.headers?.['redriven-from']?.toString()).toBe(idB);
+    expect(third.message.headers?.['redrive-lineage']?.toString()).toBe(idA);
+    expect(third.message.headers?.['redrive-attempt']?.toString()).toBe('2');
+    expect((await getLetter(idB)).history.at(-1)).toMatchObject({
+      action: 'REDRIVEN',
+      correction: null,
+    });
+  });
+
+  it('stores a letter redriven from one that is not stored, with its link', async () => {
+    // Prepare: a poison record that says it was redriven from an unknown letter.
+    const orderId = `orphan-${run}`;
+    const unknown = `${deadLetterTopic(TOPICS.paymentProcessed)}:0:${Date.now()}`;
+    await producer.connect();
+    await producer.send({
+      topic: TOPICS.paymentProcessed,
+      messages: [
+        {
+          key: orderId,
+          value: '{"not":"an event"}',
+          headers: { 'redriven-from': unknown },
+        },
+      ],
+    });
+    await producer.disconnect();
+    const poison = await recordsOf(TOPICS.paymentProcessed, orderId);
+    await orderEvents(mskEvent(brokers, poison), ctx());
+    const [dead] = await recordsOf(
+      deadLetterTopic(TOPICS.paymentProcessed),
+      orderId,
+    );
+
+    // Act
+    const response = await reprocessor(
+      mskEvent(brokers, [dead as ReadRecord]),
+      ctx(),
+    );
+
+    // Assess: stored and linked back all the same; the batch went on.
+    expect(response).toEqual({ batchItemFailures: [] });
+    expect(await getLetter(letterId(dead as ReadRecord))).toMatchObject({
+      status: 'PARKED',
+      redrivenFrom: unknown,
+      lineageId: unknown,
+    });
+  });
+
   it('redrives a transient failure after its backoff, and then it succeeds', async () => {
     // Prepare: a 'flaky' order whose charge fails 3 times; 2 tries per invocation.
     const orderId = `flaky-${run}`;
@@ -414,6 +589,9 @@ describe('dead letters', () => {
     expect(early.redriven).toBe(0);
     expect(due.redriven).toBeGreaterThanOrEqual(1);
     expect(second).toEqual({ batchItemFailures: [] });
+    expect(back.at(-1)?.message.headers?.['redriven-from']?.toString()).toBe(
+      id,
+    );
     const processed = await recordsOf(TOPICS.paymentProcessed, orderId);
     expect(processed).toHaveLength(1);
   });

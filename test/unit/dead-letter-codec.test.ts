@@ -361,3 +361,69 @@ describe('unreadable dead letters', () => {
     );
   });
 });
+
+describe('lineage of a record that failed again after a redrive', () => {
+  const PREDECESSOR = 'payment.processed.v1.dead-letter:2:31';
+  const ROOT = 'payment.processed.v1.dead-letter:0:5';
+
+  /** MSK headers are arrays of signed bytes; these ids are ASCII. */
+  const mskHeader = (key: string, text: string) => ({
+    [key]: [...Buffer.from(text, 'utf8')],
+  });
+
+  it('links a consumer-written letter to the letter it was redriven from', () => {
+    // Prepare: the redriven record carries the headers the redrive set.
+    const record = originalRecord();
+    record.headers.push(
+      mskHeader('redriven-from', PREDECESSOR),
+      mskHeader('redrive-lineage', ROOT),
+    );
+
+    // Act
+    const message = encodeConsumerDeadLetter(failure({ record }));
+    const letter = decodeDeadLetter({ ...POSITION, value: message.value });
+
+    // Assess: the link comes from the record's own headers, not a new field.
+    expect(letter).toMatchObject({
+      redrivenFrom: PREDECESSOR,
+      lineageId: ROOT,
+    });
+    const document = JSON.parse(message.value.toString('utf8'));
+    expect(document).not.toHaveProperty('redrivenFrom');
+    expect(document).not.toHaveProperty('lineageId');
+  });
+
+  it('links an ESM-written letter the same way', () => {
+    // Prepare
+    const esm = esmRecord();
+    const [record] = Object.values(esm.payload.records).flat();
+    if (!record) throw new Error('fixture has no record');
+    record.headers.push(mskHeader('redriven-from', PREDECESSOR));
+
+    // Act
+    const letter = decodeDeadLetter(esmMessage(esm));
+
+    // Assess: with no lineage header, the chain starts at the predecessor.
+    expect(letter).toMatchObject({
+      redrivenFrom: PREDECESSOR,
+      lineageId: PREDECESSOR,
+    });
+  });
+
+  it('starts its own chain when the record was never redriven', () => {
+    // Act
+    const consumer = decodeDeadLetter({
+      ...POSITION,
+      value: encodeConsumerDeadLetter(failure()).value,
+    });
+    const esm = decodeDeadLetter(esmMessage(esmRecord()));
+
+    // Assess
+    for (const letter of [consumer, esm]) {
+      expect(letter).toMatchObject({
+        redrivenFrom: null,
+        lineageId: 'order.placed.v1.dead-letter:4:9007199254740993',
+      });
+    }
+  });
+});
