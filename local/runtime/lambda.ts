@@ -322,7 +322,7 @@ async function invokeIn(
 
   if (chaos) {
     log(
-      `chaos: ${awsRequestId} ${chaos.fault === 'fail' ? 'fails' : `runs until its ${fn.timeoutSeconds} s timeout`} ${chaos.when} the handler (injected, --chaos)`,
+      `chaos: ${awsRequestId} ${chaos.fault === 'fail' ? 'fails' : 'hangs'} ${chaos.when} the handler${chaos.fault === 'fail' ? '' : `, until its ${fn.timeoutSeconds} s timeout`} (injected, --chaos)`,
     );
   }
   const start = performance.now();

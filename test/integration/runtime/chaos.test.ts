@@ -147,6 +147,11 @@ describe('chaos in the local Lambda sandbox', () => {
     // It ran until the timeout (no earlier): the time bound is the requirement.
     expect(timedOut?.durationMs).toBeGreaterThanOrEqual(1_000 - 5);
     expect(lines.some((l) => /Task timed out after/.test(l))).toBe(true);
+    expect(
+      lines.some((l) =>
+        /chaos: \S+ hangs before the handler, until its 1 s timeout/.test(l),
+      ),
+    ).toBe(true);
     // The timed-out sandbox was terminated: the next invocation is a cold start.
     const before = (warm as { result: Echo }).result;
     const next = after as { result: Echo; initDurationMs?: number };
