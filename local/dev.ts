@@ -4,12 +4,21 @@
  * 0 picks free ones; or existing services through KAFKA_BROKERS / DYNAMODB_ENDPOINT),
  * then the functions, event source mappings, HTTP API (port 3000, or PORT / --port)
  * and schedules, all read from the synthesized CDK template. `--demo` places a steady
- * trickle of orders; `--watch` reloads the functions when their sources change.
- * Ctrl-C stops everything in order.
+ * trickle of orders; `--watch` reloads the functions when their sources change;
+ * `--env` sets a function's variables and `--chaos` makes a share of its invocations
+ * fail or time out (docs/local-faults.md). Ctrl-C stops everything in order.
  */
-import { parseCommandLine } from '#platform/command-line.ts';
+import { parseCommandLine, refuseArguments } from '#platform/command-line.ts';
 import { parsePort } from '#platform/ports.ts';
 import { exitWithError, servePlatform } from '#platform/serve.ts';
+import {
+  checkFunctionNames,
+  type FunctionOverrides,
+  OverrideSyntaxError,
+  readOverrides,
+  splitEntries,
+  UnknownFunctionError,
+} from './runtime/overrides.ts';
 
 const USAGE = `usage: npm run dev [-- OPTIONS]
 
@@ -22,13 +31,25 @@ Options:
   --stage NAME    the CDK stage to run (default: dev)
   --demo          place a steady trickle of orders, so that every path shows
   --watch         reload the functions when a file under functions/ changes
+  --env FN:NAME=VALUE
+                  set variable NAME of function FN over the template's (repeatable),
+                  e.g. --env payment:GATEWAY_TRANSIENT_FAILURES=3
+  --chaos FN:fail=SHARE[,timeout=SHARE][,when=before|after][,seed=N]
+                  make that share (0 to 1) of FN's invocations throw, or run until
+                  FN's timeout, before (default) or after its handler; seed repeats
+                  a run (default: drawn, and shown at start-up). Repeatable, one
+                  function each. e.g. --chaos order-events:fail=0.2,seed=7
+                  FN is a function's local name, as listed at start-up: payment,
+                  order-api... (see docs/local-faults.md)
   -h, --help      print this and exit
 
 Environment:
   KAFKA_PORT, DYNAMODB_PORT   the broker's and DynamoDB Local's ports (default 9092, 8000; 0 picks free ones)
   KAFKA_BROKERS               use this Kafka (host:port,...) and start no broker
   DYNAMODB_ENDPOINT           use this DynamoDB (e.g. http://127.0.0.1:4566) and start none
-  PLATFORM_READY_TIMEOUT_MS   how long a server may take to start (default 60000)`;
+  PLATFORM_READY_TIMEOUT_MS   how long a server may take to start (default 60000)
+  LOCAL_FUNCTION_ENV          --env values, separated by spaces (the command line's win)
+  LOCAL_CHAOS                 --chaos values, separated by spaces (the command line's win)`;
 
 const { values } = parseCommandLine(USAGE, {
   options: {
@@ -36,9 +57,12 @@ const { values } = parseCommandLine(USAGE, {
     stage: { type: 'string', default: 'dev' },
     demo: { type: 'boolean', default: false },
     watch: { type: 'boolean', default: false },
+    env: { type: 'string', multiple: true, default: [] },
+    chaos: { type: 'string', multiple: true, default: [] },
   },
 });
 const env = process.env;
+const overrides = readOverridesOrRefuse();
 const out = (line: string) => {
   process.stdout.write(`${line}\n`);
 };
@@ -48,6 +72,10 @@ async function main(): Promise<void> {
     values.port !== undefined
       ? parsePort(values.port, '--port')
       : parsePort(env.PORT ?? '3000', 'PORT');
+  // Overrides name functions: checked against the template before anything starts.
+  const template = hasOverrides(overrides)
+    ? await checkedTemplate(values.stage, overrides)
+    : undefined;
   await servePlatform({
     title: 'npm run dev',
     kafkaPort: env.KAFKA_PORT === undefined ? 9092 : undefined,
@@ -63,6 +91,9 @@ async function main(): Promise<void> {
         stage: values.stage,
         watch: values.watch,
         log: out,
+        ...(template ? { template } : {}),
+        environment: overrides.environment,
+        chaos: overrides.chaos,
       });
       out(system.describe());
       out(
@@ -77,6 +108,43 @@ async function main(): Promise<void> {
       };
     },
   });
+}
+
+/** LOCAL_FUNCTION_ENV and LOCAL_CHAOS, then `--env` and `--chaos`; exit 2 on a mistake. */
+function readOverridesOrRefuse(): FunctionOverrides {
+  try {
+    return readOverrides({
+      env: [...splitEntries(env.LOCAL_FUNCTION_ENV), ...values.env],
+      chaos: [...splitEntries(env.LOCAL_CHAOS), ...values.chaos],
+    });
+  } catch (error) {
+    if (error instanceof OverrideSyntaxError) {
+      refuseArguments(error.message, USAGE);
+    }
+    throw error;
+  }
+}
+
+function hasOverrides(given: FunctionOverrides): boolean {
+  return (
+    Object.keys(given.environment).length > 0 ||
+    Object.keys(given.chaos).length > 0
+  );
+}
+
+/** The stage's template, once every function the overrides name is in it. */
+async function checkedTemplate(stage: string, given: FunctionOverrides) {
+  const { localFunctionNames, synthesizeTemplate } = await import(
+    './runtime/template.ts'
+  );
+  const template = synthesizeTemplate(stage);
+  try {
+    checkFunctionNames(given, localFunctionNames(template));
+  } catch (error) {
+    if (error instanceof UnknownFunctionError) refuseArguments(error.message);
+    throw error;
+  }
+  return template;
 }
 
 main().catch(exitWithError);

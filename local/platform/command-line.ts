@@ -29,14 +29,29 @@ export function parseCommandLine<const C extends ParseArgsConfig>(
     }) as ReturnType<typeof parseArgs<C>>;
   } catch (error) {
     if (!isArgumentError(error)) throw error;
-    process.stderr.write(`error: ${error.message}\n\n${usage}\n`);
-    process.exit(2);
+    refuseArguments(error.message, usage);
   }
   if ((parsed.values as { help?: boolean }).help) {
     process.stdout.write(`${usage}\n`);
     process.exit(0);
   }
   return parsed;
+}
+
+/**
+ * Refuses a command line: prints `error: <message>` (then the usage, when given) to
+ * stderr and exits 2, the exit code of a usage mistake.
+ *
+ * @example
+ * ```ts
+ * if (!valid) refuseArguments('--env x: expected <function>:<NAME>=<value>', USAGE);
+ * ```
+ */
+export function refuseArguments(message: string, usage?: string): never {
+  process.stderr.write(
+    `error: ${message}\n${usage === undefined ? '' : `\n${usage}\n`}`,
+  );
+  process.exit(2);
 }
 
 function isArgumentError(error: unknown): error is Error {

@@ -7,6 +7,7 @@
  */
 import { pathToFileURL } from 'node:url';
 import { parentPort, workerData } from 'node:worker_threads';
+import { ChaosError, type ChaosFault, type ChaosMoment } from './chaos.ts';
 import {
   type KafkaEnvelope,
   kafkaEvent,
@@ -46,6 +47,14 @@ export interface InvokeMessage {
   readonly event: SandboxEvent;
   /** Epoch milliseconds at which the invocation times out. */
   readonly deadline: number;
+  /** A fault injected into this invocation (`npm run dev --chaos`). */
+  readonly chaos?: InjectedFault;
+}
+
+/** What chaos does to one invocation, and when (./chaos.ts). */
+export interface InjectedFault {
+  readonly fault: ChaosFault;
+  readonly when: ChaosMoment;
 }
 
 /** A failure, as Lambda reports it: the error's name and message. */
@@ -70,6 +79,21 @@ export type SandboxMessage =
     } & FailureMessage);
 
 type Handler = (event: unknown, context: unknown) => unknown;
+
+/**
+ * Applies an injected fault where the handler would be: a failure throws, as a
+ * handler's error would; a timeout never settles, so the runtime's timer ends the
+ * invocation and the sandbox exactly as it ends a handler that runs too long.
+ */
+async function inject(
+  chaos: InjectedFault,
+  awsRequestId: string,
+): Promise<void> {
+  if (chaos.fault === 'timeout') return new Promise<void>(() => {});
+  throw new ChaosError(
+    `injected chaos (npm run dev --chaos): invocation ${awsRequestId} fails ${chaos.when} the handler`,
+  );
+}
 
 function failureOf(error: unknown): FailureMessage & { stack?: string } {
   if (error instanceof Error) {
@@ -129,7 +153,7 @@ async function main(): Promise<void> {
   // Invocations arrive one at a time: the runtime sends the next one only after
   // this one answered, as Lambda does with one sandbox.
   port.on('message', async (message: InvokeMessage) => {
-    const { awsRequestId, deadline } = message;
+    const { awsRequestId, deadline, chaos } = message;
     const context = {
       functionName: data.functionName,
       functionVersion: '$LATEST',
@@ -144,12 +168,14 @@ async function main(): Promise<void> {
     };
     try {
       const { event } = message;
+      if (chaos?.when === 'before') await inject(chaos, awsRequestId);
       const returned = await handler(
         event.kind === 'json'
           ? JSON.parse(event.json)
           : kafkaEvent(event.envelope, event.records),
         context,
       );
+      if (chaos?.when === 'after') await inject(chaos, awsRequestId);
       // Lambda answers with the JSON of the result: `undefined` becomes null,
       // dates become strings, functions disappear.
       const json = JSON.stringify(returned) as string | undefined;

@@ -15,6 +15,7 @@ import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import { Worker } from 'node:worker_threads';
+import { type ChaosFault, type ChaosSettings, chaosSequence } from './chaos.ts';
 import {
   type KafkaEnvelope,
   type PackedRecords,
@@ -22,6 +23,7 @@ import {
 } from './kafka-records.ts';
 import type {
   FailureMessage,
+  InjectedFault,
   InvokeMessage,
   SandboxData,
   SandboxEvent,
@@ -140,6 +142,11 @@ export interface LocalLambdaOptions {
   readonly log?: (line: string) => void;
   /** Sandboxes (workers) of this function, i.e. its concurrency. Default: 1. */
   readonly concurrency?: number;
+  /**
+   * Injected faults (./chaos.ts): a share of invocations fails, or runs until the
+   * function's timeout, exactly as if the handler had. Default: none.
+   */
+  readonly chaos?: ChaosSettings;
 }
 
 /** The function was stopped: it runs no more invocations. */
@@ -158,6 +165,8 @@ type Outcome =
 
 interface Job {
   readonly event: SandboxEvent;
+  /** The chaos drawn for this invocation, in arrival order. */
+  readonly fault: ChaosFault | undefined;
   readonly resolve: (result: InvokeResult) => void;
   readonly reject: (error: Error) => void;
 }
@@ -188,6 +197,9 @@ export function startLocalLambda(
   }
   const write = options.log ?? ((line) => process.stdout.write(`${line}\n`));
   const log = (line: string) => write(`[${fn.name}] ${line}`);
+  const nextFault = options.chaos
+    ? chaosSequence(options.chaos)
+    : () => undefined;
   const sandboxes = new Set<Sandbox>();
   const idle: Sandbox[] = [];
   const queue: Job[] = [];
@@ -212,7 +224,11 @@ export function startLocalLambda(
       }
       const job = queue.shift() as Job;
       const running = sandbox;
-      void invokeIn(running, job.event, fn, log).then((result) => {
+      const chaos: InjectedFault | undefined = job.fault && {
+        fault: job.fault,
+        when: options.chaos?.when ?? 'before',
+      };
+      void invokeIn(running, job.event, fn, log, chaos).then((result) => {
         if (running.alive && generationOf.get(running) === generation) {
           idle.push(running);
         } else {
@@ -232,7 +248,7 @@ export function startLocalLambda(
   const enqueue = (event: SandboxEvent) => {
     if (stopped) return Promise.reject(stoppedError(fn.name));
     return new Promise<InvokeResult>((resolve, reject) => {
-      queue.push({ event, resolve, reject });
+      queue.push({ event, fault: nextFault(), resolve, reject });
       pump();
     });
   };
@@ -270,12 +286,16 @@ function stoppedError(name: string): LocalLambdaStoppedError {
   return new LocalLambdaStoppedError(`local function ${name} is stopped`);
 }
 
-/** One invocation in one sandbox: waits for its cold start, then runs the event. */
+/**
+ * One invocation in one sandbox: waits for its cold start, then runs the event, with
+ * the fault chaos drew for it, if any.
+ */
 async function invokeIn(
   sandbox: Sandbox,
   event: SandboxEvent,
   fn: LocalFunction,
   log: (line: string) => void,
+  chaos: InjectedFault | undefined,
 ): Promise<InvokeResult> {
   const awsRequestId = randomUUID();
   const cold = !sandbox.initialized;
@@ -300,12 +320,18 @@ async function invokeIn(
     };
   }
 
+  if (chaos) {
+    log(
+      `chaos: ${awsRequestId} ${chaos.fault === 'fail' ? 'fails' : 'hangs'} ${chaos.when} the handler${chaos.fault === 'fail' ? '' : `, until its ${fn.timeoutSeconds} s timeout`} (injected, --chaos)`,
+    );
+  }
   const start = performance.now();
   const outcome = await sandbox.run({
     type: 'invoke',
     awsRequestId,
     event,
     deadline: Date.now() + fn.timeoutSeconds * 1000,
+    ...(chaos ? { chaos } : {}),
   });
   const durationMs = performance.now() - start;
   switch (outcome.kind) {

@@ -5,12 +5,13 @@
  * topics and tables created as the stack declares them. Nothing about functions,
  * routes, topics, tables or mappings is written here: it all comes from the template.
  */
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes, randomInt, randomUUID } from 'node:crypto';
 import { type FSWatcher, watch } from 'node:fs';
 import { join } from 'node:path';
 import { REPO_ROOT } from '#platform/artifacts.ts';
 import { createTables, createTopics } from '#platform/platform.ts';
 import { claimPort } from '#platform/ports.ts';
+import { type ChaosSettings, describeChaos } from './chaos.ts';
 import {
   type LocalStreamMappingRunner,
   startStreamMapping,
@@ -22,7 +23,9 @@ import {
 import { startHttpApi } from './http-api.ts';
 import { ConsumerThread } from './kafka-consumer-thread.ts';
 import { type LocalLambda, startLocalLambda } from './lambda.ts';
+import { checkFunctionNames, type FunctionOverrides } from './overrides.ts';
 import {
+  type CfnTemplate,
   readSystem,
   type SystemModel,
   synthesizeTemplate,
@@ -58,6 +61,18 @@ export interface LocalSystemOptions {
   readonly log?: (line: string) => void;
   /** Reload the functions when a file under functions/ changes. */
   readonly watch?: boolean;
+  /** The synthesized template, when the caller has it. Default: `stage`'s, synthesized. */
+  readonly template?: CfnTemplate;
+  /**
+   * Variables set over the template's, per function (its local name, e.g. `payment`):
+   * `npm run dev --env` (docs/local-faults.md).
+   */
+  readonly environment?: FunctionOverrides['environment'];
+  /**
+   * Injected faults per function (./chaos.ts): `npm run dev --chaos`. Without a
+   * seed, one is drawn and shown by `describe()`.
+   */
+  readonly chaos?: FunctionOverrides['chaos'];
 }
 
 /**
@@ -79,10 +94,25 @@ export async function startLocalSystem(
     options.log ?? ((line: string) => process.stdout.write(`${line}\n`));
   // A taken port fails first, with one line naming it and the fix (PORT / --port).
   const port = await claimPort(options.port ?? 3000, 'PORT (or --port)');
-  const model = readSystem(synthesizeTemplate(options.stage ?? 'dev'), {
-    brokers: platform.kafka.brokers,
-    dynamodbEndpoint: platform.dynamodb.endpoint,
-  });
+  const model = readSystem(
+    options.template ?? synthesizeTemplate(options.stage ?? 'dev'),
+    {
+      brokers: platform.kafka.brokers,
+      dynamodbEndpoint: platform.dynamodb.endpoint,
+    },
+  );
+  const overrides = options.environment ?? {};
+  // A function the template lacks fails before anything starts, naming those it has.
+  checkFunctionNames(
+    { environment: overrides, chaos: options.chaos ?? {} },
+    model.functions.map((fn) => fn.name),
+  );
+  const chaos = new Map<string, ChaosSettings>(
+    Object.entries(options.chaos ?? {}).map(([name, given]) => [
+      name,
+      { ...given, seed: given.seed ?? randomInt(2 ** 32 - 1) },
+    ]),
+  );
   await createTopics(
     platform.kafka.brokers,
     model.topics.map((topic) => ({
@@ -106,8 +136,15 @@ export async function startLocalSystem(
     model.functions.map((fn) => [
       fn.logicalId,
       startLocalLambda(
-        { ...fn, environment: { ...metrics, ...fn.environment } },
-        { log },
+        {
+          ...fn,
+          environment: {
+            ...metrics,
+            ...fn.environment,
+            ...overrides[fn.name],
+          },
+        },
+        { log, ...(chaos.has(fn.name) ? { chaos: chaos.get(fn.name) } : {}) },
       ),
     ]),
   );
@@ -195,7 +232,8 @@ export async function startLocalSystem(
       model,
       url: api.url,
       adminToken,
-      describe: () => describeSystem(model, api.url, lambdas),
+      describe: () =>
+        describeSystem(model, api.url, lambdas, { overrides, chaos }),
       stop,
     };
   } catch (error) {
@@ -223,6 +261,10 @@ function describeSystem(
   model: SystemModel,
   url: string,
   lambdas: ReadonlyMap<string, LocalLambda>,
+  faults: {
+    readonly overrides: FunctionOverrides['environment'];
+    readonly chaos: ReadonlyMap<string, ChaosSettings>;
+  },
 ): string {
   const name = (logicalId: string) => lambdas.get(logicalId)?.name ?? logicalId;
   const lines = [`HTTP API  ${url}`, '', 'Routes'];
@@ -247,6 +289,21 @@ function describeSystem(
     lines.push(
       `  every ${schedule.everySeconds} s -> ${name(schedule.functionLogicalId)}`,
     );
+  }
+  const overridden = Object.entries(faults.overrides);
+  if (overridden.length > 0) {
+    lines.push('', 'Environment overrides (--env)');
+    for (const [fn, variables] of overridden) {
+      for (const [variable, value] of Object.entries(variables)) {
+        lines.push(`  ${fn.padEnd(16)} ${variable}=${value}`);
+      }
+    }
+  }
+  if (faults.chaos.size > 0) {
+    lines.push('', 'Chaos (--chaos)');
+    for (const [fn, settings] of faults.chaos) {
+      lines.push(`  ${fn.padEnd(16)} ${describeChaos(settings)}`);
+    }
   }
   return lines.join('\n');
 }

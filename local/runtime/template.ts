@@ -295,11 +295,7 @@ export function readSystem(
   const resources = template.Resources;
   const region = local.region ?? LOCAL_AWS.region;
   const tables = readTables(resources);
-  const functionEntries = Object.entries(resources).filter(
-    ([, resource]) =>
-      resource.Type === 'AWS::Lambda::Function' &&
-      typeof resource.Metadata?.[SOURCE_ENTRY_METADATA] === 'string',
-  );
+  const functionEntries = systemFunctions(resources);
   const names = new Map<string, string>();
   for (const [logicalId] of functionEntries) {
     const name = shortName(logicalId);
@@ -324,6 +320,32 @@ export function readSystem(
     topics: readTopics(resources),
     schedules: readSchedules(resources, names),
   };
+}
+
+/**
+ * The local names of the template's functions, as {@link readSystem} gives them,
+ * without resolving anything: what `npm run dev --env` checks before it starts.
+ *
+ * @example
+ * ```ts
+ * localFunctionNames(synthesizeTemplate()); // ['order-api', 'order-events', ...]
+ * ```
+ */
+export function localFunctionNames(template: CfnTemplate): string[] {
+  return systemFunctions(template.Resources).map(([logicalId]) =>
+    shortName(logicalId),
+  );
+}
+
+/** The functions of the system: those with the `orders:source-entry` metadata. */
+function systemFunctions(
+  resources: CfnTemplate['Resources'],
+): [string, CfnResource][] {
+  return Object.entries(resources).filter(
+    ([, resource]) =>
+      resource.Type === 'AWS::Lambda::Function' &&
+      typeof resource.Metadata?.[SOURCE_ENTRY_METADATA] === 'string',
+  );
 }
 
 /** `PaymentFunction730F3D87` -> `payment`; `DlqAdminF285E1DB` -> `dlq-admin`. */
