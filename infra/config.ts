@@ -22,75 +22,79 @@ const EsmSettings = z.object({
   /**
    * The broker outage the mappings must ride out without dead-lettering anything
    * (docs/broker-outages.md). Checked against the retries, the record age and the
-   * function timeout below; nothing is deployed from it.
+   * function timeout; nothing is deployed from it.
    */
   outageToleranceSeconds: z.number().int().min(0),
 });
 
-export const StageConfig = z
-  .object({
-    stage: z.string().regex(/^[a-z][a-z0-9-]{0,15}$/),
-    kafka: z.object({
-      /** An existing MSK cluster (`-c mskClusterArn=...`); otherwise one is created. */
-      clusterArn: z.string().startsWith('arn:').optional(),
-      /** `serverless` (MSK Serverless, IAM auth) or `provisioned` (2 brokers, IAM auth). */
-      mode: z.enum(['serverless', 'provisioned']),
-      /** Partitions of every topic, dead-letter topics included. */
-      partitions: z.number().int().min(1).max(1_000),
-      /** How long topics keep records. */
-      retentionHours: z.number().int().min(1),
-    }),
-    esm: EsmSettings,
-    functions: z.object({
-      memoryMb: z.number().int().min(128).max(10_240),
-      /** At most 14 minutes for Kafka-triggered functions. */
-      timeoutSeconds: z.number().int().min(1).max(840),
-      logRetentionDays: z.number().int().min(1),
-    }),
-    api: z.object({
-      /** JWT issuer and audience for the order routes; public when absent. */
-      jwt: z
-        .object({ issuer: z.url(), audience: z.array(z.string()).min(1) })
-        .optional(),
-      throttleRate: z.number().positive(),
-      throttleBurst: z.number().int().positive(),
-    }),
-    /** The reprocessor's schedule for due redrives, in minutes. */
-    redriveEveryMinutes: z.number().int().min(1),
-    /** Where alarms notify (an e-mail for an SNS subscription); none when absent. */
-    alarmEmail: z.email().optional(),
-    /** Tables are retained on stack deletion in prod, destroyed in dev. */
-    retainData: z.boolean(),
-  })
-  .superRefine((config, issues) => {
-    // docs/broker-outages.md, "The policy": the consumers' in-invocation waits alone
-    // must cover the outage, as AWS does not document its retry pacing.
-    const { esm, functions } = config;
-    const covered = guaranteedOutageSeconds({
-      retryAttempts: esm.retryAttempts,
-      timeoutSeconds: functions.timeoutSeconds,
-    });
-    if (covered < esm.outageToleranceSeconds) {
-      issues.addIssue({
-        code: 'custom',
-        path: ['esm', 'retryAttempts'],
-        message: `${esm.retryAttempts} retries with a ${functions.timeoutSeconds} s function timeout ride out ${covered} s of broker outage, not the ${esm.outageToleranceSeconds} s of outageToleranceSeconds: raise the retries or the timeout`,
-      });
-    }
-    // A record may wait out the outage unfetched, then use all its attempts: the age
-    // limit must not cut them short.
-    const longestWait =
-      esm.outageToleranceSeconds +
-      (esm.retryAttempts + 1) * functions.timeoutSeconds;
-    if (esm.maxRecordAgeSeconds < longestWait) {
-      issues.addIssue({
-        code: 'custom',
-        path: ['esm', 'maxRecordAgeSeconds'],
-        message: `${esm.maxRecordAgeSeconds} s would expire records that are still within their retries: at least outageToleranceSeconds + (retryAttempts + 1) x timeoutSeconds = ${longestWait} s`,
-      });
-    }
-  });
+export const StageConfig = z.object({
+  stage: z.string().regex(/^[a-z][a-z0-9-]{0,15}$/),
+  kafka: z.object({
+    /** An existing MSK cluster (`-c mskClusterArn=...`); otherwise one is created. */
+    clusterArn: z.string().startsWith('arn:').optional(),
+    /** `serverless` (MSK Serverless, IAM auth) or `provisioned` (2 brokers, IAM auth). */
+    mode: z.enum(['serverless', 'provisioned']),
+    /** Partitions of every topic, dead-letter topics included. */
+    partitions: z.number().int().min(1).max(1_000),
+    /** How long topics keep records. */
+    retentionHours: z.number().int().min(1),
+  }),
+  esm: EsmSettings,
+  functions: z.object({
+    memoryMb: z.number().int().min(128).max(10_240),
+    /** At most 14 minutes for Kafka-triggered functions. */
+    timeoutSeconds: z.number().int().min(1).max(840),
+    logRetentionDays: z.number().int().min(1),
+  }),
+  api: z.object({
+    /** JWT issuer and audience for the order routes; public when absent. */
+    jwt: z
+      .object({ issuer: z.url(), audience: z.array(z.string()).min(1) })
+      .optional(),
+    throttleRate: z.number().positive(),
+    throttleBurst: z.number().int().positive(),
+  }),
+  /** The reprocessor's schedule for due redrives, in minutes. */
+  redriveEveryMinutes: z.number().int().min(1),
+  /** Where alarms notify (an e-mail for an SNS subscription); none when absent. */
+  alarmEmail: z.email().optional(),
+  /** Tables are retained on stack deletion in prod, destroyed in dev. */
+  retainData: z.boolean(),
+});
 export type StageConfig = z.infer<typeof StageConfig>;
+
+/**
+ * {@link StageConfig} with the checks across settings: the retry policy must ride out
+ * the stage's broker outage (docs/broker-outages.md, The policy).
+ */
+const CheckedStageConfig = StageConfig.superRefine((config, issues) => {
+  // docs/broker-outages.md, "The policy": the consumers' in-invocation waits alone
+  // must cover the outage, as AWS does not document its retry pacing.
+  const { esm, functions } = config;
+  const covered = guaranteedOutageSeconds({
+    retryAttempts: esm.retryAttempts,
+    timeoutSeconds: functions.timeoutSeconds,
+  });
+  if (covered < esm.outageToleranceSeconds) {
+    issues.addIssue({
+      code: 'custom',
+      path: ['esm', 'retryAttempts'],
+      message: `${esm.retryAttempts} retries with a ${functions.timeoutSeconds} s function timeout ride out ${covered} s of broker outage, not the ${esm.outageToleranceSeconds} s of outageToleranceSeconds: raise the retries or the timeout`,
+    });
+  }
+  // A record may wait out the outage unfetched, then use all its attempts: the age
+  // limit must not cut them short.
+  const longestWait =
+    esm.outageToleranceSeconds +
+    (esm.retryAttempts + 1) * functions.timeoutSeconds;
+  if (esm.maxRecordAgeSeconds < longestWait) {
+    issues.addIssue({
+      code: 'custom',
+      path: ['esm', 'maxRecordAgeSeconds'],
+      message: `${esm.maxRecordAgeSeconds} s would expire records that are still within their retries: at least outageToleranceSeconds + (retryAttempts + 1) x timeoutSeconds = ${longestWait} s`,
+    });
+  }
+});
 
 /** The defaults of each stage; `cdk.json` context `stages.<stage>` overrides them. */
 export const STAGE_DEFAULTS: Readonly<
@@ -161,7 +165,7 @@ export function stageConfig(context: (key: string) => unknown): StageConfig {
     functions: { ...defaults?.functions, ...overrides?.functions },
     api: { ...defaults?.api, ...overrides?.api },
   };
-  const result = StageConfig.safeParse(merged);
+  const result = CheckedStageConfig.safeParse(merged);
   if (!result.success) {
     throw new Error(
       `invalid configuration for stage ${stage}: ${z.prettifyError(result.error)}`,
