@@ -287,7 +287,7 @@ export function createReprocessorHandler(deps: ReprocessorDependencies) {
   return middy<unknown, KafkaBatchResponse>()
     .use(injectLambdaContext(deps.logger))
     .use(logMetrics(deps.metrics ?? createMetrics('dlq-reprocessor')))
-    .handler((event) => consume(event));
+    .handler((event, context) => consume(event, context));
 }
 
 /** The scheduled handler: redrives what has come due. */

@@ -157,7 +157,7 @@ export function createOrderEventsHandler(deps: OrderEventsDependencies) {
   return middy<unknown, KafkaBatchResponse>()
     .use(injectLambdaContext(deps.logger))
     .use(logMetrics(deps.metrics ?? createMetrics('order')))
-    .handler((event) => consume(event));
+    .handler((event, context) => consume(event, context));
 }
 
 function wireFromEnvironment(): OrderEventsDependencies {

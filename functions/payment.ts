@@ -291,7 +291,7 @@ export function createPaymentHandler(deps: PaymentDependencies) {
           record.value.eventType === 'OrderPlaced'
             ? charge(deps, record as ConsumedRecord<OrderPlaced>, context)
             : refund(deps, record as ConsumedRecord<OrderCancelled>),
-      })(event),
+      })(event, context),
     );
 }
 

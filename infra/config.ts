@@ -4,6 +4,7 @@
  * with zod so a typo fails `cdk synth` with a message, not a broken deployment.
  */
 import { z } from 'zod';
+import { guaranteedOutageSeconds } from '#domain/outage-policy.ts';
 
 const EsmSettings = z.object({
   /** Records per batch (1-10 000). */
@@ -18,6 +19,12 @@ const EsmSettings = z.object({
   minimumPollers: z.number().int().min(1).max(200),
   maximumPollers: z.number().int().min(1).max(2_000),
   bisectBatchOnError: z.boolean(),
+  /**
+   * The broker outage the mappings must ride out without dead-lettering anything
+   * (docs/broker-outages.md). Checked against the retries, the record age and the
+   * function timeout; nothing is deployed from it.
+   */
+  outageToleranceSeconds: z.number().int().min(0),
 });
 
 export const StageConfig = z.object({
@@ -56,6 +63,39 @@ export const StageConfig = z.object({
 });
 export type StageConfig = z.infer<typeof StageConfig>;
 
+/**
+ * {@link StageConfig} with the checks across settings: the retry policy must ride out
+ * the stage's broker outage (docs/broker-outages.md, The policy).
+ */
+const CheckedStageConfig = StageConfig.superRefine((config, issues) => {
+  // docs/broker-outages.md, "The policy": the consumers' in-invocation waits alone
+  // must cover the outage, as AWS does not document its retry pacing.
+  const { esm, functions } = config;
+  const covered = guaranteedOutageSeconds({
+    retryAttempts: esm.retryAttempts,
+    timeoutSeconds: functions.timeoutSeconds,
+  });
+  if (covered < esm.outageToleranceSeconds) {
+    issues.addIssue({
+      code: 'custom',
+      path: ['esm', 'retryAttempts'],
+      message: `${esm.retryAttempts} retries with a ${functions.timeoutSeconds} s function timeout ride out ${covered} s of broker outage, not the ${esm.outageToleranceSeconds} s of outageToleranceSeconds: raise the retries or the timeout`,
+    });
+  }
+  // A record may wait out the outage unfetched, then use all its attempts: the age
+  // limit must not cut them short.
+  const longestWait =
+    esm.outageToleranceSeconds +
+    (esm.retryAttempts + 1) * functions.timeoutSeconds;
+  if (esm.maxRecordAgeSeconds < longestWait) {
+    issues.addIssue({
+      code: 'custom',
+      path: ['esm', 'maxRecordAgeSeconds'],
+      message: `${esm.maxRecordAgeSeconds} s would expire records that are still within their retries: at least outageToleranceSeconds + (retryAttempts + 1) x timeoutSeconds = ${longestWait} s`,
+    });
+  }
+});
+
 /** The defaults of each stage; `cdk.json` context `stages.<stage>` overrides them. */
 export const STAGE_DEFAULTS: Readonly<
   Record<string, Omit<StageConfig, 'stage'>>
@@ -70,6 +110,7 @@ export const STAGE_DEFAULTS: Readonly<
       minimumPollers: 1,
       maximumPollers: 3,
       bisectBatchOnError: true,
+      outageToleranceSeconds: 60,
     },
     functions: { memoryMb: 512, timeoutSeconds: 60, logRetentionDays: 7 },
     api: { throttleRate: 50, throttleBurst: 100 },
@@ -86,6 +127,7 @@ export const STAGE_DEFAULTS: Readonly<
       minimumPollers: 1,
       maximumPollers: 6,
       bisectBatchOnError: true,
+      outageToleranceSeconds: 60,
     },
     functions: { memoryMb: 1_024, timeoutSeconds: 60, logRetentionDays: 30 },
     api: { throttleRate: 500, throttleBurst: 1_000 },
@@ -123,7 +165,7 @@ export function stageConfig(context: (key: string) => unknown): StageConfig {
     functions: { ...defaults?.functions, ...overrides?.functions },
     api: { ...defaults?.api, ...overrides?.api },
   };
-  const result = StageConfig.safeParse(merged);
+  const result = CheckedStageConfig.safeParse(merged);
   if (!result.success) {
     throw new Error(
       `invalid configuration for stage ${stage}: ${z.prettifyError(result.error)}`,

@@ -9,13 +9,17 @@
  *   retries from there (and, once its limits are reached, writes the record to its
  *   on-failure destination);
  * - ordering: records of one partition one after the other in offset order, partitions
- *   concurrently, as the ESM itself does across pollers.
+ *   concurrently, as the ESM itself does across pollers;
+ * - outages: a record that fails because Kafka or the store is down is tried again
+ *   inside the invocation while it has time (docs/broker-outages.md), so a broker
+ *   outage does not use up the ESM's retries in seconds.
  *
  * Needs `FunctionResponseTypes: ['ReportBatchItemFailures']` on the ESM, without which
  * Lambda ignores the response and a transient failure would be lost for later records.
  * https://docs.aws.amazon.com/lambda/latest/dg/kafka-retry-configurations.html
  */
 import { randomUUID } from 'node:crypto';
+import { setTimeout as sleepFor } from 'node:timers/promises';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { z } from 'zod';
@@ -27,10 +31,17 @@ import {
   TransientError,
 } from '#domain/failures.ts';
 import {
+  DEFAULT_OUTAGE_POLICY,
+  nextOutageDelay,
+  type OutagePolicy,
+} from '#domain/outage-policy.ts';
+import {
   encodeConsumerDeadLetter,
   poisonDeadLetter,
   redriveAttempt,
 } from './dead-letter-codec.ts';
+import { StoreUnavailableError } from './dynamodb.ts';
+import { KafkaUnavailableError } from './kafka-publisher.ts';
 import {
   decodeKey,
   decodeValue,
@@ -222,10 +233,67 @@ export interface KafkaConsumerOptions<T> {
    */
   metrics?: Metrics;
   now?: () => Date;
+  /**
+   * How a record that failed because a dependency is down ({@link isDependencyOutage})
+   * is tried again inside the invocation. Needs the invocation's context (for its
+   * remaining time); without one, such a record fails at once. Default: the policy of
+   * docs/broker-outages.md, real timers.
+   */
+  outageWait?: OutageWaitOptions;
+}
+
+/**
+ * How the consumer waits out an outage inside an invocation; time and randomness are
+ * injectable for tests.
+ *
+ * @example
+ * ```ts
+ * const outageWait: OutageWaitOptions = { sleep: async () => {}, random: () => 1 };
+ * ```
+ */
+export interface OutageWaitOptions {
+  readonly policy?: OutagePolicy;
+  readonly sleep?: (ms: number) => Promise<void>;
+  readonly random?: () => number;
+  /** Which failures mean a dependency is down. Default {@link isDependencyOutage}. */
+  readonly isOutage?: (error: unknown) => boolean;
+}
+
+/** The part of the Lambda context the consumer reads: the time left. */
+export interface InvocationClock {
+  getRemainingTimeInMillis(): number;
+}
+
+/**
+ * True when the error, or an error it was caused by, says that Kafka or the store
+ * could not be reached: a failure that time cures, unlike a bug or a conflict.
+ *
+ * @example
+ * ```ts
+ * isDependencyOutage(new DeadLetterWriteError('x', { cause: kafkaDown })); // true
+ * ```
+ */
+export function isDependencyOutage(error: unknown): boolean {
+  const seen = new Set<unknown>();
+  for (let e = error; e instanceof Error && !seen.has(e); e = e.cause) {
+    seen.add(e);
+    if (
+      e instanceof KafkaUnavailableError ||
+      e instanceof StoreUnavailableError
+    ) {
+      return true;
+    }
+  }
+  return false;
 }
 
 /** How a record ended, for the metrics. */
 type Outcome = 'consumed' | 'dead-lettered' | 'failed';
+
+/** One try at a record: how it ended, and the error when it failed. */
+type Tried =
+  | { outcome: 'consumed' | 'dead-lettered' }
+  | { outcome: 'failed'; error: unknown; poison: unknown };
 
 type Parsed =
   | { kind: 'tombstone' }
@@ -250,11 +318,24 @@ type Parsed =
  */
 export function createKafkaConsumer<T>(
   options: KafkaConsumerOptions<T>,
-): (event: unknown) => Promise<KafkaBatchResponse> {
+): (event: unknown, context?: InvocationClock) => Promise<KafkaBatchResponse> {
   const now = options.now ?? (() => new Date());
+  const wait = {
+    policy: options.outageWait?.policy ?? DEFAULT_OUTAGE_POLICY,
+    sleep: options.outageWait?.sleep ?? ((ms: number) => sleepFor(ms)),
+    random: options.outageWait?.random ?? Math.random,
+    isOutage: options.outageWait?.isOutage ?? isDependencyOutage,
+  };
 
-  /** Consumes one record; 'failed' when its partition must stop at it. */
-  async function consumeRecord(record: MskRecord): Promise<Outcome> {
+  /**
+   * Consumes one record; 'failed' when its partition must stop at it. A try that
+   * failed because a dependency is down is repeated, after a short backoff, while
+   * the invocation has time for it (docs/broker-outages.md).
+   */
+  async function consumeRecord(
+    record: MskRecord,
+    context: InvocationClock | undefined,
+  ): Promise<Outcome> {
     const parsed = parse(record);
     const headers = headerMap(record.headers);
     const correlationId =
@@ -273,6 +354,63 @@ export function createKafkaConsumer<T>(
         offset: record.offset,
       },
     });
+    let longestTryMs = 0;
+    for (let failures = 1; ; failures += 1) {
+      const started = now().getTime();
+      const tried = await tryRecord(record, parsed, {
+        headers,
+        correlationId,
+        attempt,
+        logger,
+      });
+      if (tried.outcome !== 'failed') return tried.outcome;
+      longestTryMs = Math.max(longestTryMs, now().getTime() - started);
+      const delayMs =
+        context && wait.isOutage(tried.error)
+          ? nextOutageDelay(
+              wait.policy,
+              {
+                failures,
+                longestTryMs,
+                remainingMs: context.getRemainingTimeInMillis(),
+              },
+              wait.random,
+            )
+          : undefined;
+      if (delayMs === undefined) {
+        logger.error(
+          tried.poison === undefined
+            ? 'record failed: its partition stops here and is retried from it'
+            : 'poison record could not be put aside: its partition stops here and is retried from it',
+          {
+            error: tried.error,
+            ...(tried.poison === undefined ? {} : { poison: tried.poison }),
+            tries: failures,
+          },
+        );
+        return 'failed';
+      }
+      logger.warn('dependency unavailable: trying the record again', {
+        error: tried.error,
+        tries: failures,
+        delayMs,
+      });
+      await wait.sleep(delayMs);
+    }
+  }
+
+  /** One try: validate and handle, or put a poison record aside. */
+  async function tryRecord(
+    record: MskRecord,
+    parsed: Parsed,
+    meta: {
+      headers: Readonly<Record<string, string>>;
+      correlationId: string;
+      attempt: number;
+      logger: Logger;
+    },
+  ): Promise<Tried> {
+    const { headers, correlationId, attempt, logger } = meta;
     try {
       const value = validate(parsed, options.schema);
       await options.handle({
@@ -288,22 +426,24 @@ export function createKafkaConsumer<T>(
         logger,
       });
       logger.debug('record consumed');
-      return 'consumed';
+      return { outcome: 'consumed' };
     } catch (error) {
       if (classifyFailure(error) === 'transient') {
-        logger.error(
-          'record failed: its partition stops here and is retried from it',
-          { error },
-        );
-        return 'failed';
+        return { outcome: 'failed', error, poison: undefined };
       }
-      return (await putAside(record, { error, correlationId, attempt, logger }))
-        ? 'dead-lettered'
-        : 'failed';
+      const failure = await putAside(record, {
+        error,
+        correlationId,
+        attempt,
+        logger,
+      });
+      return failure === undefined
+        ? { outcome: 'dead-lettered' }
+        : { outcome: 'failed', error: failure, poison: error };
     }
   }
 
-  /** Dead-letters (or parks) a poison record; `false` when that failed. */
+  /** Dead-letters (or parks) a poison record; the error when that failed. */
   async function putAside(
     record: MskRecord,
     failure: {
@@ -312,7 +452,7 @@ export function createKafkaConsumer<T>(
       attempt: number;
       logger: Logger;
     },
-  ): Promise<boolean> {
+  ): Promise<DeadLetterWriteError | undefined> {
     const { error, correlationId, attempt, logger } = failure;
     const input = {
       record,
@@ -326,7 +466,7 @@ export function createKafkaConsumer<T>(
       if (options.park) {
         await options.park(poisonDeadLetter(input));
         logger.error('poison record parked', { error });
-        return true;
+        return undefined;
       }
       if (record.topic.endsWith(DEAD_LETTER_SUFFIX)) {
         throw new DeadLetterRecursionError(
@@ -339,18 +479,11 @@ export function createKafkaConsumer<T>(
         deadLetterTopic: topic,
         error,
       });
-      return true;
+      return undefined;
     } catch (writeError) {
-      logger.error(
-        'poison record could not be put aside: its partition stops here and is retried from it',
-        {
-          error: new DeadLetterWriteError('dead letter not written', {
-            cause: writeError,
-          }),
-          poison: error,
-        },
-      );
-      return false;
+      return new DeadLetterWriteError('dead letter not written', {
+        cause: writeError,
+      });
     }
   }
 
@@ -358,11 +491,12 @@ export function createKafkaConsumer<T>(
   async function consumePartition(
     records: readonly MskRecord[],
     tally: Record<Outcome, number>,
+    context: InvocationClock | undefined,
   ): Promise<KafkaBatchItemFailure | null> {
     for (const record of records) {
       let outcome: Outcome;
       try {
-        outcome = await consumeRecord(record);
+        outcome = await consumeRecord(record, context);
       } catch (error) {
         // Only a logger or a clock could throw here; stop rather than skip.
         options.logger.error('record consumption crashed', {
@@ -386,7 +520,7 @@ export function createKafkaConsumer<T>(
     return null;
   }
 
-  return async (event) => {
+  return async (event, context) => {
     const result = MskEvent.safeParse(event);
     if (!result.success) {
       throw new InvalidKafkaEventError(
@@ -400,7 +534,7 @@ export function createKafkaConsumer<T>(
       failed: 0,
     };
     const outcomes = await Promise.all(
-      partitions.map((records) => consumePartition(records, tally)),
+      partitions.map((records) => consumePartition(records, tally, context)),
     );
     const topic = partitions[0]?.[0]?.topic;
     if (options.metrics && topic) {

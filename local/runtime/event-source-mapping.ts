@@ -436,9 +436,10 @@ class EventSourceMapping implements LocalEventSourceMapping {
       now: options.clock?.now ?? (() => Date.now()),
       sleep: options.clock?.sleep ?? ((ms) => sleepFor(ms)),
     };
-    // AWS does not document its retry pacing (docs/aws-kafka-esm.md, Errors and
-    // retries): 100 ms doubling, capped at 1 s, keeps a failing function from
-    // spinning the CPU locally.
+    // AWS does not document its retry pacing (docs/aws-kafka-esm.md, Gap 11.7):
+    // 100 ms doubling, capped at 1 s, keeps a failing function from spinning the
+    // CPU locally. Fast on purpose: outages are ridden out inside the function
+    // (docs/broker-outages.md), never on this pacing.
     this.#backoffMs =
       options.retryBackoffMs ??
       ((attempt) => Math.min(1000, 100 * 2 ** (attempt - 1)));

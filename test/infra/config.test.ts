@@ -47,3 +47,63 @@ describe('stageConfig', () => {
     );
   });
 });
+
+describe('stageConfig: riding out a broker outage (docs/broker-outages.md)', () => {
+  it.each(['dev', 'prod'])('%s rides out a 60 s outage', (stage) => {
+    // Act
+    const config = stageConfig(context({ stage }));
+
+    // Assess
+    expect(config.esm.outageToleranceSeconds).toBe(60);
+    expect(config.esm.maxRecordAgeSeconds).toBeGreaterThanOrEqual(
+      60 + (config.esm.retryAttempts + 1) * config.functions.timeoutSeconds,
+    );
+  });
+
+  it('refuses retries and a timeout that cannot cover the outage', () => {
+    // Prepare: one attempt of 60 s waits at least 23 s
+    const bad = () =>
+      stageConfig(context({ stages: { dev: { esm: { retryAttempts: 1 } } } }));
+
+    // Act, Assess
+    expect(bad).toThrow(
+      /ride out 46 s of broker outage, not the 60 s.*esm\.retryAttempts/s,
+    );
+  });
+
+  it('refuses a function timeout too short for the in-invocation waits', () => {
+    // Prepare
+    const bad = () =>
+      stageConfig(
+        context({ stages: { dev: { functions: { timeoutSeconds: 30 } } } }),
+      );
+
+    // Act, Assess
+    expect(bad).toThrow(/ride out 0 s of broker outage/);
+  });
+
+  it('refuses a record age that would expire records still within their retries', () => {
+    // Prepare: AWS's minimum, 60 s, would dead-letter what waited out the outage
+    const bad = () =>
+      stageConfig(
+        context({ stages: { dev: { esm: { maxRecordAgeSeconds: 60 } } } }),
+      );
+
+    // Act, Assess
+    expect(bad).toThrow(/at least .* = 300 s.*esm\.maxRecordAgeSeconds/s);
+  });
+
+  it('accepts a smaller tolerance with fewer retries', () => {
+    // Act
+    const config = stageConfig(
+      context({
+        stages: {
+          dev: { esm: { retryAttempts: 0, outageToleranceSeconds: 20 } },
+        },
+      }),
+    );
+
+    // Assess
+    expect(config.esm.retryAttempts).toBe(0);
+  });
+});

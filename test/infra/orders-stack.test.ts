@@ -5,6 +5,7 @@ import {
   deadLetterTopic,
   TOPICS,
 } from '../../functions/domain/events.ts';
+import { guaranteedOutageSeconds } from '../../functions/domain/outage-policy.ts';
 import { buildApp } from '../../infra/app.ts';
 import { testApp } from './test-app.ts';
 
@@ -95,6 +96,29 @@ describe('the stack (dev, a new MSK Serverless cluster)', () => {
     );
     expect(new Set(groups).size).toBe(10);
     expect(groups).toContain(`KafkaOrders-dev-payment-${TOPICS.orderPlaced}`);
+  });
+
+  it('rides out a 60 s broker outage on every mapping that can give up (docs/broker-outages.md)', () => {
+    // Prepare
+    const resources = template.toJSON().Resources as Resources;
+    const limited = ofType(template, 'AWS::Lambda::EventSourceMapping').filter(
+      (m) => m.Properties.DestinationConfig !== undefined,
+    );
+
+    // Assess: the consumers' in-invocation waits alone cover the outage, whatever
+    // the ESM's (undocumented) pacing, and the record age never cuts them short.
+    expect(limited).toHaveLength(CONSUMED_TOPICS.length);
+    for (const { Properties } of limited) {
+      const fn = (Properties.FunctionName as { Ref: string }).Ref;
+      const timeoutSeconds = resources[fn]?.Properties.Timeout as number;
+      const retryAttempts = Properties.MaximumRetryAttempts as number;
+      expect(
+        guaranteedOutageSeconds({ retryAttempts, timeoutSeconds }),
+      ).toBeGreaterThanOrEqual(60);
+      expect(Properties.MaximumRecordAgeInSeconds).toBeGreaterThanOrEqual(
+        60 + (retryAttempts + 1) * timeoutSeconds,
+      );
+    }
   });
 
   it('never grants a Kafka data-plane action on every resource', () => {

@@ -3,21 +3,27 @@ import { Metrics } from '@aws-lambda-powertools/metrics';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { z } from 'zod';
 import { decodeDeadLetter } from '#commons/dead-letter-codec.ts';
+import { StoreUnavailableError } from '#commons/dynamodb.ts';
 import {
   type ConsumedRecord,
   createKafkaConsumer,
   type DeadLetterSink,
+  DeadLetterWriteError,
   InvalidKafkaEventError,
+  isDependencyOutage,
   type KafkaConsumerOptions,
 } from '#commons/kafka-consumer.ts';
+import { KafkaUnavailableError } from '#commons/kafka-publisher.ts';
 import type { MskEvent, MskRecord } from '#commons/msk-event.ts';
 import type { ReceivedDeadLetter } from '#domain/dead-letter.ts';
 import { PoisonRecordError, TransientError } from '#domain/failures.ts';
+import { DEFAULT_OUTAGE_POLICY } from '#domain/outage-policy.ts';
 import { loadFixture } from '../fixtures/fixtures.ts';
 
 const batchFixture = loadFixture('msk-order-placed-batch.json') as MskEvent;
 
 const TOPIC = 'order.placed.v1';
+const DEFAULT_RESERVE_MS = DEFAULT_OUTAGE_POLICY.reserveMs;
 const NOW = new Date('2026-01-02T03:04:05.678Z');
 const TestValue = z.object({
   orderId: z.string(),
@@ -84,9 +90,7 @@ function base64(text: string): string {
 }
 
 function setup(overrides: Partial<KafkaConsumerOptions<TestValue>> = {}): {
-  consume: (
-    event: unknown,
-  ) => ReturnType<ReturnType<typeof createKafkaConsumer>>;
+  consume: ReturnType<typeof createKafkaConsumer>;
   deadLetters: MemoryDeadLetterSink;
   handled: ConsumedRecord<TestValue>[];
 } {
@@ -514,6 +518,214 @@ describe('createKafkaConsumer: transient failures', () => {
         { itemIdentifier: { partition: `${topic}-12`, offset: 10 } },
       ],
     });
+  });
+});
+
+/**
+ * A fake invocation with `remainingMs` to go: sleeping spends it, and so does each
+ * try (`tryMs`), through the consumer's clock; nothing really waits.
+ */
+function fakeInvocation(remainingMs: number, tryMs = 0) {
+  let elapsed = 0;
+  const sleeps: number[] = [];
+  return {
+    sleeps,
+    context: { getRemainingTimeInMillis: () => remainingMs - elapsed },
+    now: () => new Date(NOW.getTime() + elapsed),
+    spendTry: () => {
+      elapsed += tryMs;
+    },
+    outageWait: {
+      random: () => 1,
+      sleep: async (ms: number) => {
+        sleeps.push(ms);
+        elapsed += ms;
+      },
+    },
+  };
+}
+
+const brokerDown = () =>
+  new KafkaUnavailableError('Kafka did not take 1 event(s): ECONNREFUSED');
+
+describe('createKafkaConsumer: dependency outages', () => {
+  it('tries a record again inside the invocation until the broker is back', async () => {
+    // Prepare
+    const invocation = fakeInvocation(60_000);
+    let down = 3;
+    const { consume, handled } = setup({
+      now: invocation.now,
+      outageWait: invocation.outageWait,
+      handle: async (record) => {
+        if (record.offset === 11 && down-- > 0) throw brokerDown();
+        handled.push(record);
+      },
+    });
+
+    // Act
+    const response = await consume(batch(), invocation.context);
+
+    // Assess
+    expect(response).toEqual({ batchItemFailures: [] });
+    expect(offsetsOf(handled, 0)).toEqual([10, 11, 12]);
+    expect(invocation.sleeps).toEqual([250, 500, 1_000]);
+  });
+
+  it('hands the record to the mapping before the invocation runs out', async () => {
+    // Prepare: each try takes 3 s; the broker never comes back
+    const invocation = fakeInvocation(60_000, 3_000);
+    const { consume, handled } = setup({
+      now: invocation.now,
+      outageWait: invocation.outageWait,
+      handle: async (record) => {
+        if (record.offset === 11) {
+          invocation.spendTry();
+          throw brokerDown();
+        }
+        handled.push(record);
+      },
+    });
+
+    // Act
+    const response = await consume(batch(), invocation.context);
+
+    // Assess
+    expect(response).toEqual({
+      batchItemFailures: [
+        { itemIdentifier: { partition: 'order.placed.v1-0', offset: 11 } },
+      ],
+    });
+    expect(offsetsOf(handled, 0)).toEqual([10]);
+    const left = invocation.context.getRemainingTimeInMillis();
+    expect(left).toBeGreaterThanOrEqual(DEFAULT_RESERVE_MS);
+    // It waited for most of the invocation: the next try would not have fit.
+    expect(left).toBeLessThan(DEFAULT_RESERVE_MS + 3_000 + 2_000);
+    expect(invocation.sleeps.length).toBeGreaterThan(5);
+  });
+
+  it('waits out a store outage the same way', async () => {
+    // Prepare
+    const invocation = fakeInvocation(60_000);
+    let down = 1;
+    const { consume } = setup({
+      now: invocation.now,
+      outageWait: invocation.outageWait,
+      handle: async (record) => {
+        if (record.offset === 40 && down-- > 0) {
+          throw new StoreUnavailableError('DynamoDB: ECONNREFUSED');
+        }
+      },
+    });
+
+    // Act
+    const response = await consume(batch(), invocation.context);
+
+    // Assess
+    expect(response).toEqual({ batchItemFailures: [] });
+    expect(invocation.sleeps).toEqual([250]);
+  });
+
+  it('dead-letters a poison record once the broker takes the dead letter', async () => {
+    // Prepare
+    const invocation = fakeInvocation(60_000);
+    const event = batch();
+    recordAt(event, 0, 11).value = base64('not json');
+    const { consume, deadLetters, handled } = setup({
+      now: invocation.now,
+      outageWait: {
+        ...invocation.outageWait,
+        sleep: async (ms) => {
+          await invocation.outageWait.sleep(ms);
+          deadLetters.failWith = undefined;
+        },
+      },
+    });
+    deadLetters.failWith = brokerDown();
+
+    // Act
+    const response = await consume(event, invocation.context);
+
+    // Assess
+    expect(response).toEqual({ batchItemFailures: [] });
+    expect(deadLetters.sent.map((sent) => sent.topic)).toEqual([
+      'order.placed.v1.dead-letter',
+    ]);
+    expect(offsetsOf(handled, 0)).toEqual([10, 12]);
+  });
+
+  it.each([
+    ['a transient failure that is no outage', new TransientError('conflict')],
+    ['a bug', new TypeError('x is undefined')],
+  ])('does not wait on %s', async (_what, error) => {
+    // Prepare
+    const invocation = fakeInvocation(60_000);
+    const { consume } = setup({
+      now: invocation.now,
+      outageWait: invocation.outageWait,
+      handle: async (record) => {
+        if (record.offset === 11) throw error;
+      },
+    });
+
+    // Act
+    const response = await consume(batch(), invocation.context);
+
+    // Assess
+    expect(response.batchItemFailures).toHaveLength(1);
+    expect(invocation.sleeps).toEqual([]);
+  });
+
+  it('does not wait without the invocation context (no deadline known)', async () => {
+    // Prepare
+    const invocation = fakeInvocation(60_000);
+    const { consume } = setup({
+      now: invocation.now,
+      outageWait: invocation.outageWait,
+      handle: async (record) => {
+        if (record.offset === 11) throw brokerDown();
+      },
+    });
+
+    // Act
+    const response = await consume(batch());
+
+    // Assess
+    expect(response.batchItemFailures).toHaveLength(1);
+    expect(invocation.sleeps).toEqual([]);
+  });
+});
+
+describe('isDependencyOutage', () => {
+  it.each([
+    ['Kafka unavailable', brokerDown(), true],
+    ['the store unavailable', new StoreUnavailableError('throttled'), true],
+    [
+      'a dead letter not written because Kafka is down',
+      new DeadLetterWriteError('not written', { cause: brokerDown() }),
+      true,
+    ],
+    ['a plain transient error', new TransientError('conflict'), false],
+    ['a bug', new Error('bug'), false],
+    ['not an error', 'ECONNREFUSED', false],
+  ])('%s: %s', (_what, error, expected) => {
+    // Act
+    const outage = isDependencyOutage(error);
+
+    // Assess
+    expect(outage).toBe(expected);
+  });
+
+  it('ends on a cause cycle', () => {
+    // Prepare
+    const a = new Error('a');
+    const b = new Error('b', { cause: a });
+    a.cause = b;
+
+    // Act
+    const outage = isDependencyOutage(a);
+
+    // Assess
+    expect(outage).toBe(false);
   });
 });
 
