@@ -62,6 +62,7 @@ import {
   correctionOf,
   type DeadLetter,
   type DeadLetterAction,
+  DeadLetterId,
   DeadLetterStatus,
   type ReceivedDeadLetter,
 } from '#domain/dead-letter.ts';
@@ -313,7 +314,7 @@ const RedriveOne = z
   .optional();
 
 const RedriveMany = z.strictObject({
-  ids: z.array(z.string().min(1)).min(1).max(100),
+  ids: z.array(DeadLetterId).min(1).max(100),
   note: z.string().max(500).optional(),
 });
 
@@ -376,8 +377,26 @@ function present(letter: DeadLetter) {
   };
 }
 
+/**
+ * The `{id}` of a route. API Gateway hands it percent-decoded, a router that matched
+ * the raw path does not: decoded once more where that is possible (an id never holds
+ * `%`). One that cannot be an id is not found, whatever it is (a `%` alone once threw
+ * URIError, a 500).
+ */
 function idFrom(event: HttpEvent): string {
-  return decodeURIComponent(event.pathParameters?.id ?? '');
+  const given = event.pathParameters?.id ?? '';
+  let id = given;
+  try {
+    id = decodeURIComponent(given);
+  } catch {
+    // Not percent-encoded (e.g. a lone `%`): taken as it is, and refused below.
+  }
+  if (!DeadLetterId.safeParse(id).success) {
+    throw new DeadLetterNotFoundError(
+      `no dead letter ${JSON.stringify(id.slice(0, 300))}`,
+    );
+  }
+  return id;
 }
 
 function mapReprocessorErrors(error: unknown): ProblemError | undefined {

@@ -37,6 +37,7 @@ import {
   type Clock,
   type DomainEvent,
   PaymentOutcome,
+  TOPIC_OF,
 } from '#domain/events.ts';
 import { PoisonRecordError, TransientError } from '#domain/failures.ts';
 import { deterministicUuid } from '#domain/ids.ts';
@@ -147,6 +148,8 @@ export function createOrderEventsHandler(deps: OrderEventsDependencies) {
   const consume = createKafkaConsumer({
     name: 'order',
     schema: PaymentOutcome,
+    // One schema for the events of every topic consumed: each only on its own.
+    topicOf: (event) => TOPIC_OF[event.eventType],
     logger: deps.logger,
     ...(deps.metrics ? { metrics: deps.metrics } : {}),
     deadLetters: {

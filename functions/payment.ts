@@ -47,6 +47,7 @@ import {
   type PaymentFailed,
   PaymentInput,
   type PaymentProcessed,
+  TOPIC_OF,
 } from '#domain/events.ts';
 import { deterministicUuid } from '#domain/ids.ts';
 import {
@@ -282,6 +283,8 @@ export function createPaymentHandler(deps: PaymentDependencies) {
       createKafkaConsumer({
         name: 'payment',
         schema: PaymentInput,
+        // One schema for the events of every topic consumed: each only on its own.
+        topicOf: (event) => TOPIC_OF[event.eventType],
         logger: deps.logger,
         ...(deps.metrics ? { metrics: deps.metrics } : {}),
         deadLetters: {

@@ -128,7 +128,18 @@ const INDEX = TABLES.deadLetters.indexes[0].name;
 /** Pages read per list call at most, so a rare topic filter cannot scan forever. */
 const MAX_PAGES = 10;
 
-const StringKey = z.record(z.string(), z.string());
+/**
+ * A key as a cursor carries it: string values DynamoDB takes as keys. An empty one, or
+ * one over the key size limit, in an ExclusiveStartKey is a ValidationException (a
+ * 500), not an empty page: a forged cursor must fail here instead.
+ */
+const StringKey = z.record(
+  z.string(),
+  z
+    .string()
+    .min(1)
+    .refine((value) => Buffer.byteLength(value, 'utf8') <= 1024),
+);
 
 function normalisedTime(iso: string): string {
   return new Date(iso).toISOString();

@@ -17,6 +17,13 @@ export type HttpResult = APIGatewayProxyStructuredResultV2;
 /** Request bodies above this are refused with 413 (docs/domain.md section 4). */
 export const MAX_BODY_BYTES = 64 * 1024;
 
+/**
+ * Request bodies nested deeper than this are refused with 400 `invalid-json`
+ * (docs/domain.md section 4). No request we take nests deeper than 8; a body nested
+ * 10 000 deep parses, but serializing or cloning it again overflows the stack.
+ */
+export const MAX_JSON_DEPTH = 64;
+
 /** One failing field of a request, as problem+json lists them. */
 export interface FieldError {
   /** Dotted path into the body, e.g. `items.0.quantity`; empty for the whole body. */
@@ -148,9 +155,15 @@ export function parseJsonBody<S extends z.ZodType>(
       { detail: 'send the body as application/json' },
     );
   }
+  const text = bodyText(event);
+  if (nestsDeeperThan(text, MAX_JSON_DEPTH)) {
+    throw new ProblemError(400, 'invalid-json', 'The body is not valid JSON', {
+      detail: `the body nests arrays or objects deeper than ${MAX_JSON_DEPTH} levels`,
+    });
+  }
   let parsed: unknown;
   try {
-    parsed = JSON.parse(bodyText(event));
+    parsed = JSON.parse(text);
   } catch (error) {
     throw new ProblemError(400, 'invalid-json', 'The body is not valid JSON', {
       detail: (error as Error).message,
@@ -164,6 +177,31 @@ export function parseJsonBody<S extends z.ZodType>(
     });
   }
   return result.data;
+}
+
+/**
+ * Whether JSON text opens more than `limit` arrays or objects inside each other,
+ * brackets inside strings not counted. A scan of the text, so nothing deep is built.
+ */
+function nestsDeeperThan(text: string, limit: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let index = 0; index < text.length; index += 1) {
+    const char = text.charCodeAt(index);
+    if (inString) {
+      if (char === 0x5c)
+        index += 1; // a backslash escapes the next character
+      else if (char === 0x22) inString = false;
+    } else if (char === 0x22) {
+      inString = true;
+    } else if (char === 0x5b || char === 0x7b) {
+      depth += 1;
+      if (depth > limit) return true;
+    } else if (char === 0x5d || char === 0x7d) {
+      depth -= 1;
+    }
+  }
+  return false;
 }
 
 /**
@@ -187,10 +225,20 @@ export function bodyLimit(
   };
 }
 
-/** The correlation id of a request: `x-correlation-id`, else the API Gateway request id. */
+/** What a correlation id given by a client may be: 1-256 printable ASCII characters. */
+const CORRELATION_ID = /^[\x20-\x7e]{1,256}$/;
+
+/**
+ * The correlation id of a request: `x-correlation-id` (trimmed), else the API Gateway
+ * request id (docs/domain.md section 3). It is echoed in a response header and sent in
+ * Kafka headers, so a value that is not printable ASCII (a control character, a lone
+ * surrogate, which no response header may carry) or too long is not taken.
+ */
 export function correlationIdOf(event: HttpEvent): string {
   const given = event.headers['x-correlation-id']?.trim();
-  return given && given.length <= 256 ? given : event.requestContext.requestId;
+  return given && CORRELATION_ID.test(given)
+    ? given
+    : event.requestContext.requestId;
 }
 
 /**

@@ -2,7 +2,7 @@
  * The one Kafka consumer module: every Kafka-triggered handler is a
  * `createKafkaConsumer(...)`. It owns what all of them must get right the same way:
  * - decoding the ESM event (base64 key and value, signed-byte headers, tombstones);
- * - validating each value (JSON, then the handler's zod schema);
+ * - validating each value (JSON, then the handler's zod schema, then its topic);
  * - the failure classes of docs/domain.md section 7: a poison record goes to
  *   `<topic>.dead-letter` and the partition goes on; a transient failure stops its
  *   partition at that record and reports it in the partial batch response, so the ESM
@@ -119,6 +119,23 @@ export class SchemaMismatchRecordError extends PoisonRecordError {
 }
 
 /**
+ * The record's value passes the schema but belongs on another topic (an
+ * `OrderCancelled` on `order.placed.v1`): handling it as if it had come on its own
+ * topic would do the wrong thing, so it is poison.
+ *
+ * @example
+ * ```ts
+ * new WrongTopicRecordError('record value belongs on order.cancelled.v1');
+ * ```
+ */
+export class WrongTopicRecordError extends PoisonRecordError {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'WrongTopicRecordError';
+  }
+}
+
+/**
  * A poison record could not be put aside (the dead-letter write or the park failed).
  * Transient: the partition stops at that record, so nothing is lost.
  *
@@ -215,6 +232,13 @@ export interface KafkaConsumerOptions<T> {
   name: string;
   /** The value's schema; a value that fails it is poison. */
   schema: z.ZodType<T>;
+  /**
+   * The topic a valid value belongs on (e.g. `TOPIC_OF[event.eventType]`), for a
+   * consumer of several topics whose schema takes the events of all of them; a value
+   * read from another topic is poison ({@link WrongTopicRecordError}). Unchecked when
+   * absent.
+   */
+  topicOf?(value: T): string;
   deadLetters: DeadLetterSink;
   logger: Logger;
   /** Handles one record. Throw `PoisonRecordError` (or a subclass) for poison. */
@@ -413,6 +437,12 @@ export function createKafkaConsumer<T>(
     const { headers, correlationId, attempt, logger } = meta;
     try {
       const value = validate(parsed, options.schema);
+      const belongsOn = options.topicOf?.(value);
+      if (belongsOn !== undefined && belongsOn !== record.topic) {
+        throw new WrongTopicRecordError(
+          `record value belongs on ${belongsOn}, not on ${record.topic}`,
+        );
+      }
       await options.handle({
         topic: record.topic,
         partition: record.partition,

@@ -91,6 +91,25 @@ export const DeadLetterAction = z.object({
 });
 export type DeadLetterAction = z.infer<typeof DeadLetterAction>;
 
+/**
+ * The id of a dead letter: `<dead-letter topic>:<partition>:<offset>` of the
+ * dead-letter record, so a redelivery stores it once. A Kafka topic name is 1-249 of
+ * `[A-Za-z0-9._-]`, partitions and offsets are decimal, so an id is at most 281
+ * characters; the admin routes answer anything else as not found before asking the
+ * store (which would refuse a key over 2 KiB as an error, not as absent).
+ *
+ * @example
+ * ```ts
+ * DeadLetterId.parse('order.placed.v1.dead-letter:0:42');
+ * ```
+ */
+export const DeadLetterId = z
+  .string()
+  .regex(
+    /^[A-Za-z0-9._-]{1,249}:\d{1,10}:\d{1,20}$/,
+    'must be <topic>:<partition>:<offset>',
+  );
+
 export const DeadLetter = z.object({
   /** `<dead-letter topic>:<partition>:<offset>` of the dead-letter record: redelivery stores it once. */
   id: z.string().min(1),

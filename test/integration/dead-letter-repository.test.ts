@@ -211,6 +211,23 @@ describe('DeadLetterRepository on DynamoDB', () => {
     expect(otherStatus).toBeInstanceOf(InvalidCursorError);
   });
 
+  it.each([
+    ['an empty id', { id: '' }],
+    ['an id over the key size limit', { id: 'x'.repeat(3_000) }],
+  ])(
+    'refuses a forged cursor with %s (DynamoDB answered it with a ValidationException)',
+    async (_, key) => {
+      // Prepare
+      const cursor = Buffer.from(JSON.stringify(key)).toString('base64url');
+
+      // Act
+      const failure = await failureOf(letters.list({ limit: 1, cursor }));
+
+      // Assess
+      expect(failure).toBeInstanceOf(InvalidCursorError);
+    },
+  );
+
   it('schedules, redrives and discards, keeping every action in the history', async () => {
     // Prepare
     const parked = letter('PARKED');

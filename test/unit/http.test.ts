@@ -1,9 +1,13 @@
 import middy from '@middy/core';
 import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
 import { CircuitOpenError } from '#commons/circuit-breaker.ts';
 import {
   type HttpEvent,
   type HttpResult,
+  MAX_JSON_DEPTH,
+  ProblemError,
+  parseJsonBody,
   problemResponses,
 } from '#commons/http.ts';
 import { KafkaUnavailableError } from '#commons/kafka-publisher.ts';
@@ -72,5 +76,49 @@ describe('problemResponses: a dependency that is down', () => {
     expect(answer.statusCode).toBe(500);
     expect(answer.body).not.toContain('secret');
     expect(answer.logged).toEqual(['error: unhandled error']);
+  });
+});
+
+describe('parseJsonBody: nesting', () => {
+  const eventWith = (body: string): HttpEvent => ({
+    ...(loadFixture('aws-events/http-api-no-auth.json') as HttpEvent),
+    headers: { 'content-type': 'application/json' },
+    body,
+  });
+  const nested = (depth: number) => `${'['.repeat(depth)}${']'.repeat(depth)}`;
+
+  it('takes a body nested as deep as the limit', () => {
+    // Act
+    const parsed = parseJsonBody(
+      eventWith(nested(MAX_JSON_DEPTH)),
+      z.unknown(),
+    );
+
+    // Assess
+    expect(Array.isArray(parsed)).toBe(true);
+  });
+
+  it('refuses one level more with 400 invalid-json', () => {
+    // Act
+    const parse = () =>
+      parseJsonBody(eventWith(nested(MAX_JSON_DEPTH + 1)), z.unknown());
+
+    // Assess
+    expect(parse).toThrow(ProblemError);
+    expect(parse).toThrow(/deeper than 64 levels/);
+  });
+
+  it('does not count brackets inside strings, escaped quotes included', () => {
+    // Prepare
+    const text = JSON.stringify({
+      a: '\\"[[['.repeat(100),
+      b: '{'.repeat(100),
+    });
+
+    // Act
+    const parsed = parseJsonBody(eventWith(text), z.unknown());
+
+    // Assess
+    expect(parsed).toEqual(JSON.parse(text));
   });
 });
