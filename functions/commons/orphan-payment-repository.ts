@@ -53,6 +53,8 @@ export interface OrphanPaymentRepository {
     outcome: PaymentProcessed | PaymentFailed,
     now: Date,
   ): Promise<{ created: boolean; orphan: OrphanPayment }>;
+  /** The orphan record of an order, read strongly consistent. */
+  get(orderId: string): Promise<OrphanPayment | undefined>;
   /** Notes that the PaymentOrphaned was published; the first time is kept. */
   markCompensationPublished(orderId: string, now: Date): Promise<void>;
   /**
@@ -97,6 +99,8 @@ export function createOrphanPaymentRepository(
   }
 
   return {
+    get,
+
     async record(outcome, now) {
       const at = now.toISOString();
       const orphan: OrphanPayment = {
@@ -113,7 +117,16 @@ export function createOrphanPaymentRepository(
         await db.send(
           new PutCommand({
             TableName: tableName,
-            Item: { ...key(orphan.orderId), ...orphan },
+            // compensationPublishedAt stays absent (not NULL) until set, so that
+            // if_not_exists in markCompensationPublished can set it.
+            Item: {
+              ...key(orphan.orderId),
+              orderId: orphan.orderId,
+              status: orphan.status,
+              outcome: orphan.outcome,
+              detectedAt: at,
+              updatedAt: at,
+            },
             ConditionExpression: 'attribute_not_exists(pk)',
           }),
         );
