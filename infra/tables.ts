@@ -23,7 +23,9 @@ export interface TableSpec {
 export const TABLES = {
   /**
    * Orders: `pk=ORDER#<id>`; `sk=SNAPSHOT` (the state, with a version), `EVENT#<version>`
-   * or `APPLIED#<eventId>` (dedup guard). See `#commons/order-repository.ts`.
+   * or `APPLIED#<eventId>` (dedup guard). See `#commons/order-repository.ts`. And
+   * `pk=ORPHAN#<id>`, `sk=PAYMENT`: a payment outcome whose order does not exist
+   * (`#commons/orphan-payment-repository.ts`).
    */
   orders: {
     id: 'Orders',
