@@ -3,12 +3,14 @@
  * PaymentFailed, PaymentRefunded) into the order, one conditional transaction of event
  * and snapshot each, and publishes ShippingRequested when an order becomes PAID.
  * Redelivery is a no-op; an outcome that makes no sense in the order's state is
- * recorded and ignored (docs/domain.md section 5).
+ * recorded and ignored (docs/domain.md section 5). An outcome whose order does not
+ * exist is recorded apart; a charge among them is handed back to the payment function
+ * as PaymentOrphaned, to be refunded (docs/domain.md section 6).
  */
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import type { Metrics } from '@aws-lambda-powertools/metrics';
+import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import {
@@ -27,30 +29,45 @@ import {
   type EventPublisher,
 } from '#commons/kafka-publisher.ts';
 import type { KafkaBatchResponse } from '#commons/msk-event.ts';
-import { createLogger, createMetrics } from '#commons/observability.ts';
+import {
+  createLogger,
+  createMetrics,
+  ORPHAN_METRICS,
+} from '#commons/observability.ts';
 import {
   createOrderRepository,
   type OrderRepository,
   OrderVersionConflictError,
 } from '#commons/order-repository.ts';
 import {
+  createOrphanPaymentRepository,
+  type OrphanPaymentRepository,
+} from '#commons/orphan-payment-repository.ts';
+import {
   type Clock,
   type DomainEvent,
   PaymentOutcome,
+  type PaymentRefunded,
   TOPIC_OF,
 } from '#domain/events.ts';
 import { PoisonRecordError, TransientError } from '#domain/failures.ts';
 import { deterministicUuid } from '#domain/ids.ts';
 import { applyEvent } from '#domain/order.ts';
+import { paymentOrphanedBy } from '#domain/orphan-payment.ts';
 import { TABLES } from '#infra/tables.ts';
 
 /** What the handler needs; wired from the environment below. */
 export interface OrderEventsDependencies {
   readonly orders: OrderRepository;
+  /** Outcomes whose order does not exist (docs/domain.md section 5). */
+  readonly orphans: OrphanPaymentRepository;
   readonly publisher: EventPublisher;
   readonly clock: Clock;
   readonly logger: Logger;
-  /** Batch metrics (records consumed, dead-lettered, failed) per topic. */
+  /**
+   * Batch metrics (records consumed, dead-lettered, failed) per topic, and the
+   * orphan counts of {@link ORPHAN_METRICS}.
+   */
   readonly metrics?: Metrics;
 }
 
@@ -90,12 +107,10 @@ export async function foldPaymentOutcome(
     uuid: () => deterministicUuid('ShippingRequested', event.eventId),
   };
   for (let attempt = 1; attempt <= MAX_CONFLICTS; attempt += 1) {
+    // Strongly consistent, and the order API stores an order before its OrderPlaced
+    // is published: an order not found here does not exist (docs/domain.md section 5).
     const found = await deps.orders.get(orderId);
-    if (!found) {
-      throw new PoisonRecordError(
-        `${event.eventType} ${event.eventId} is for an unknown order ${orderId}`,
-      );
-    }
+    if (!found) return foldOrphanOutcome(deps, record);
     if (found.appliedEventIds.has(event.eventId)) {
       record.logger.info('already applied', { eventId: event.eventId });
       // A crash may have come between recording and publishing: finish the job.
@@ -135,6 +150,85 @@ export async function foldPaymentOutcome(
   );
 }
 
+/** Counts one orphan outcome now, with the `service` dimension only. */
+function countOrphan(deps: OrderEventsDependencies, metricName: string): void {
+  deps.metrics?.singleMetric().addMetric(metricName, MetricUnit.Count, 1);
+}
+
+/**
+ * A payment outcome for an order that does not exist (docs/domain.md section 5).
+ * Money moved (PaymentProcessed): recorded, and a PaymentOrphaned asks the payment
+ * function for the refund, published once and counted (`OrphanCharges`, alarmed).
+ * No money moved (PaymentFailed): recorded and counted (`OrphanPaymentFailures`),
+ * nothing else to do, so no dead letter. The refund (PaymentRefunded) closes the
+ * record. Anything else (a second, different outcome; a refund of no orphan charge)
+ * is poison, for an operator.
+ */
+async function foldOrphanOutcome(
+  deps: OrderEventsDependencies,
+  record: ConsumedRecord<PaymentOutcome>,
+): Promise<void> {
+  const event = record.value;
+  const orderId = event.data.orderId;
+  if (event.eventType === 'PaymentRefunded') {
+    return closeOrphan(deps, record as ConsumedRecord<PaymentRefunded>);
+  }
+  const { created, orphan } = await deps.orphans.record(
+    event,
+    deps.clock.now(),
+  );
+  if (orphan.outcome.eventId !== event.eventId) {
+    throw new PoisonRecordError(
+      `${event.eventType} ${event.eventId} is for an unknown order ${orderId}, which already had ${orphan.outcome.eventType} ${orphan.outcome.eventId}`,
+    );
+  }
+  if (event.eventType === 'PaymentFailed') {
+    if (created) countOrphan(deps, ORPHAN_METRICS.failures);
+    record.logger.warn('payment failed for an unknown order: recorded', {
+      orderId,
+      reason: event.data.reason,
+      firstSeen: created,
+    });
+    return;
+  }
+  if (orphan.compensationPublishedAt) {
+    record.logger.info('orphan charge: refund already requested', {
+      orderId,
+    });
+    return;
+  }
+  const orphaned = paymentOrphanedBy(event, deps.clock);
+  await deps.publisher.publish([orphaned]);
+  countOrphan(deps, ORPHAN_METRICS.charges);
+  await deps.orphans.markCompensationPublished(orderId, deps.clock.now());
+  record.logger.warn('charge for an unknown order: refund requested', {
+    orderId,
+    paymentId: orphaned.data.paymentId,
+    amount: orphaned.data.amount,
+    paymentOrphanedId: orphaned.eventId,
+  });
+}
+
+/** The refund of an orphan charge arrived: the compensation is complete. */
+async function closeOrphan(
+  deps: OrderEventsDependencies,
+  record: ConsumedRecord<PaymentRefunded>,
+): Promise<void> {
+  const event = record.value;
+  const orderId = event.data.orderId;
+  const result = await deps.orphans.recordRefund(event, deps.clock.now());
+  if (result === 'not-charged') {
+    throw new PoisonRecordError(
+      `PaymentRefunded ${event.eventId} is for an unknown order ${orderId} with no orphan charge`,
+    );
+  }
+  record.logger.info('orphan charge refunded', {
+    orderId,
+    refundId: event.data.refundId,
+    duplicate: result === 'duplicate',
+  });
+}
+
 /**
  * Builds the Kafka handler from its dependencies.
  *
@@ -144,14 +238,16 @@ export async function foldPaymentOutcome(
  * const response = await handler(mskEvent, context);
  * ```
  */
-export function createOrderEventsHandler(deps: OrderEventsDependencies) {
+export function createOrderEventsHandler(given: OrderEventsDependencies) {
+  // One Metrics for the batch counts, the orphan counts and the flush.
+  const deps = { ...given, metrics: given.metrics ?? createMetrics('order') };
   const consume = createKafkaConsumer({
     name: 'order',
     schema: PaymentOutcome,
     // One schema for the events of every topic consumed: each only on its own.
     topicOf: (event) => TOPIC_OF[event.eventType],
     logger: deps.logger,
-    ...(deps.metrics ? { metrics: deps.metrics } : {}),
+    metrics: deps.metrics,
     deadLetters: {
       send: (topic, message) => deps.publisher.send(topic, [message]),
     },
@@ -159,7 +255,7 @@ export function createOrderEventsHandler(deps: OrderEventsDependencies) {
   });
   return middy<unknown, KafkaBatchResponse>()
     .use(injectLambdaContext(deps.logger))
-    .use(logMetrics(deps.metrics ?? createMetrics('order')))
+    .use(logMetrics(deps.metrics))
     .handler((event, context) => consume(event, context));
 }
 
@@ -170,11 +266,10 @@ function wireFromEnvironment(): OrderEventsDependencies {
     ordersTable: tableName(TABLES.orders.envVar),
   });
   const logger = createLogger('order');
+  const db = createDocumentClient(config.dynamodb);
   return {
-    orders: createOrderRepository(
-      createDocumentClient(config.dynamodb),
-      config.ordersTable,
-    ),
+    orders: createOrderRepository(db, config.ordersTable),
+    orphans: createOrphanPaymentRepository(db, config.ordersTable),
     publisher: createKafkaPublisher(config.kafka, { logger }),
     clock: { now: () => new Date(), uuid: randomUUID },
     logger,

@@ -3,7 +3,8 @@
  * - OrderPlaced -> exactly one charge per order (a conditional write decides), then
  *   PaymentProcessed or PaymentFailed;
  * - OrderCancelled -> a refund, once, for a charged order (PaymentRefunded); for an
- *   unpaid order, a record that no charge may happen later.
+ *   unpaid order, a record that no charge may happen later;
+ * - PaymentOrphaned -> the same one refund, for a charge whose order does not exist.
  * Outcome events get ids derived from the payment, and are published once: a
  * redelivery after a crash between recording and publishing publishes the same event.
  */
@@ -46,11 +47,14 @@ import {
   type OrderPlaced,
   type PaymentFailed,
   PaymentInput,
+  type PaymentOrphaned,
   type PaymentProcessed,
   TOPIC_OF,
 } from '#domain/events.ts';
+import { PoisonRecordError } from '#domain/failures.ts';
 import { deterministicUuid } from '#domain/ids.ts';
 import {
+  compensationFor,
   createSimulatedGateway,
   DEFAULT_GATEWAY_SETTINGS,
   DEFAULT_PAYMENT_RULES,
@@ -224,6 +228,21 @@ async function refund(
     });
     return;
   }
+  await refundCharge(deps, record.logger, payment, cancelled);
+}
+
+/**
+ * Refunds a CHARGED payment once (the REFUND item decides), then publishes
+ * PaymentRefunded once (`publishedAt`). Shared by cancellations and by
+ * compensations of charges whose order does not exist.
+ */
+async function refundCharge(
+  deps: PaymentDependencies,
+  logger: Logger,
+  payment: Extract<Payment, { status: 'CHARGED' }>,
+  cause: OrderCancelled | PaymentOrphaned,
+): Promise<void> {
+  const { orderId } = payment;
   const refundId = deterministicUuid('refund', orderId);
   const claim = await deps.payments.claimRefund(
     orderId,
@@ -255,15 +274,51 @@ async function refund(
         refundId: stored.refundId,
         amount: stored.amount,
       },
-      {
-        correlationId: cancelled.correlationId,
-        causationId: cancelled.eventId,
-      },
+      { correlationId: cause.correlationId, causationId: cause.eventId },
       derivedClock(deps.clock, 'PaymentRefunded', orderId),
     ),
   ]);
   await deps.payments.markPublished(orderId, 'refund', deps.clock.now());
-  record.logger.info('refunded', { orderId, refundId });
+  logger.info('refunded', { orderId, refundId, cause: cause.eventType });
+}
+
+/**
+ * Compensates a charge whose order does not exist (docs/domain.md section 6): the
+ * order function saw its PaymentProcessed, found no order, and published
+ * PaymentOrphaned. The charge is refunded once, through the same REFUND item a
+ * cancellation uses, so the two can never refund twice.
+ */
+async function compensate(
+  deps: PaymentDependencies,
+  record: ConsumedRecord<PaymentOrphaned>,
+): Promise<void> {
+  const orphaned = record.value;
+  const { orderId } = orphaned.data;
+  const payment = await deps.payments.getPayment(orderId);
+  const decision = compensationFor(payment, orphaned.data);
+  switch (decision.action) {
+    case 'reject':
+      throw new PoisonRecordError(
+        `PaymentOrphaned ${orphaned.eventId}: ${decision.detail}`,
+      );
+    case 'wait':
+      throw new ChargeInProgressError(
+        `${decision.detail}; the compensation waits`,
+      );
+    case 'none':
+      record.logger.info('orphan payment: nothing to refund', {
+        orderId,
+        detail: decision.detail,
+      });
+      return;
+  }
+  // compensationFor refunds only a CHARGED payment; this narrows the type.
+  if (payment?.status !== 'CHARGED') return;
+  record.logger.warn('refunding a charge whose order does not exist', {
+    orderId,
+    paymentId: payment.paymentId,
+  });
+  await refundCharge(deps, record.logger, payment, orphaned);
 }
 
 /**
@@ -290,10 +345,23 @@ export function createPaymentHandler(deps: PaymentDependencies) {
         deadLetters: {
           send: (topic, message) => deps.publisher.send(topic, [message]),
         },
-        handle: (record) =>
-          record.value.eventType === 'OrderPlaced'
-            ? charge(deps, record as ConsumedRecord<OrderPlaced>, context)
-            : refund(deps, record as ConsumedRecord<OrderCancelled>),
+        handle: (record) => {
+          switch (record.value.eventType) {
+            case 'OrderPlaced':
+              return charge(
+                deps,
+                record as ConsumedRecord<OrderPlaced>,
+                context,
+              );
+            case 'OrderCancelled':
+              return refund(deps, record as ConsumedRecord<OrderCancelled>);
+            case 'PaymentOrphaned':
+              return compensate(
+                deps,
+                record as ConsumedRecord<PaymentOrphaned>,
+              );
+          }
+        },
       })(event, context),
     );
 }

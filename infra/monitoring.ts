@@ -1,7 +1,8 @@
 /**
  * Alarms and a dashboard (docs/domain.md section 8): handler errors, event source
- * mapping offset lag and dead-letter arrivals alarm to one SNS topic; the
- * dashboard adds invocations, duration and the consumers' record outcomes.
+ * mapping offset lag, dead-letter arrivals and charges whose order does not exist
+ * alarm to one SNS topic; the dashboard adds invocations, duration and the
+ * consumers' record outcomes.
  */
 import { Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
@@ -10,7 +11,7 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
-import { METRICS_NAMESPACE } from '#commons/observability.ts';
+import { METRICS_NAMESPACE, ORPHAN_METRICS } from '#commons/observability.ts';
 
 /**
  * The Powertools service name of the dead-letter reprocessor
@@ -18,6 +19,12 @@ import { METRICS_NAMESPACE } from '#commons/observability.ts';
  * Powertools publishes it as the `service` dimension of every metric.
  */
 export const DLQ_REPROCESSOR_SERVICE = 'dlq-reprocessor';
+
+/**
+ * The Powertools service name of the order function (`createMetrics('order')` in
+ * `functions/order-events.ts`), which counts the orphan payment outcomes.
+ */
+export const ORDER_EVENTS_SERVICE = 'order';
 
 /**
  * The dimensions of `OffsetLag` (namespace `AWS/Lambda`) for one event source
@@ -146,6 +153,17 @@ export class Monitoring extends Construct {
       );
       return metric.with({ label: topic });
     });
+
+    // Money without an order: refunded automatically, but something produced an
+    // OrderPlaced the API never stored, and someone should find out what.
+    const orphanCharges = orphanMetricOf(ORPHAN_METRICS.charges);
+    alarm(
+      'OrphanCharges',
+      orphanCharges,
+      0,
+      'a charge was made for an order that does not exist (refunded automatically); ' +
+        'find the OrderPlaced that caused it: see docs/domain.md section 6',
+    );
     this.alarms = alarms;
 
     this.dashboard = new cloudwatch.Dashboard(this, 'Dashboard', {
@@ -182,6 +200,18 @@ export class Monitoring extends Construct {
         title: 'Dead-letter arrivals',
         width: 12,
         left: arrivalMetrics,
+      }),
+    );
+    this.dashboard.addWidgets(
+      new cloudwatch.GraphWidget({
+        title: 'Payment outcomes for unknown orders',
+        width: 12,
+        left: [
+          orphanCharges.with({ label: 'charges (refunded)' }),
+          orphanMetricOf(ORPHAN_METRICS.failures).with({
+            label: 'failed payments',
+          }),
+        ],
       }),
     );
     this.dashboard.addWidgets(
@@ -229,6 +259,20 @@ function deadLetterArrivalsOf(topic: string): cloudwatch.Metric {
     namespace: METRICS_NAMESPACE,
     metricName: 'RecordsConsumed',
     dimensionsMap: { service: DLQ_REPROCESSOR_SERVICE, topic },
+    period: PERIOD,
+    statistic: cloudwatch.Stats.SUM,
+  });
+}
+
+/**
+ * An orphan count of the order function: Powertools publishes it with the
+ * `service` dimension only (`singleMetric()` in `functions/order-events.ts`).
+ */
+function orphanMetricOf(metricName: string): cloudwatch.Metric {
+  return new cloudwatch.Metric({
+    namespace: METRICS_NAMESPACE,
+    metricName,
+    dimensionsMap: { service: ORDER_EVENTS_SERVICE },
     period: PERIOD,
     statistic: cloudwatch.Stats.SUM,
   });

@@ -163,21 +163,25 @@ export class OrdersStack extends Stack {
         'dead-letter-topic',
       ),
     });
-    orderEvents.allowProducingTo([TOPICS.shippingRequested]);
+    orderEvents.allowProducingTo([
+      TOPICS.shippingRequested,
+      TOPICS.paymentOrphaned,
+    ]);
     data.tables.orders.grantReadWriteData(orderEvents.fn);
 
     // payment: charges and refunds.
     const payment = new KafkaConsumerFunction(this, 'Payment', {
       ...common,
       entry: 'payment.ts',
-      description: 'Charges placed orders and refunds cancelled ones, once',
+      description:
+        'Charges placed orders; refunds cancelled ones and orphan charges, once',
       environment: { PAYMENTS_TABLE: tables.PAYMENTS_TABLE as string },
       cluster,
       esm: config.esm,
       pollerGroupName,
       subscriptions: subscribe(
         'payment',
-        [TOPICS.orderPlaced, TOPICS.orderCancelled],
+        [TOPICS.orderPlaced, TOPICS.orderCancelled, TOPICS.paymentOrphaned],
         'dead-letter-topic',
       ),
     });

@@ -29,7 +29,8 @@ export const TABLES = {
   /**
    * Orders: `pk=ORDER#<id>`; `sk=SNAPSHOT` (the state, with a version), `EVENT#<version>`
    * or `APPLIED#<eventId>` (dedup guard). See `#commons/order-repository.ts`. Its
-   * stream drives the outbox relay.
+   * stream drives the outbox relay. And `pk=ORPHAN#<id>`, `sk=PAYMENT`: a payment
+   * outcome whose order does not exist (`#commons/orphan-payment-repository.ts`).
    */
   orders: {
     id: 'Orders',

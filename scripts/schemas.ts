@@ -4,6 +4,7 @@ import {
   OrderCancelled,
   OrderPlaced,
   PaymentFailed,
+  PaymentOrphaned,
   PaymentProcessed,
   PaymentRefunded,
   ShippingRequested,
@@ -16,6 +17,7 @@ const EXPORTED: Readonly<Record<string, z.ZodType>> = {
   'payment-processed.v1.schema.json': PaymentProcessed,
   'payment-failed.v1.schema.json': PaymentFailed,
   'payment-refunded.v1.schema.json': PaymentRefunded,
+  'payment-orphaned.v1.schema.json': PaymentOrphaned,
   'shipping-requested.v1.schema.json': ShippingRequested,
 };
 

@@ -9,6 +9,16 @@ import { Metrics } from '@aws-lambda-powertools/metrics';
 export const METRICS_NAMESPACE = 'KafkaOrders';
 
 /**
+ * Payment outcomes whose order does not exist, counted by the order function
+ * (service `order`) when first seen (docs/domain.md section 8): `charges` moved
+ * money and are alarmed; `failures` moved none.
+ */
+export const ORPHAN_METRICS = {
+  charges: 'OrphanCharges',
+  failures: 'OrphanPaymentFailures',
+} as const;
+
+/**
  * A logger for one function; `POWERTOOLS_LOG_LEVEL` sets the level.
  *
  * @example

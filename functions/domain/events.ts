@@ -13,6 +13,7 @@ export const TOPICS = {
   paymentProcessed: 'payment.processed.v1',
   paymentFailed: 'payment.failed.v1',
   paymentRefunded: 'payment.refunded.v1',
+  paymentOrphaned: 'payment.orphaned.v1',
   shippingRequested: 'shipping.requested.v1',
 } as const;
 export type Topic = (typeof TOPICS)[keyof typeof TOPICS];
@@ -29,6 +30,7 @@ export const CONSUMED_TOPICS = [
   TOPICS.paymentProcessed,
   TOPICS.paymentFailed,
   TOPICS.paymentRefunded,
+  TOPICS.paymentOrphaned,
 ] as const;
 
 /** Header names on every record (values are UTF-8). */
@@ -171,6 +173,17 @@ export const PaymentRefundedData = z.object({
   amount: Money,
 });
 
+/**
+ * A charge whose order does not exist (docs/domain.md section 6): the payment
+ * function refunds it. The fields repeat the PaymentProcessed that was charged.
+ */
+export const PaymentOrphanedData = z.object({
+  orderId: OrderId,
+  paymentId: z.string().min(1),
+  transactionId: z.string().min(1),
+  amount: Money,
+});
+
 export const ShippingRequestedData = z.object({
   orderId: OrderId,
   customerId: CustomerId,
@@ -201,6 +214,7 @@ export const PaymentProcessed = envelope(
 );
 export const PaymentFailed = envelope('PaymentFailed', PaymentFailedData);
 export const PaymentRefunded = envelope('PaymentRefunded', PaymentRefundedData);
+export const PaymentOrphaned = envelope('PaymentOrphaned', PaymentOrphanedData);
 export const ShippingRequested = envelope(
   'ShippingRequested',
   ShippingRequestedData,
@@ -211,6 +225,7 @@ export type OrderCancelled = z.infer<typeof OrderCancelled>;
 export type PaymentProcessed = z.infer<typeof PaymentProcessed>;
 export type PaymentFailed = z.infer<typeof PaymentFailed>;
 export type PaymentRefunded = z.infer<typeof PaymentRefunded>;
+export type PaymentOrphaned = z.infer<typeof PaymentOrphaned>;
 export type ShippingRequested = z.infer<typeof ShippingRequested>;
 
 /** Any event of the system, discriminated by `eventType`. */
@@ -220,6 +235,7 @@ export const DomainEvent = z.discriminatedUnion('eventType', [
   PaymentProcessed,
   PaymentFailed,
   PaymentRefunded,
+  PaymentOrphaned,
   ShippingRequested,
 ]);
 export type DomainEvent = z.infer<typeof DomainEvent>;
@@ -229,6 +245,7 @@ export type EventType = DomainEvent['eventType'];
 export const PaymentInput = z.discriminatedUnion('eventType', [
   OrderPlaced,
   OrderCancelled,
+  PaymentOrphaned,
 ]);
 export type PaymentInput = z.infer<typeof PaymentInput>;
 
@@ -247,6 +264,7 @@ export const TOPIC_OF: Readonly<Record<EventType, Topic>> = {
   PaymentProcessed: TOPICS.paymentProcessed,
   PaymentFailed: TOPICS.paymentFailed,
   PaymentRefunded: TOPICS.paymentRefunded,
+  PaymentOrphaned: TOPICS.paymentOrphaned,
   ShippingRequested: TOPICS.shippingRequested,
 };
 

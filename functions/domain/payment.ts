@@ -230,3 +230,72 @@ export function createSimulatedGateway(
     },
   };
 }
+
+/** Where the payment of an order stands, as far as a compensation cares. */
+export interface PaymentState {
+  readonly status: 'CLAIMED' | 'CHARGED' | 'REJECTED' | 'VOIDED';
+  /** Absent for VOIDED: no charge was ever claimed. */
+  readonly paymentId?: string;
+}
+
+/**
+ * What a PaymentOrphaned asks of the payment function (docs/domain.md section 6):
+ * `refund` the charge; `none` when no money moved; `wait` while the charge is still
+ * in flight (transient); `reject` when the event names a payment this function never
+ * made (poison: nothing here to refund, an operator should look).
+ */
+export type OrphanCompensation =
+  | { action: 'refund' }
+  | { action: 'none'; detail: string }
+  | { action: 'wait'; detail: string }
+  | { action: 'reject'; detail: string };
+
+/**
+ * Decides how to compensate a charge whose order does not exist. Pure: the refund
+ * itself is claimed once per order by the payment repository, so a repeated
+ * PaymentOrphaned, or one racing a cancellation, refunds at most once.
+ *
+ * @example
+ * ```ts
+ * const decision = compensationFor(await payments.getPayment(orderId), event.data);
+ * if (decision.action === 'refund') await refundCharge(...);
+ * ```
+ */
+export function compensationFor(
+  payment: PaymentState | undefined,
+  orphaned: { readonly orderId: string; readonly paymentId: string },
+): OrphanCompensation {
+  const { orderId, paymentId } = orphaned;
+  if (!payment) {
+    return {
+      action: 'reject',
+      detail: `no payment of order ${orderId} was ever claimed here`,
+    };
+  }
+  if (payment.status === 'VOIDED') {
+    return {
+      action: 'none',
+      detail: `order ${orderId} was never charged (VOIDED)`,
+    };
+  }
+  if (payment.paymentId !== paymentId) {
+    return {
+      action: 'reject',
+      detail: `payment ${paymentId} is not the payment of order ${orderId} (${payment.paymentId})`,
+    };
+  }
+  switch (payment.status) {
+    case 'CLAIMED':
+      return {
+        action: 'wait',
+        detail: `the charge of order ${orderId} is still in progress`,
+      };
+    case 'REJECTED':
+      return {
+        action: 'none',
+        detail: `payment ${paymentId} was rejected: no money moved`,
+      };
+    case 'CHARGED':
+      return { action: 'refund' };
+  }
+}

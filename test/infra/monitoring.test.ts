@@ -42,13 +42,41 @@ const ALARM_DEFAULTS = {
 };
 
 describe('Monitoring', () => {
-  it('creates one alarm per function, consumer and dead-letter topic', () => {
+  it('creates one alarm per function, consumer and dead-letter topic, and one for orphan charges', () => {
     // Act
     const { template, monitoring } = synth();
 
     // Assess
-    template.resourceCountIs('AWS::CloudWatch::Alarm', 3 + 1 + 2);
-    expect(monitoring.alarms).toHaveLength(6);
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 3 + 1 + 2 + 1);
+    expect(monitoring.alarms).toHaveLength(7);
+  });
+
+  it('alarms on one or more charges whose order does not exist', () => {
+    // Act
+    const { template } = synth();
+
+    // Assess: Sum > 0 over 5 minutes, i.e. a single orphan charge alarms.
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      ...ALARM_DEFAULTS,
+      Namespace: 'KafkaOrders',
+      MetricName: 'OrphanCharges',
+      Statistic: 'Sum',
+      Threshold: 0,
+      Dimensions: [{ Name: 'service', Value: 'order' }],
+    });
+  });
+
+  it('does not alarm on failed payments of unknown orders: no money moved', () => {
+    // Act
+    const { template } = synth();
+
+    // Assess
+    const alarms = Object.values(
+      template.findResources('AWS::CloudWatch::Alarm'),
+    );
+    expect(alarms.map((alarm) => alarm.Properties.MetricName)).not.toContain(
+      'OrphanPaymentFailures',
+    );
   });
 
   it.each([['OrderApi'], ['Payment'], ['Reprocessor']])(
@@ -146,7 +174,7 @@ describe('Monitoring', () => {
       AlarmActions: [topicRef],
       OKActions: [topicRef],
     });
-    expect(alarms).toHaveLength(6);
+    expect(alarms).toHaveLength(7);
   });
 
   it('only accepts TLS publishing on the alarm topic', () => {
@@ -210,6 +238,8 @@ describe('Monitoring', () => {
       'RecordsDeadLettered',
       'RecordsFailed',
       'OffsetLag',
+      'OrphanCharges',
+      'OrphanPaymentFailures',
       ESM_ID,
     ]) {
       expect(text, expected).toContain(expected);

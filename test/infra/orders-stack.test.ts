@@ -55,8 +55,9 @@ describe('the stack (dev, a new MSK Serverless cluster)', () => {
       mappings.map((m) => [(m.Properties.Topics as string[])[0], m.Properties]),
     );
 
-    // Assess: payment outcomes to order, orders to payment, dead letters to dlq.
-    expect(mappings).toHaveLength(10);
+    // Assess: payment outcomes to order; orders and orphan charges to payment;
+    // dead letters to dlq.
+    expect(mappings).toHaveLength(12);
     for (const topic of CONSUMED_TOPICS) {
       expect(byTopic.get(topic)).toMatchObject({
         StartingPosition: 'TRIM_HORIZON',
@@ -94,8 +95,38 @@ describe('the stack (dev, a new MSK Serverless cluster)', () => {
           }
         ).ConsumerGroupId,
     );
-    expect(new Set(groups).size).toBe(10);
+    expect(new Set(groups).size).toBe(12);
     expect(groups).toContain(`KafkaOrders-dev-payment-${TOPICS.orderPlaced}`);
+    expect(groups).toContain(
+      `KafkaOrders-dev-payment-${TOPICS.paymentOrphaned}`,
+    );
+  });
+
+  it.each([
+    ['OrderEvents', 'kafka-cluster:WriteData'],
+    ['Payment', 'kafka-cluster:ReadData'],
+  ])('lets %s use %s on the orphan charges topic', (functionId, action) => {
+    // Prepare
+    const policies = ofType(template, 'AWS::IAM::Policy').filter((policy) =>
+      JSON.stringify(policy.Properties.Roles).includes(
+        `${functionId}FunctionServiceRole`,
+      ),
+    );
+
+    // Act
+    const statements = policies.flatMap(
+      (policy) =>
+        (policy.Properties.PolicyDocument as { Statement: unknown[] })
+          .Statement,
+    );
+
+    // Assess
+    expect(
+      statements.some((statement) => {
+        const text = JSON.stringify(statement);
+        return text.includes(action) && text.includes(TOPICS.paymentOrphaned);
+      }),
+    ).toBe(true);
   });
 
   it('rides out a 60 s broker outage on every mapping that can give up (docs/broker-outages.md)', () => {

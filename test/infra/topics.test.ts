@@ -74,7 +74,7 @@ describe('KafkaTopics', () => {
       ClusterArn: built.stack.resolve(built.cluster.clusterArn),
       Topics: expected,
     });
-    expect(expected).toHaveLength(11);
+    expect(expected).toHaveLength(13);
   });
 
   it('runs the provisioner on Node 24, arm64, for at most 5 minutes', () => {

@@ -116,6 +116,12 @@ function events(): Record<DomainEvent['eventType'], DomainEvent> {
       causation,
       clock,
     ),
+    PaymentOrphaned: newEvent(
+      'PaymentOrphaned',
+      { ...ids, transactionId: 't-1', amount: money },
+      causation,
+      clock,
+    ),
     ShippingRequested: newEvent(
       'ShippingRequested',
       {
@@ -287,6 +293,7 @@ describe('order events: poison records', () => {
         const publisher = new MemoryPublisher();
         const handler = orderEvents.createOrderEventsHandler({
           orders,
+          orphans: untouchable('orphans'),
           publisher,
           clock: fixedClock(),
           logger,

@@ -24,6 +24,7 @@ import {
   startLocalSystem,
 } from '../../../local/runtime/system.ts';
 import { PIPELINE_MS } from '../deadlines.ts';
+import { type ReadRecord, readRecords } from '../msk.ts';
 import { orderRequest as order } from '../order-request.ts';
 
 let platform: LocalPlatform;
@@ -219,7 +220,7 @@ describe('the local system (npm run dev)', () => {
     }, PIPELINE_MS)) as { events: { data: { orderId: string } }[] };
     const corrected = structuredClone(history.events[0]) as {
       eventId: string;
-      data: { orderId: string };
+      data: { orderId: string; total: unknown };
     };
     corrected.eventId = randomUUID();
     corrected.data.orderId = orderId;
@@ -233,20 +234,25 @@ describe('the local system (npm run dev)', () => {
       { type: '/problems/invalid-state', status: 200 },
     );
 
-    // Assess 2: the payment function charged it (its order does not exist, so the
-    // outcome itself ends as a dead letter of the order function, which is fine):
+    // Assess 2: the payment function charged it; its order does not exist, so the
+    // order function asked for the refund (PaymentOrphaned) and the payment function
+    // refunded the charge (docs/domain.md section 6). No money without an order.
     expect(redrive).toBe(200);
-    const charged = await pollUntil(
-      async () =>
-        (await parkedLetters()).find(
-          (item) =>
-            item.original.topic === TOPICS.paymentProcessed &&
-            item.original.keyText === orderId,
-        ),
+    const mine = (r: ReadRecord) => r.message.key?.toString() === orderId;
+    const refunds = await readRecords(
+      platform.kafka.brokers,
+      TOPICS.paymentRefunded,
+      (records) => records.some(mine),
       PIPELINE_MS,
-      200,
     );
-    expect(charged).toBeDefined();
+    const refund = JSON.parse(
+      refunds.find(mine)?.message.value?.toString() ?? '{}',
+    );
+    expect(refund).toMatchObject({
+      eventType: 'PaymentRefunded',
+      data: { orderId, amount: corrected.data.total },
+    });
+    expect((await fetch(`${system.url}/orders/${orderId}`)).status).toBe(404);
   });
 
   it('loses nothing when stopped mid-stream and started again', async () => {

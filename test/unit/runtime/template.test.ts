@@ -138,7 +138,7 @@ describe('readSystem on the dev template', () => {
         group: `KafkaOrders-dev-${group}-${t}`,
         destination: dlt ? `kafka://${deadLetterTopic(t)}` : undefined,
       });
-    expect(mappings).toHaveLength(10);
+    expect(mappings).toHaveLength(12);
     expect(mappings).toEqual(
       expect.arrayContaining([
         ...[
@@ -146,9 +146,11 @@ describe('readSystem on the dev template', () => {
           TOPICS.paymentFailed,
           TOPICS.paymentRefunded,
         ].map(consumer('order-events', 'order', true)),
-        ...[TOPICS.orderPlaced, TOPICS.orderCancelled].map(
-          consumer('payment', 'payment', true),
-        ),
+        ...[
+          TOPICS.orderPlaced,
+          TOPICS.orderCancelled,
+          TOPICS.paymentOrphaned,
+        ].map(consumer('payment', 'payment', true)),
         ...CONSUMED_TOPICS.map(deadLetterTopic).map(
           consumer('dlq-reprocessor', 'dlq', false),
         ),
@@ -270,10 +272,10 @@ describe('readSystem on the dev template', () => {
     ).toBe(false);
   });
 
-  it('reads the eleven topics of the stage', () => {
+  it('reads the thirteen topics of the stage', () => {
     // Assess
     expect(system.topics).toEqual(topicsFor(config.kafka));
-    expect(system.topics).toHaveLength(11);
+    expect(system.topics).toHaveLength(13);
   });
 
   it('reads the redrive schedule', () => {
