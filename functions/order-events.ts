@@ -12,7 +12,7 @@ import type { Metrics } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import {
-  DynamoDbConfig,
+  dynamoDbConfig,
   KafkaConfig,
   loadConfig,
   tableName,
@@ -163,7 +163,7 @@ export function createOrderEventsHandler(deps: OrderEventsDependencies) {
 function wireFromEnvironment(): OrderEventsDependencies {
   const config = loadConfig({
     kafka: KafkaConfig,
-    dynamodb: DynamoDbConfig,
+    dynamodb: dynamoDbConfig('consumer'),
     ordersTable: tableName(TABLES.orders.envVar),
   });
   const logger = createLogger('order');

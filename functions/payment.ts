@@ -17,7 +17,7 @@ import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import { z } from 'zod';
 import {
-  DynamoDbConfig,
+  dynamoDbConfig,
   KafkaConfig,
   loadConfig,
   tableName,
@@ -344,7 +344,7 @@ export const PaymentSettings = z
 function wireFromEnvironment(): PaymentDependencies {
   const config = loadConfig({
     kafka: KafkaConfig,
-    dynamodb: DynamoDbConfig,
+    dynamodb: dynamoDbConfig('consumer'),
     paymentsTable: tableName(TABLES.payments.envVar),
     payment: PaymentSettings,
   });
