@@ -14,6 +14,7 @@ import middy from '@middy/core';
 import {
   dynamoDbConfig,
   KafkaConfig,
+  kafkaBudget,
   loadConfig,
   tableName,
 } from '#commons/config.ts';
@@ -164,6 +165,7 @@ function wireFromEnvironment(): OrderEventsDependencies {
   const config = loadConfig({
     kafka: KafkaConfig,
     dynamodb: dynamoDbConfig('consumer'),
+    kafkaBudget: kafkaBudget('consumer'),
     ordersTable: tableName(TABLES.orders.envVar),
   });
   const logger = createLogger('order');
@@ -172,7 +174,10 @@ function wireFromEnvironment(): OrderEventsDependencies {
       createDocumentClient(config.dynamodb),
       config.ordersTable,
     ),
-    publisher: createKafkaPublisher(config.kafka, { logger }),
+    publisher: createKafkaPublisher(config.kafka, {
+      logger,
+      budget: config.kafkaBudget,
+    }),
     clock: { now: () => new Date(), uuid: randomUUID },
     logger,
     metrics: createMetrics('order'),

@@ -19,6 +19,7 @@ import { z } from 'zod';
 import {
   dynamoDbConfig,
   KafkaConfig,
+  kafkaBudget,
   loadConfig,
   tableName,
 } from '#commons/config.ts';
@@ -345,6 +346,7 @@ function wireFromEnvironment(): PaymentDependencies {
   const config = loadConfig({
     kafka: KafkaConfig,
     dynamodb: dynamoDbConfig('consumer'),
+    kafkaBudget: kafkaBudget('consumer'),
     paymentsTable: tableName(TABLES.payments.envVar),
     payment: PaymentSettings,
   });
@@ -355,7 +357,10 @@ function wireFromEnvironment(): PaymentDependencies {
       createDocumentClient(config.dynamodb),
       config.paymentsTable,
     ),
-    publisher: createKafkaPublisher(config.kafka, { logger }),
+    publisher: createKafkaPublisher(config.kafka, {
+      logger,
+      budget: config.kafkaBudget,
+    }),
     gateway: createSimulatedGateway(config.payment.gateway, clock),
     rules: config.payment.rules,
     clock,
