@@ -6,7 +6,10 @@
  *   GET  /orders/{orderId}            the order
  *   GET  /orders/{orderId}/events     its event history, oldest first
  *   POST /orders/{orderId}/cancel     cancel (from PENDING or PAID)
- *   GET  /health                      liveness and readiness of Kafka and the store
+ *   GET  /health/live                 liveness: the function runs (no dependency calls)
+ *   GET  /health/ready                readiness: the store and Kafka answer, the
+ *                                     publish circuit is not open
+ *   GET  /health                      readiness, as /health/ready
  *
  * Parsing and wiring live here; the rules live in #domain/order.ts.
  */
@@ -25,11 +28,14 @@ import type { Context } from 'aws-lambda';
 import { createPublishBreaker } from '#commons/circuit-breaker.ts';
 import {
   DynamoDbConfig,
+  HealthConfig,
   KafkaConfig,
+  kafkaBudget,
   loadConfig,
   tableName,
 } from '#commons/config.ts';
 import { createDocumentClient } from '#commons/dynamodb.ts';
+import { probe } from '#commons/health.ts';
 import {
   bodyLimit,
   correlationIdOf,
@@ -66,13 +72,23 @@ export interface OrderApiDependencies {
   readonly publisher: EventPublisher;
   readonly clock: Clock;
   readonly logger: Logger;
-  /** Readiness probes for GET /health. */
-  readonly ready: () => Promise<{ kafka: boolean; store: boolean }>;
+  /** Readiness probes for GET /health/ready (and GET /health). */
+  readonly ready: () => Promise<Readiness>;
   /** Powertools idempotency for `Idempotency-Key`; off when undefined. */
   readonly idempotency?: {
     readonly persistenceStore: DynamoDBPersistenceLayer;
     readonly config: IdempotencyConfig;
   };
+}
+
+/** What the readiness probes found. */
+export interface Readiness {
+  readonly kafka: boolean;
+  readonly store: boolean;
+  /** Why each failing check failed, e.g. `publish circuit open`. */
+  readonly reasons?: Partial<Record<'kafka' | 'store', string>>;
+  /** When to ask again, in seconds; default 5. */
+  readonly retryAfterSeconds?: number;
 }
 
 function orderIdFrom(event: HttpEvent): string {
@@ -153,6 +169,24 @@ export function createOrderApi(deps: OrderApiDependencies) {
     return json(201, order, { location: `/orders/${order.orderId}` });
   };
 
+  /** 200 when every dependency is ready; else 503 naming what is not, with Retry-After. */
+  async function readiness(): Promise<HttpResult> {
+    const checks = await deps.ready();
+    const up = checks.kafka && checks.store;
+    const body = {
+      status: up ? 'ok' : 'degraded',
+      checks: {
+        kafka: checks.kafka ? 'up' : 'down',
+        store: checks.store ? 'up' : 'down',
+      },
+      ...(!up && checks.reasons ? { reasons: checks.reasons } : {}),
+    };
+    if (up) return json(200, body);
+    return json(503, body, {
+      'retry-after': String(checks.retryAfterSeconds ?? 5),
+    });
+  }
+
   const idempotentCreate = deps.idempotency
     ? makeIdempotent(createOrder, deps.idempotency)
     : createOrder;
@@ -221,19 +255,11 @@ export function createOrderApi(deps: OrderApiDependencies) {
     },
     {
       method: 'GET',
-      path: '/health',
-      handler: async () => {
-        const checks = await deps.ready();
-        const up = checks.kafka && checks.store;
-        return json(up ? 200 : 503, {
-          status: up ? 'ok' : 'degraded',
-          checks: {
-            kafka: checks.kafka ? 'up' : 'down',
-            store: checks.store ? 'up' : 'down',
-          },
-        });
-      },
+      path: '/health/live',
+      handler: async () => json(200, { status: 'ok' }),
     },
+    { method: 'GET', path: '/health/ready', handler: readiness },
+    { method: 'GET', path: '/health', handler: readiness },
   ]);
 
   return middy<HttpEvent, HttpResult>()
@@ -248,29 +274,50 @@ function wireFromEnvironment(): OrderApiDependencies {
     dynamodb: DynamoDbConfig,
     ordersTable: tableName(TABLES.orders.envVar),
     idempotencyTable: tableName(TABLES.idempotency.envVar),
+    kafkaBudget: kafkaBudget('api'),
+    health: HealthConfig,
   });
   const logger = createLogger('order');
   const client = createDocumentClient(config.dynamodb);
   const orders = createOrderRepository(client, config.ordersTable);
-  const kafka = createKafkaPublisher(config.kafka, { logger });
+  const kafka = createKafkaPublisher(config.kafka, {
+    logger,
+    budget: config.kafkaBudget,
+  });
   const publisher = createPublishBreaker(kafka);
   return {
     orders,
     publisher,
     logger,
     clock: { now: () => new Date(), uuid: randomUUID },
+    // Each probe has its own deadline; they run side by side. An open publish
+    // circuit is not ready without asking Kafka (POSTs would answer 503); a
+    // half-open one is, when Kafka answers: the next publish is its trial.
     ready: async () => {
+      const { probeTimeoutMs } = config.health;
       const [kafka, store] = await Promise.all([
-        publisher.connect().then(
-          () => true,
-          () => false,
-        ),
-        orders.get('health-check').then(
-          () => true,
-          () => false,
-        ),
+        publisher.state() === 'open'
+          ? { up: false as const, reason: 'publish circuit open' }
+          : probe(() => publisher.ping(), probeTimeoutMs),
+        probe(() => orders.get('health-check'), probeTimeoutMs),
       ]);
-      return { kafka, store };
+      for (const [name, result] of Object.entries({ kafka, store })) {
+        if (!result.up) {
+          logger.warn(`${name} not ready`, {
+            reason: result.reason,
+            error: 'error' in result ? result.error : undefined,
+          });
+        }
+      }
+      return {
+        kafka: kafka.up,
+        store: store.up,
+        reasons: {
+          ...(kafka.up ? {} : { kafka: kafka.reason }),
+          ...(store.up ? {} : { store: store.reason }),
+        },
+        retryAfterSeconds: publisher.retryAfterSeconds(),
+      };
     },
     idempotency: {
       persistenceStore: new DynamoDBPersistenceLayer({
