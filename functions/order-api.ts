@@ -6,7 +6,10 @@
  *   GET  /orders/{orderId}            the order
  *   GET  /orders/{orderId}/events     its event history, oldest first
  *   POST /orders/{orderId}/cancel     cancel (from PENDING or PAID)
- *   GET  /health                      liveness and readiness of Kafka and the store
+ *   GET  /health/live                 liveness: the function runs (no dependency calls)
+ *   GET  /health/ready                readiness: the store and Kafka answer, the
+ *                                     publish circuit is not open
+ *   GET  /health                      readiness, as /health/ready
  *
  * A write stores the order and the event it causes in one transaction (the event in
  * the order's outbox), then publishes the event at once; whatever it could not
@@ -32,11 +35,14 @@ import type { Context } from 'aws-lambda';
 import { createPublishBreaker } from '#commons/circuit-breaker.ts';
 import {
   DynamoDbConfig,
+  HealthConfig,
   KafkaConfig,
+  kafkaBudget,
   loadConfig,
   tableName,
 } from '#commons/config.ts';
 import { createDocumentClient } from '#commons/dynamodb.ts';
+import { probe } from '#commons/health.ts';
 import {
   bodyLimit,
   correlationIdOf,
@@ -62,7 +68,6 @@ import {
   type WriteTimings,
 } from '#commons/settled-write.ts';
 import { type Clock, type DomainEvent, OrderId } from '#domain/events.ts';
-import { TransientError } from '#domain/failures.ts';
 import {
   CancelOrderRequest,
   type Order,
@@ -79,17 +84,25 @@ export interface OrderApiDependencies {
   readonly publisher: EventPublisher;
   readonly clock: Clock;
   readonly logger: Logger;
-  /** Readiness probes for GET /health. */
-  readonly ready: () => Promise<{ kafka: boolean; store: boolean }>;
+  /** Readiness probes for GET /health/ready (and GET /health). */
+  readonly ready: () => Promise<Readiness>;
   /** How long a write may take before it is settled (docs/outbox.md, "Timings"). */
   readonly timings?: WriteTimings;
-  /** How long the API waits for Kafka before leaving an event to the relay. */
-  readonly publishTimeoutMs?: number;
   /** Powertools idempotency for `Idempotency-Key`; off when undefined. */
   readonly idempotency?: {
     readonly persistenceStore: DynamoDBPersistenceLayer;
     readonly config: IdempotencyConfig;
   };
+}
+
+/** What the readiness probes found. */
+export interface Readiness {
+  readonly kafka: boolean;
+  readonly store: boolean;
+  /** Why each failing check failed, e.g. `publish circuit open`. */
+  readonly reasons?: Partial<Record<'kafka' | 'store', string>>;
+  /** When to ask again, in seconds; default 5. */
+  readonly retryAfterSeconds?: number;
 }
 
 function orderIdFrom(event: HttpEvent): string {
@@ -152,11 +165,11 @@ function mapOrderApiErrors(error: unknown): ProblemError | undefined {
 export function createOrderApi(deps: OrderApiDependencies) {
   const { orders, publisher, clock, logger } = deps;
   const timings = deps.timings ?? DEFAULT_WRITE_TIMINGS;
-  const publishTimeoutMs = deps.publishTimeoutMs ?? DEFAULT_PUBLISH_TIMEOUT_MS;
 
   /**
    * Publishes what a write put in the outbox, and clears it; `false` when Kafka did
-   * not take the events in time (the relay will publish them: nothing is lost).
+   * not take the events in time, or the breaker is open (the relay will publish
+   * them: nothing is lost).
    */
   const publishNow = async (
     orderId: string,
@@ -164,11 +177,8 @@ export function createOrderApi(deps: OrderApiDependencies) {
     events: readonly DomainEvent[],
   ): Promise<boolean> => {
     try {
-      await withDeadline(
-        publisher.publish(events),
-        publishTimeoutMs,
-        'publish',
-      );
+      // The publisher's own deadline (docs/timeouts.md) bounds the wait.
+      await publisher.publish(events);
     } catch (error) {
       logger.warn('publish left to the outbox relay', { orderId, error });
       return false;
@@ -220,6 +230,24 @@ export function createOrderApi(deps: OrderApiDependencies) {
     answered.set(event, result);
     return result;
   };
+
+  /** 200 when every dependency is ready; else 503 naming what is not, with Retry-After. */
+  async function readiness(): Promise<HttpResult> {
+    const checks = await deps.ready();
+    const up = checks.kafka && checks.store;
+    const body = {
+      status: up ? 'ok' : 'degraded',
+      checks: {
+        kafka: checks.kafka ? 'up' : 'down',
+        store: checks.store ? 'up' : 'down',
+      },
+      ...(!up && checks.reasons ? { reasons: checks.reasons } : {}),
+    };
+    if (up) return json(200, body);
+    return json(503, body, {
+      'retry-after': String(checks.retryAfterSeconds ?? 5),
+    });
+  }
 
   const idempotentCreate = deps.idempotency
     ? makeIdempotent(createOrder, deps.idempotency)
@@ -309,19 +337,11 @@ export function createOrderApi(deps: OrderApiDependencies) {
     },
     {
       method: 'GET',
-      path: '/health',
-      handler: async () => {
-        const checks = await deps.ready();
-        const up = checks.kafka && checks.store;
-        return json(up ? 200 : 503, {
-          status: up ? 'ok' : 'degraded',
-          checks: {
-            kafka: checks.kafka ? 'up' : 'down',
-            store: checks.store ? 'up' : 'down',
-          },
-        });
-      },
+      path: '/health/live',
+      handler: async () => json(200, { status: 'ok' }),
     },
+    { method: 'GET', path: '/health/ready', handler: readiness },
+    { method: 'GET', path: '/health', handler: readiness },
   ]);
 
   return middy<HttpEvent, HttpResult>()
@@ -330,68 +350,56 @@ export function createOrderApi(deps: OrderApiDependencies) {
     .handler(routes);
 }
 
-/** Kafka's share of the 3 s an API answer may take (docs/outbox.md, "Timings"). */
-const DEFAULT_PUBLISH_TIMEOUT_MS = 1000;
-
-/** Kafka did not confirm in time. */
-class PublishTimeoutError extends TransientError {
-  constructor(message: string) {
-    super(message);
-    this.name = 'PublishTimeoutError';
-  }
-}
-
-/** `promise`, or a {@link PublishTimeoutError} after `ms` (the promise runs on). */
-async function withDeadline<T>(
-  promise: Promise<T>,
-  ms: number,
-  what: string,
-): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const expired = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () => reject(new PublishTimeoutError(`${what} took over ${ms} ms`)),
-      ms,
-    );
-  });
-  // A late rejection of the abandoned promise is not an unhandled one.
-  promise.catch(() => {});
-  try {
-    return await Promise.race([promise, expired]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
 function wireFromEnvironment(): OrderApiDependencies {
   const config = loadConfig({
     kafka: KafkaConfig,
     dynamodb: DynamoDbConfig,
     ordersTable: tableName(TABLES.orders.envVar),
     idempotencyTable: tableName(TABLES.idempotency.envVar),
+    kafkaBudget: kafkaBudget('api'),
+    health: HealthConfig,
   });
   const logger = createLogger('order');
   const client = createDocumentClient(config.dynamodb);
   const orders = createOrderRepository(client, config.ordersTable);
-  const kafka = createKafkaPublisher(config.kafka, { logger });
+  const kafka = createKafkaPublisher(config.kafka, {
+    logger,
+    budget: config.kafkaBudget,
+  });
   const publisher = createPublishBreaker(kafka);
   return {
     orders,
     publisher,
     logger,
     clock: { now: () => new Date(), uuid: randomUUID },
+    // Each probe has its own deadline; they run side by side. An open publish
+    // circuit is not ready without asking Kafka (POSTs would answer 503); a
+    // half-open one is, when Kafka answers: the next publish is its trial.
     ready: async () => {
+      const { probeTimeoutMs } = config.health;
       const [kafka, store] = await Promise.all([
-        publisher.connect().then(
-          () => true,
-          () => false,
-        ),
-        orders.get('health-check').then(
-          () => true,
-          () => false,
-        ),
+        publisher.state() === 'open'
+          ? { up: false as const, reason: 'publish circuit open' }
+          : probe(() => publisher.ping(), probeTimeoutMs),
+        probe(() => orders.get('health-check'), probeTimeoutMs),
       ]);
-      return { kafka, store };
+      for (const [name, result] of Object.entries({ kafka, store })) {
+        if (!result.up) {
+          logger.warn(`${name} not ready`, {
+            reason: result.reason,
+            error: 'error' in result ? result.error : undefined,
+          });
+        }
+      }
+      return {
+        kafka: kafka.up,
+        store: store.up,
+        reasons: {
+          ...(kafka.up ? {} : { kafka: kafka.reason }),
+          ...(store.up ? {} : { store: store.reason }),
+        },
+        retryAfterSeconds: publisher.retryAfterSeconds(),
+      };
     },
     idempotency: {
       persistenceStore: new DynamoDBPersistenceLayer({

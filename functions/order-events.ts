@@ -14,8 +14,9 @@ import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import {
-  DynamoDbConfig,
+  dynamoDbConfig,
   KafkaConfig,
+  kafkaBudget,
   loadConfig,
   tableName,
 } from '#commons/config.ts';
@@ -262,7 +263,8 @@ export function createOrderEventsHandler(given: OrderEventsDependencies) {
 function wireFromEnvironment(): OrderEventsDependencies {
   const config = loadConfig({
     kafka: KafkaConfig,
-    dynamodb: DynamoDbConfig,
+    dynamodb: dynamoDbConfig('consumer'),
+    kafkaBudget: kafkaBudget('consumer'),
     ordersTable: tableName(TABLES.orders.envVar),
   });
   const logger = createLogger('order');
@@ -270,7 +272,10 @@ function wireFromEnvironment(): OrderEventsDependencies {
   return {
     orders: createOrderRepository(db, config.ordersTable),
     orphans: createOrphanPaymentRepository(db, config.ordersTable),
-    publisher: createKafkaPublisher(config.kafka, { logger }),
+    publisher: createKafkaPublisher(config.kafka, {
+      logger,
+      budget: config.kafkaBudget,
+    }),
     clock: { now: () => new Date(), uuid: randomUUID },
     logger,
     metrics: createMetrics('order'),

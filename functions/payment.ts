@@ -18,8 +18,9 @@ import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import { z } from 'zod';
 import {
-  DynamoDbConfig,
+  dynamoDbConfig,
   KafkaConfig,
+  kafkaBudget,
   loadConfig,
   tableName,
 } from '#commons/config.ts';
@@ -415,7 +416,8 @@ export const PaymentSettings = z
 function wireFromEnvironment(): PaymentDependencies {
   const config = loadConfig({
     kafka: KafkaConfig,
-    dynamodb: DynamoDbConfig,
+    dynamodb: dynamoDbConfig('consumer'),
+    kafkaBudget: kafkaBudget('consumer'),
     paymentsTable: tableName(TABLES.payments.envVar),
     payment: PaymentSettings,
   });
@@ -426,7 +428,10 @@ function wireFromEnvironment(): PaymentDependencies {
       createDocumentClient(config.dynamodb),
       config.paymentsTable,
     ),
-    publisher: createKafkaPublisher(config.kafka, { logger }),
+    publisher: createKafkaPublisher(config.kafka, {
+      logger,
+      budget: config.kafkaBudget,
+    }),
     gateway: createSimulatedGateway(config.payment.gateway, clock),
     rules: config.payment.rules,
     clock,

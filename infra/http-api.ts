@@ -32,6 +32,8 @@ export const ORDER_ROUTES = [
   'GET /orders/{orderId}/events',
   'POST /orders/{orderId}/cancel',
   'GET /health',
+  'GET /health/live',
+  'GET /health/ready',
 ] as const satisfies readonly RouteKey[];
 
 /**
@@ -46,8 +48,15 @@ export const ADMIN_ROUTES = [
   'POST /dead-letters/{id}/discard',
 ] as const satisfies readonly RouteKey[];
 
-/** The order route that stays open whatever the JWT settings: probes call it. */
-const PUBLIC_ROUTES: ReadonlySet<RouteKey> = new Set(['GET /health']);
+/**
+ * The order routes that stay open whatever the JWT settings: probes call them
+ * (liveness, readiness, and `GET /health`, readiness under its old name).
+ */
+export const PUBLIC_ROUTES: ReadonlySet<RouteKey> = new Set([
+  'GET /health',
+  'GET /health/live',
+  'GET /health/ready',
+]);
 
 export interface OrdersHttpApiProps {
   /** The function behind every order route. */
@@ -64,7 +73,7 @@ export interface OrdersHttpApiProps {
 
 /**
  * The HTTP API: every order route to the order function (behind a JWT authorizer
- * when configured, `GET /health` always open), every admin route to the
+ * when configured, the health routes always open), every admin route to the
  * dead-letter reprocessor behind IAM, a throttled `$default` stage with JSON
  * access logs. No `$default` route and no CORS: only the listed routes exist.
  *

@@ -54,7 +54,11 @@ export interface PublishBreakerOptions {
 /** A publisher guarded by a circuit breaker, with its current state. */
 export type BreakingPublisher = EventPublisher & {
   state(): CircuitState;
+  /** Seconds until an open circuit lets a trial call through; undefined unless open. */
+  retryAfterSeconds(): number | undefined;
   connect(): Promise<void>;
+  /** A round trip to Kafka (`ping`, else `connect`), open circuit or not. */
+  ping(): Promise<void>;
 };
 
 /**
@@ -98,14 +102,15 @@ export function createPublishBreaker(
     }
   };
 
+  const secondsUntilTrial = (): number =>
+    Math.max(1, Math.ceil(((openedAt ?? 0) + resetTimeoutMs - now()) / 1000));
+
   const guard = async (call: () => Promise<void>): Promise<void> => {
     report();
     const current = state();
     if (current === 'open' || (current === 'half-open' && trialInFlight)) {
-      const remaining =
-        current === 'open' ? (openedAt ?? 0) + resetTimeoutMs - now() : 1000;
       throw new CircuitOpenError('Kafka circuit is open: not publishing', {
-        retryAfterSeconds: Math.max(1, Math.ceil(remaining / 1000)),
+        retryAfterSeconds: current === 'open' ? secondsUntilTrial() : 1,
       });
     }
     const trial = current === 'half-open';
@@ -134,6 +139,11 @@ export function createPublishBreaker(
     connect: async () => {
       await publisher.connect?.();
     },
+    ping: async () => {
+      await (publisher.ping ?? publisher.connect)?.call(publisher);
+    },
     state,
+    retryAfterSeconds: () =>
+      state() === 'open' ? secondsUntilTrial() : undefined,
   };
 }

@@ -78,17 +78,148 @@ export const KafkaConfig = z
   }));
 export type KafkaConfig = z.output<typeof KafkaConfig>;
 
-/** DynamoDB: the region, and an endpoint override for DynamoDB Local or LocalStack. */
-export const DynamoDbConfig = z
-  .object({
-    DYNAMODB_ENDPOINT: z.url().optional(),
-    AWS_REGION: z.string().min(1).default('us-east-1'),
-  })
-  .transform((env) => ({
-    endpoint: env.DYNAMODB_ENDPOINT,
-    region: env.AWS_REGION,
-  }));
-export type DynamoDbConfig = z.output<typeof DynamoDbConfig>;
+/** Who makes the calls: the budgets differ (docs/timeouts.md). */
+export type CallerKind = 'api' | 'consumer';
+
+/** How long one DynamoDB call may take, retries included. */
+export interface StoreBudget {
+  /** Milliseconds to open a TCP (and TLS) connection. */
+  readonly connectTimeoutMs: number;
+  /** Milliseconds one attempt may take, from sending to the whole response. */
+  readonly requestTimeoutMs: number;
+  /** Attempts of one call, the first included (the SDK's `maxAttempts`). */
+  readonly maxAttempts: number;
+}
+
+/** How long a Kafka publish may take, and kafkajs's own timeouts under it. */
+export interface KafkaBudget {
+  /** Milliseconds a whole publish (connect, retries, acks) may take. */
+  readonly publishTimeoutMs: number;
+  /** kafkajs `connectionTimeout`: milliseconds to open a broker connection. */
+  readonly connectionTimeoutMs: number;
+  /** kafkajs `requestTimeout`: milliseconds one Kafka request may take. */
+  readonly requestTimeoutMs: number;
+}
+
+/**
+ * The default budgets. The HTTP functions answer within 3 s whatever a dependency
+ * does: a frozen store costs 2 attempts of 1 s (plus the SDK's backoff, at most
+ * 0.1 s), a frozen broker the 2 s publish deadline. The Kafka-triggered functions
+ * have no caller waiting and a 60 s Lambda timeout: they wait longer rather than
+ * fail a batch on a hiccup, and stay far below the timeout. Why these numbers:
+ * docs/timeouts.md.
+ */
+export const DEFAULT_BUDGETS = {
+  api: {
+    store: { connectTimeoutMs: 1000, requestTimeoutMs: 1000, maxAttempts: 2 },
+    kafka: {
+      publishTimeoutMs: 2000,
+      connectionTimeoutMs: 1000,
+      requestTimeoutMs: 2000,
+    },
+  },
+  consumer: {
+    store: { connectTimeoutMs: 2000, requestTimeoutMs: 3000, maxAttempts: 3 },
+    kafka: {
+      publishTimeoutMs: 10_000,
+      connectionTimeoutMs: 3000,
+      requestTimeoutMs: 5000,
+    },
+  },
+} as const satisfies Record<
+  CallerKind,
+  { store: StoreBudget; kafka: KafkaBudget }
+>;
+
+/** Milliseconds from the environment: a whole number from 1 ms to 10 minutes. */
+const millis = z.coerce.number().int().min(1).max(600_000);
+
+/** DynamoDB: the region, an endpoint override (DynamoDB Local), and the budget. */
+export interface DynamoDbConfig {
+  readonly endpoint: string | undefined;
+  readonly region: string;
+  /** Timeouts and attempts; {@link DEFAULT_BUDGETS}`.api.store` when absent. */
+  readonly budget?: StoreBudget;
+}
+
+/**
+ * The DynamoDB settings, with the budget of `kind` unless the environment says
+ * otherwise: `DYNAMODB_CONNECT_TIMEOUT_MS`, `DYNAMODB_REQUEST_TIMEOUT_MS`,
+ * `DYNAMODB_MAX_ATTEMPTS` (1-10).
+ *
+ * @example
+ * ```ts
+ * loadConfig({ dynamodb: dynamoDbConfig('consumer') }).dynamodb.budget.maxAttempts; // 3
+ * ```
+ */
+export function dynamoDbConfig(kind: CallerKind) {
+  const defaults = DEFAULT_BUDGETS[kind].store;
+  return z
+    .object({
+      DYNAMODB_ENDPOINT: z.url().optional(),
+      AWS_REGION: z.string().min(1).default('us-east-1'),
+      DYNAMODB_CONNECT_TIMEOUT_MS: millis.default(defaults.connectTimeoutMs),
+      DYNAMODB_REQUEST_TIMEOUT_MS: millis.default(defaults.requestTimeoutMs),
+      DYNAMODB_MAX_ATTEMPTS: z.coerce
+        .number()
+        .int()
+        .min(1)
+        .max(10)
+        .default(defaults.maxAttempts),
+    })
+    .transform(
+      (env): Required<DynamoDbConfig> => ({
+        endpoint: env.DYNAMODB_ENDPOINT,
+        region: env.AWS_REGION,
+        budget: {
+          connectTimeoutMs: env.DYNAMODB_CONNECT_TIMEOUT_MS,
+          requestTimeoutMs: env.DYNAMODB_REQUEST_TIMEOUT_MS,
+          maxAttempts: env.DYNAMODB_MAX_ATTEMPTS,
+        },
+      }),
+    );
+}
+
+/** The DynamoDB settings of an HTTP function (the `api` budget). */
+export const DynamoDbConfig = dynamoDbConfig('api');
+
+/**
+ * The Kafka publish budget, `kind`'s unless the environment says otherwise:
+ * `KAFKA_PUBLISH_TIMEOUT_MS`, `KAFKA_CONNECTION_TIMEOUT_MS`,
+ * `KAFKA_REQUEST_TIMEOUT_MS`.
+ *
+ * @example
+ * ```ts
+ * const { kafkaBudget } = loadConfig({ kafkaBudget: kafkaBudget('api') });
+ * createKafkaPublisher(config.kafka, { budget: kafkaBudget });
+ * ```
+ */
+export function kafkaBudget(kind: CallerKind) {
+  const defaults = DEFAULT_BUDGETS[kind].kafka;
+  return z
+    .object({
+      KAFKA_PUBLISH_TIMEOUT_MS: millis.default(defaults.publishTimeoutMs),
+      KAFKA_CONNECTION_TIMEOUT_MS: millis.default(defaults.connectionTimeoutMs),
+      KAFKA_REQUEST_TIMEOUT_MS: millis.default(defaults.requestTimeoutMs),
+    })
+    .transform(
+      (env): KafkaBudget => ({
+        publishTimeoutMs: env.KAFKA_PUBLISH_TIMEOUT_MS,
+        connectionTimeoutMs: env.KAFKA_CONNECTION_TIMEOUT_MS,
+        requestTimeoutMs: env.KAFKA_REQUEST_TIMEOUT_MS,
+      }),
+    );
+}
+
+/**
+ * How long each readiness probe of `GET /health/ready` may take:
+ * `HEALTH_PROBE_TIMEOUT_MS`, default 2000 (the probes run side by side, so the
+ * answer comes within about that).
+ */
+export const HealthConfig = z
+  .object({ HEALTH_PROBE_TIMEOUT_MS: millis.default(2000) })
+  .transform((env) => ({ probeTimeoutMs: env.HEALTH_PROBE_TIMEOUT_MS }));
+export type HealthConfig = z.output<typeof HealthConfig>;
 
 /**
  * A table name from the variable the infrastructure sets (see `infra/tables.ts`).

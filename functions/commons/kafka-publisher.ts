@@ -4,6 +4,10 @@
  * and keeps the connection across invocations. Brokers come from the configuration or,
  * on MSK, are discovered once from the cluster ARN; MSK IAM auth signs SASL/OAUTHBEARER
  * tokens with the function's role.
+ *
+ * Every publish has a deadline (docs/timeouts.md): against a frozen broker it fails
+ * with {@link KafkaUnavailableError} when its budget is spent, whatever kafkajs's own
+ * timeouts and retries would still do.
  */
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type {
@@ -11,6 +15,7 @@ import type {
   GetBootstrapBrokersCommandOutput,
 } from '@aws-sdk/client-kafka';
 import {
+  type Admin,
   Kafka,
   type KafkaConfig as KafkaJsConfig,
   type LogEntry,
@@ -28,7 +33,11 @@ import {
   TOPIC_OF,
 } from '#domain/events.ts';
 import { TransientError } from '#domain/failures.ts';
-import type { KafkaConfig } from './config.ts';
+import {
+  DEFAULT_BUDGETS,
+  type KafkaBudget,
+  type KafkaConfig,
+} from './config.ts';
 
 /** A record to send as is: the dead-letter reprocessor redrives bytes, not events. */
 export interface OutgoingMessage {
@@ -58,6 +67,13 @@ export interface EventPublisher {
    * rejects with {@link KafkaUnavailableError} when Kafka cannot be reached.
    */
   connect?(): Promise<void>;
+  /**
+   * Asks a broker for the cluster's metadata: a round trip, so it fails against a
+   * broker that accepts connections but does not answer (frozen, overloaded), which
+   * `connect` on a kept connection cannot see. Rejects with
+   * {@link KafkaUnavailableError}.
+   */
+  ping?(): Promise<void>;
 }
 
 /**
@@ -114,9 +130,19 @@ export type ProducerLike = Pick<
   'connect' | 'disconnect' | 'send' | 'sendBatch'
 >;
 
-/** Makes the kafkajs client; injectable so tests can observe or replace it. */
+/** The part of a kafkajs admin client `ping` uses. */
+export type AdminLike = Pick<
+  Admin,
+  'connect' | 'disconnect' | 'describeCluster'
+>;
+
+/**
+ * Makes the kafkajs client; injectable so tests can observe or replace it. Without
+ * `admin`, `ping` falls back to `connect`.
+ */
 export type KafkaFactory = (config: KafkaJsConfig) => {
   producer(config?: ProducerConfig): ProducerLike;
+  admin?(): AdminLike;
 };
 
 /** The `@aws-sdk/client-kafka` client, or a fake answering GetBootstrapBrokers. */
@@ -143,9 +169,14 @@ export interface KafkaPublisherOptions {
   readonly discoveryClient?: BootstrapBrokersClient;
   /** Used only with `config.auth === 'iam'`; default: the MSK IAM signer. */
   readonly generateAuthToken?: AuthTokenGenerator;
-  /** Milliseconds to open a TCP (and TLS) connection to a broker. Default 3000. */
+  /**
+   * The publish deadline and kafkajs's timeouts; default: the HTTP functions' budget
+   * (`DEFAULT_BUDGETS.api.kafka`).
+   */
+  readonly budget?: KafkaBudget;
+  /** Milliseconds to open a TCP (and TLS) connection to a broker; overrides the budget. */
   readonly connectionTimeout?: number;
-  /** Milliseconds a request may take. Default 5000. */
+  /** Milliseconds a request may take; overrides the budget. */
   readonly requestTimeout?: number;
   /**
    * kafkajs retries of connects and sends. Default: 2 retries, 100 ms doubling, so a
@@ -267,6 +298,7 @@ export function createKafkaPublisher(
 ): EventPublisher {
   const kafkaFactory: KafkaFactory =
     options.kafkaFactory ?? ((kafkaConfig) => new Kafka(kafkaConfig));
+  const budget = options.budget ?? DEFAULT_BUDGETS.api.kafka;
   const region = regionOf(config.clusterArn, config.region);
   let discovery: Promise<DiscoveredBrokers> | undefined;
   let connection: Promise<ProducerLike> | undefined;
@@ -303,8 +335,9 @@ export function createKafkaPublisher(
       clientId: config.clientId,
       brokers,
       ssl: tls,
-      connectionTimeout: options.connectionTimeout ?? 3000,
-      requestTimeout: options.requestTimeout ?? 5000,
+      connectionTimeout:
+        options.connectionTimeout ?? budget.connectionTimeoutMs,
+      requestTimeout: options.requestTimeout ?? budget.requestTimeoutMs,
       retry: options.retry ?? DEFAULT_RETRY,
       ...(options.logger
         ? { logLevel: logLevel.WARN, logCreator: logCreatorFor(options.logger) }
@@ -357,9 +390,17 @@ export function createKafkaPublisher(
     return connection;
   };
 
-  const run = async (
+  /** Forgets `pending` (unless a concurrent call already did) and closes it. */
+  const drop = (pending: Promise<ProducerLike>, producer: ProducerLike) => {
+    if (connection !== pending) return;
+    connection = undefined;
+    void producer.disconnect().catch(() => {});
+  };
+
+  const attempt = async (
     what: string,
     act: (producer: ProducerLike) => Promise<unknown>,
+    expiry: { expired: boolean; onExpiry?: () => void },
   ): Promise<void> => {
     const pending = connected();
     let producer: ProducerLike;
@@ -371,17 +412,97 @@ export function createKafkaPublisher(
         { cause: error },
       );
     }
+    if (expiry.expired) return; // the caller has its answer; send nothing late
+    // A send that outlives the deadline leaves a producer in an unknown state.
+    expiry.onExpiry = () => drop(pending, producer);
     try {
       await act(producer);
     } catch (error) {
-      // Start the next call from a clean connection rather than a half-broken one
-      // (unless a concurrent call already did).
-      if (connection === pending) {
-        connection = undefined;
-        void producer.disconnect().catch(() => {});
-      }
+      // Start the next call from a clean connection rather than a half-broken one.
+      drop(pending, producer);
       throw new KafkaUnavailableError(
         `Kafka did not take ${what}: ${messageOf(error)}`,
+        { cause: error },
+      );
+    }
+  };
+
+  /**
+   * Connects (or reuses the connection) and acts, within the publish deadline. A
+   * connect still under way when the deadline passes goes on, for the next call to
+   * use; a send under way is abandoned with its producer. An abandoned send may still
+   * reach the broker: the deadline bounds the wait, not the outcome (docs/timeouts.md).
+   */
+  const run = async (
+    what: string,
+    act: (producer: ProducerLike) => Promise<unknown>,
+  ): Promise<void> => {
+    const expiry: { expired: boolean; onExpiry?: () => void } = {
+      expired: false,
+    };
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_resolve, reject) => {
+      timer = setTimeout(() => {
+        expiry.expired = true;
+        expiry.onExpiry?.();
+        reject(
+          new KafkaUnavailableError(
+            `Kafka did not take ${what} within ${budget.publishTimeoutMs} ms`,
+          ),
+        );
+      }, budget.publishTimeoutMs);
+    });
+    try {
+      await Promise.race([attempt(what, act, expiry), deadline]);
+    } finally {
+      clearTimeout(timer);
+    }
+  };
+
+  let admin: Promise<AdminLike | undefined> | undefined;
+  let pinging: Promise<void> | undefined;
+
+  const openAdmin = async (): Promise<AdminLike | undefined> => {
+    const client = kafkaFactory(clientConfig(await resolveBrokers()));
+    if (!client.admin) return undefined;
+    const created = client.admin();
+    try {
+      await created.connect();
+    } catch (error) {
+      await created.disconnect().catch(() => {});
+      throw error;
+    }
+    return created;
+  };
+
+  const ping = async (): Promise<void> => {
+    admin ??= openAdmin().catch((error: unknown) => {
+      admin = undefined;
+      throw error;
+    });
+    const pending = admin;
+    let client: AdminLike | undefined;
+    try {
+      client = await pending;
+    } catch (error) {
+      throw new KafkaUnavailableError(
+        `cannot connect to Kafka: ${messageOf(error)}`,
+        { cause: error },
+      );
+    }
+    if (!client) {
+      await run('a connection', async () => {});
+      return;
+    }
+    try {
+      await client.describeCluster();
+    } catch (error) {
+      if (admin === pending) {
+        admin = undefined;
+        void client.disconnect().catch(() => {});
+      }
+      throw new KafkaUnavailableError(
+        `Kafka did not answer a metadata request: ${messageOf(error)}`,
         { cause: error },
       );
     }
@@ -439,7 +560,18 @@ export function createKafkaPublisher(
       await run('a connection', async () => {});
     },
 
+    ping() {
+      // One round trip at a time: probes that come while one hangs share it.
+      pinging ??= ping().finally(() => {
+        pinging = undefined;
+      });
+      return pinging;
+    },
+
     async disconnect() {
+      const currentAdmin = admin;
+      admin = undefined;
+      void currentAdmin?.then((client) => client?.disconnect()).catch(() => {});
       const current = connection;
       connection = undefined;
       if (!current) return;

@@ -20,7 +20,7 @@
  */
 import { setTimeout as delay } from 'node:timers/promises';
 import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
-import { StoreUnavailableError } from './dynamodb.ts';
+import { isAmbiguousStoreFailure, StoreUnavailableError } from './dynamodb.ts';
 import type { OrderRepository, WriteOptions } from './order-repository.ts';
 
 /** How long the API waits, in milliseconds (docs/outbox.md, "Timings"). */
@@ -58,37 +58,35 @@ export class WriteNotStoredError extends StoreUnavailableError {
   }
 }
 
-/** Errors that prove the request was refused before anything was applied. */
-const DEFINITE_NAMES = new Set([
+/** Refusals: the store answered, so it did not apply the request. */
+const REFUSAL_NAMES = new Set([
   'ConditionalCheckFailedException',
   'ValidationException',
   'ResourceNotFoundException',
-  'ProvisionedThroughputExceededException',
-  'ThrottlingException',
-  'RequestLimitExceeded',
   'IdempotentParameterMismatchException',
 ]);
 
 /**
- * Whether a failed write may nonetheless have been applied: a timeout, an abort, a
- * reset connection or a server error may; a refused connection, a cancelled
- * transaction, a throttle or a validation error may not.
+ * Whether a failed write may nonetheless have been applied, by the store's own
+ * account of the call (`isAmbiguousStoreFailure`: a request that went unanswered,
+ * in any attempt, may have been applied; a refused connection, a cancelled
+ * transaction, a throttle or a refusal may not). Anything else: perhaps.
  *
  * @example
  * ```ts
- * isAmbiguous(Object.assign(new Error('x'), { code: 'ECONNREFUSED' })); // false
+ * isAmbiguous(new StoreUnavailableError('refused', { ambiguous: false })); // false
  * ```
  */
 export function isAmbiguous(error: unknown): boolean {
   let e = error;
   // The repositories wrap the SDK's error (as cause): look down the chain.
   for (let depth = 0; e instanceof Error && depth < 8; depth += 1) {
-    if (e instanceof TransactionCanceledException) return false;
-    if (DEFINITE_NAMES.has(e.name)) return false;
-    if ((e as { code?: unknown }).code === 'ECONNREFUSED') return false;
-    // Node's failed connection to a dual-stack name: one error per address.
-    if (e instanceof AggregateError && e.errors.length > 0) {
-      return e.errors.some((inner) => isAmbiguous(inner));
+    if (
+      e instanceof StoreUnavailableError ||
+      e instanceof TransactionCanceledException ||
+      REFUSAL_NAMES.has(e.name)
+    ) {
+      return isAmbiguousStoreFailure(e);
     }
     e = e.cause;
   }

@@ -7,6 +7,7 @@ import {
   ORDER_ROUTES,
   OrdersHttpApi,
   type OrdersHttpApiProps,
+  PUBLIC_ROUTES,
 } from '../../infra/http-api.ts';
 
 const JWT = {
@@ -70,7 +71,7 @@ describe('OrdersHttpApi', () => {
     ).toHaveLength(0);
   });
 
-  it('puts the order routes behind the JWT authorizer, except GET /health', () => {
+  it('puts the order routes behind the JWT authorizer, except the health routes', () => {
     // Act
     const template = synth({ jwt: JWT });
     const types = authorizationTypes(template);
@@ -78,7 +79,7 @@ describe('OrdersHttpApi', () => {
     // Assess
     for (const route of ORDER_ROUTES) {
       expect(types.get(route), route).toBe(
-        route === 'GET /health' ? 'NONE' : 'JWT',
+        PUBLIC_ROUTES.has(route) ? 'NONE' : 'JWT',
       );
     }
     template.hasResourceProperties('AWS::ApiGatewayV2::Authorizer', {

@@ -201,6 +201,8 @@ describe('the stack (dev, a new MSK Serverless cluster)', () => {
       'GET /orders/{orderId}/events': 'NONE',
       'POST /orders/{orderId}/cancel': 'NONE',
       'GET /health': 'NONE',
+      'GET /health/live': 'NONE',
+      'GET /health/ready': 'NONE',
       'GET /dead-letters': 'AWS_IAM',
       'GET /dead-letters/{id}': 'AWS_IAM',
       'POST /dead-letters/{id}/redrive': 'AWS_IAM',
@@ -270,6 +272,8 @@ describe('the stack (prod, an existing cluster, a JWT authorizer)', () => {
     expect(routes['POST /orders']).toBe('JWT');
     expect(routes['POST /orders/{orderId}/cancel']).toBe('JWT');
     expect(routes['GET /health']).toBe('NONE');
+    expect(routes['GET /health/live']).toBe('NONE');
+    expect(routes['GET /health/ready']).toBe('NONE');
     expect(routes['GET /dead-letters']).toBe('AWS_IAM');
   });
 

@@ -177,3 +177,51 @@ describe('createPublishBreaker', () => {
     expect(breaker.state()).toBe('closed');
   });
 });
+
+describe('createPublishBreaker for readiness', () => {
+  it('says how long an open circuit stays open, and nothing while closed', async () => {
+    // Prepare
+    let clock = 1_000_000;
+    const fake = scriptedPublisher();
+    const breaker = createPublishBreaker(fake.publisher, {
+      failureThreshold: 1,
+      resetTimeoutMs: 10_000,
+      now: () => clock,
+    });
+    const whileClosed = breaker.retryAfterSeconds();
+    fake.failWith(unavailable());
+
+    // Act
+    await breaker.publish([]).catch(() => {});
+    clock += 4_200;
+    const whileOpen = breaker.retryAfterSeconds();
+    clock += 6_000;
+    const whenHalfOpen = breaker.retryAfterSeconds();
+
+    // Assess
+    expect(whileClosed).toBeUndefined();
+    expect(whileOpen).toBe(6);
+    expect(whenHalfOpen).toBeUndefined();
+  });
+
+  it('pings Kafka through an open circuit: the probe is how readiness sees it back', async () => {
+    // Prepare
+    const fake = scriptedPublisher();
+    let pings = 0;
+    fake.publisher.ping = async () => {
+      pings += 1;
+    };
+    const breaker = createPublishBreaker(fake.publisher, {
+      failureThreshold: 1,
+    });
+    fake.failWith(unavailable());
+    await breaker.publish([]).catch(() => {});
+
+    // Act
+    await breaker.ping();
+
+    // Assess
+    expect(breaker.state()).toBe('open');
+    expect(pings).toBe(1);
+  });
+});

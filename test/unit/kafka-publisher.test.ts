@@ -281,3 +281,127 @@ describe('createKafkaPublisher wiring (no network)', () => {
     expect(kafka.configs).toHaveLength(0);
   });
 });
+
+/** A kafkajs stand-in whose connect and send wait for the test to let them go. */
+function stalledKafka() {
+  const releaseConnect: (() => void)[] = [];
+  const batches: ProducerBatch[] = [];
+  let connects = 0;
+  let disconnects = 0;
+  let describes = 0;
+  let stallConnect = false;
+  let stallSend = false;
+  const never = new Promise<never>(() => {});
+  const factory: KafkaFactory = () => ({
+    producer: (): ProducerLike => ({
+      connect: async () => {
+        connects += 1;
+        if (stallConnect) {
+          await new Promise<void>((resolve) => releaseConnect.push(resolve));
+        }
+      },
+      disconnect: async () => {
+        disconnects += 1;
+      },
+      send: async () => [],
+      sendBatch: async (batch) => {
+        if (stallSend) return never;
+        batches.push(batch);
+        return [];
+      },
+    }),
+    admin: () => ({
+      connect: async () => {},
+      disconnect: async () => {},
+      describeCluster: async () => {
+        describes += 1;
+        if (stallSend) return never;
+        return { brokers: [], controller: 1, clusterId: 'c' };
+      },
+    }),
+  });
+  return {
+    factory,
+    batches,
+    stallConnect: (on: boolean) => {
+      stallConnect = on;
+    },
+    stallSend: (on: boolean) => {
+      stallSend = on;
+    },
+    releaseConnects: () => {
+      for (const release of releaseConnect.splice(0)) release();
+    },
+    counts: () => ({ connects, disconnects, describes }),
+  };
+}
+
+const SHORT = {
+  publishTimeoutMs: 50,
+  connectionTimeoutMs: 1000,
+  requestTimeoutMs: 1000,
+};
+
+describe('createKafkaPublisher deadline (no network)', () => {
+  it('rejects a send that hangs with KafkaUnavailableError, and drops its producer', async () => {
+    // Prepare
+    const kafka = stalledKafka();
+    const publisher = createKafkaPublisher(LOCAL, {
+      kafkaFactory: kafka.factory,
+      budget: SHORT,
+    });
+    kafka.stallSend(true);
+
+    // Act
+    const error = await publisher.publish([orderPlaced]).catch((e) => e);
+    kafka.stallSend(false);
+    await publisher.publish([orderPlaced]);
+
+    // Assess: the next publish connected afresh and went through.
+    expect(error).toBeInstanceOf(KafkaUnavailableError);
+    expect(error.message).toMatch(/within 50 ms/);
+    expect(kafka.counts()).toMatchObject({ connects: 2, disconnects: 1 });
+    expect(kafka.batches).toHaveLength(1);
+  });
+
+  it('rejects while the connect hangs, keeps the connect for the next call, and sends nothing late', async () => {
+    // Prepare
+    const kafka = stalledKafka();
+    const publisher = createKafkaPublisher(LOCAL, {
+      kafkaFactory: kafka.factory,
+      budget: SHORT,
+    });
+    kafka.stallConnect(true);
+
+    // Act
+    const error = await publisher.publish([orderPlaced]).catch((e) => e);
+    kafka.releaseConnects();
+    await publisher.publish([orderPlaced]);
+
+    // Assess: one connect served both calls; only the second call's event went out.
+    expect(error).toBeInstanceOf(KafkaUnavailableError);
+    expect(kafka.counts().connects).toBe(1);
+    expect(kafka.batches).toHaveLength(1);
+  });
+
+  it('pings with a metadata request, sharing one round trip between probes', async () => {
+    // Prepare
+    const kafka = stalledKafka();
+    const publisher = createKafkaPublisher(LOCAL, {
+      kafkaFactory: kafka.factory,
+      budget: SHORT,
+    });
+    const ping = publisher.ping?.bind(publisher);
+    if (!ping) throw new Error('the kafkajs publisher pings');
+    await ping();
+    kafka.stallSend(true);
+
+    // Act: two probes while the broker does not answer.
+    const first = ping();
+    const second = ping();
+
+    // Assess
+    expect(first).toBe(second);
+    await expect.poll(() => kafka.counts().describes).toBe(2);
+  });
+});
