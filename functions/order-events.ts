@@ -37,6 +37,7 @@ import {
 } from '#commons/observability.ts';
 import {
   createOrderRepository,
+  OrderNotSettledError,
   type OrderRepository,
   OrderVersionConflictError,
 } from '#commons/order-repository.ts';
@@ -117,6 +118,13 @@ export async function foldPaymentOutcome(
       // A crash may have come between recording and publishing: finish the job.
       await publishOutbox(deps, orderId, found.order.version, found.outbox);
       return;
+    }
+    // A cancellation the API has not confirmed may yet be voided: a payment outcome
+    // folded on top of it would make it stand (docs/outbox.md).
+    if (found.settlement && !found.settlement.confirmed) {
+      throw new OrderNotSettledError(
+        `order ${orderId} version ${found.order.version} is not settled by the API yet`,
+      );
     }
     const {
       order: next,

@@ -59,6 +59,11 @@ export interface MonitoringProps {
   readonly consumers: readonly MonitoredConsumer[];
   /** Every `<topic>.dead-letter` topic the reprocessor consumes. */
   readonly deadLetterTopics: readonly string[];
+  /**
+   * Functions fed by a DynamoDB stream (the outbox relay): one `IteratorAge` alarm
+   * each, as an event they have not published yet is a promise not yet kept.
+   */
+  readonly streamConsumers?: readonly MonitoredFunction[];
   /** Who is told about alarms (an SNS e-mail subscription); nobody when absent. */
   readonly alarmEmail?: string;
   /** Records behind before the lag alarm fires. @default 1000 */
@@ -153,6 +158,24 @@ export class Monitoring extends Construct {
       );
       return metric.with({ label: topic });
     });
+
+    // The outbox relay behind: events of acknowledged writes wait to be published
+    // (Kafka down, or the relay failing). docs/outbox.md, Operating.
+    for (const { name, fn } of props.streamConsumers ?? []) {
+      alarm(
+        `IteratorAge-${name}`,
+        new cloudwatch.Metric({
+          namespace: 'AWS/Lambda',
+          metricName: 'IteratorAge',
+          dimensionsMap: { FunctionName: fn.functionName },
+          statistic: 'Maximum',
+          period: Duration.minutes(1),
+        }),
+        60_000,
+        `${name}: a change of the table has waited over 60 s to be relayed; ` +
+          'acknowledged events are not yet published (docs/outbox.md)',
+      );
+    }
 
     // Money without an order: refunded automatically, but something produced an
     // OrderPlaced the API never stored, and someone should find out what.

@@ -291,6 +291,7 @@ export class OrdersStack extends Stack {
       ],
       consumers,
       deadLetterTopics: CONSUMED_TOPICS.map(deadLetterTopic),
+      streamConsumers: [{ name: 'outbox-relay', fn: outboxRelay }],
       ...(config.alarmEmail ? { alarmEmail: config.alarmEmail } : {}),
     });
 

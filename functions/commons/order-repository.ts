@@ -44,6 +44,18 @@ export class OrderVersionConflictError extends TransientError {
   }
 }
 
+/**
+ * The order's last write is an API write not yet confirmed: it may still be voided
+ * (docs/outbox.md). Nothing may build on it until it settles; transient, so the
+ * record comes again.
+ */
+export class OrderNotSettledError extends TransientError {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'OrderNotSettledError';
+  }
+}
+
 /** An order as read, with the ids of every event applied to it (for deduplication). */
 export interface StoredOrder {
   readonly order: Order;

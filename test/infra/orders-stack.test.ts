@@ -50,7 +50,9 @@ describe('the stack (dev, a new MSK Serverless cluster)', () => {
 
   it('maps each consumed topic once, with the settings of the stage', () => {
     // Prepare
-    const mappings = ofType(template, 'AWS::Lambda::EventSourceMapping');
+    const mappings = ofType(template, 'AWS::Lambda::EventSourceMapping').filter(
+      (m) => m.Properties.Topics !== undefined,
+    );
     const byTopic = new Map(
       mappings.map((m) => [(m.Properties.Topics as string[])[0], m.Properties]),
     );
@@ -152,6 +154,56 @@ describe('the stack (dev, a new MSK Serverless cluster)', () => {
     }
   });
 
+  it("relays the outbox from the orders table's stream, in order, never skipping a record", () => {
+    // Prepare
+    const resources = template.toJSON().Resources as Resources;
+    const [ordersId] = Object.entries(resources).find(
+      ([id, r]) =>
+        r.Type === 'AWS::DynamoDB::GlobalTable' && id.startsWith('DataOrders'),
+    ) ?? [''];
+    const relays = ofType(template, 'AWS::Lambda::EventSourceMapping').filter(
+      (m) => m.Properties.Topics === undefined,
+    );
+
+    // Assess
+    expect(resources[ordersId]?.Properties.StreamSpecification).toEqual({
+      StreamViewType: 'NEW_AND_OLD_IMAGES',
+    });
+    expect(relays).toHaveLength(1);
+    const relay = relays[0]?.Properties ?? {};
+    expect(relay).toMatchObject({
+      EventSourceArn: { 'Fn::GetAtt': [ordersId, 'StreamArn'] },
+      StartingPosition: 'TRIM_HORIZON',
+      MaximumRetryAttempts: -1,
+      BisectBatchOnFunctionError: false,
+      ParallelizationFactor: 1,
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+    });
+    expect(relay.MaximumRecordAgeInSeconds).toBeUndefined();
+    const fn = (relay.FunctionName as { Ref: string }).Ref;
+    expect(resources[fn]?.Properties.Handler).toBe('index.handler');
+    expect(fn).toMatch(/^OutboxRelay/);
+    // The relay may publish what the API and order-events put in outboxes.
+    const policies = ofType(template, 'AWS::IAM::Policy').filter((p) =>
+      JSON.stringify(p.Properties.Roles).includes('OutboxRelay'),
+    );
+    const text = JSON.stringify(policies);
+    for (const topic of [
+      TOPICS.orderPlaced,
+      TOPICS.orderCancelled,
+      TOPICS.shippingRequested,
+    ]) {
+      expect(text).toContain(topic);
+    }
+    expect(text).toContain('dynamodb:GetRecords');
+    // A relay that falls behind is an alarm.
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'IteratorAge',
+      Dimensions: [{ Name: 'FunctionName', Value: { Ref: fn } }],
+      Threshold: 60_000,
+    });
+  });
+
   it('never grants a Kafka data-plane action on every resource', () => {
     for (const policy of ofType(template, 'AWS::IAM::Policy')) {
       const document = policy.Properties.PolicyDocument as {
@@ -172,8 +224,9 @@ describe('the stack (dev, a new MSK Serverless cluster)', () => {
         (fn.Properties.Environment as { Variables?: Record<string, string> })
           ?.Variables?.NODE_OPTIONS === '--enable-source-maps',
     );
-    // order-api, order-events, payment, dlq-reprocessor, -redrive, -admin, topics.
-    expect(functions).toHaveLength(7);
+    // order-api, outbox-relay, order-events, payment, dlq-reprocessor, -redrive,
+    // -admin, topics.
+    expect(functions).toHaveLength(8);
     for (const fn of functions) {
       expect(fn.Properties.Runtime).toBe('nodejs24.x');
     }

@@ -1,0 +1,250 @@
+import { Logger } from '@aws-lambda-powertools/logger';
+import { marshall } from '@aws-sdk/util-dynamodb';
+import type { Context, DynamoDBRecord } from 'aws-lambda';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
+import type { EventPublisher } from '#commons/kafka-publisher.ts';
+import type {
+  OrderRepository,
+  StoredOrder,
+} from '#commons/order-repository.ts';
+import { SETTLE_GRACE_MS } from '#commons/settled-write.ts';
+import { placeOrder } from '#domain/order.ts';
+import { validOrderRequest } from '../http-arbitraries.ts';
+import { fixedClock } from './domain/fixtures.ts';
+
+let relayModule: typeof import('../../functions/outbox-relay.ts');
+
+beforeAll(async () => {
+  vi.stubEnv('KAFKA_BROKERS', '127.0.0.1:1');
+  vi.stubEnv('ORDERS_TABLE', 'orders-unit');
+  vi.stubEnv('POWERTOOLS_METRICS_DISABLED', 'true');
+  relayModule = await import('../../functions/outbox-relay.ts');
+});
+
+const { order, event: placed } = placeOrder(
+  validOrderRequest('o-1') as never,
+  { correlationId: 'c-1', causationId: null },
+  fixedClock(),
+);
+
+function streamRecord(
+  eventName: 'INSERT' | 'MODIFY' | 'REMOVE',
+  image: Record<string, unknown> | undefined,
+  sequence = '100',
+): DynamoDBRecord {
+  return {
+    eventName,
+    dynamodb: {
+      SequenceNumber: sequence,
+      ...(image
+        ? {
+            NewImage: marshall(image, {
+              removeUndefinedValues: true,
+            }) as never,
+          }
+        : {}),
+    },
+  };
+}
+
+const snapshot = (extra: Record<string, unknown> = {}) => ({
+  pk: 'ORDER#o-1',
+  sk: 'SNAPSHOT',
+  ...order,
+  outbox: [placed],
+  ...extra,
+});
+
+/** A store that answers `get` with `stored` and records every write. */
+function fakes(stored: StoredOrder | undefined, voided = 'voided') {
+  const calls: string[] = [];
+  const published: unknown[] = [];
+  const orders = {
+    get: async () => {
+      calls.push('get');
+      return stored;
+    },
+    clearOutbox: async () => {
+      calls.push('clearOutbox');
+      return true;
+    },
+    voidWrite: async () => {
+      calls.push('voidWrite');
+      return voided;
+    },
+  } as unknown as OrderRepository;
+  const publisher = {
+    publish: async (events: readonly unknown[]) => {
+      calls.push('publish');
+      published.push(...events);
+    },
+  } as unknown as EventPublisher;
+  return { orders, publisher, calls, published };
+}
+
+const logger = new Logger({ logLevel: 'SILENT' });
+const context = { getRemainingTimeInMillis: () => 60_000 } as Context;
+
+function relay(deps: ReturnType<typeof fakes>, now = 5_000) {
+  return relayModule.createOutboxRelay({
+    orders: deps.orders,
+    publisher: deps.publisher,
+    logger,
+    now: () => now,
+  }) as unknown as (
+    event: { Records: DynamoDBRecord[] },
+    context: Context,
+  ) => Promise<{ batchItemFailures: { itemIdentifier: string }[] }>;
+}
+
+describe('outboxWrite', () => {
+  it('names the order and version of a snapshot that left events to publish', () => {
+    expect(relayModule.outboxWrite(streamRecord('INSERT', snapshot()))).toEqual(
+      { orderId: 'o-1', version: 1 },
+    );
+  });
+
+  it.each([
+    ['a removal', streamRecord('REMOVE', snapshot())],
+    [
+      'a snapshot with an empty outbox',
+      streamRecord('MODIFY', snapshot({ outbox: [] })),
+    ],
+    [
+      'a snapshot without outbox',
+      streamRecord('MODIFY', snapshot({ outbox: undefined })),
+    ],
+    [
+      'an event item',
+      streamRecord('INSERT', { ...snapshot(), sk: 'EVENT#0000000001' }),
+    ],
+    ['a record without image', streamRecord('INSERT', undefined)],
+  ])('ignores %s', (_, record) => {
+    expect(relayModule.outboxWrite(record)).toBeUndefined();
+  });
+});
+
+describe('the outbox relay', () => {
+  const stored = (extra: Partial<StoredOrder> = {}): StoredOrder => ({
+    order,
+    appliedEventIds: new Set([placed.eventId]),
+    outbox: [placed],
+    ...extra,
+  });
+
+  it('publishes what is still in the outbox, then clears it', async () => {
+    // Prepare
+    const deps = fakes(stored());
+
+    // Act
+    const response = await relay(deps)(
+      { Records: [streamRecord('INSERT', snapshot())] },
+      context,
+    );
+
+    // Assess
+    expect(response).toEqual({ batchItemFailures: [] });
+    expect(deps.calls).toEqual(['get', 'publish', 'clearOutbox']);
+    expect(deps.published).toEqual([placed]);
+  });
+
+  it('publishes nothing when the API has published already', async () => {
+    // Prepare
+    const deps = fakes(stored({ outbox: [] }));
+
+    // Act
+    await relay(deps)(
+      { Records: [streamRecord('INSERT', snapshot())] },
+      context,
+    );
+
+    // Assess
+    expect(deps.calls).toEqual(['get']);
+  });
+
+  it('leaves a record that is not the latest write to the later record', async () => {
+    // Prepare: the order moved on to version 2 since this record.
+    const deps = fakes(stored({ order: { ...order, version: 2 } }));
+
+    // Act
+    await relay(deps)(
+      { Records: [streamRecord('INSERT', snapshot())] },
+      context,
+    );
+
+    // Assess
+    expect(deps.calls).toEqual(['get']);
+  });
+
+  it('waits (retries the record) while the API may still confirm its write', async () => {
+    // Prepare
+    const settleBy = 5_000;
+    const deps = fakes(stored({ settlement: { settleBy, confirmed: false } }));
+
+    // Act: the relay's clock within the grace period.
+    const response = await relay(deps, settleBy + SETTLE_GRACE_MS)(
+      { Records: [streamRecord('INSERT', snapshot(), '7')] },
+      context,
+    );
+
+    // Assess: nothing published, nothing voided; the mapping retries from '7'.
+    expect(response).toEqual({ batchItemFailures: [{ itemIdentifier: '7' }] });
+    expect(deps.calls).toEqual(['get']);
+  });
+
+  it('voids an API write left unconfirmed past its grace period, publishing nothing', async () => {
+    // Prepare
+    const settleBy = 5_000;
+    const deps = fakes(stored({ settlement: { settleBy, confirmed: false } }));
+
+    // Act
+    const response = await relay(deps, settleBy + SETTLE_GRACE_MS + 1)(
+      { Records: [streamRecord('INSERT', snapshot())] },
+      context,
+    );
+
+    // Assess
+    expect(response).toEqual({ batchItemFailures: [] });
+    expect(deps.calls).toEqual(['get', 'voidWrite']);
+    expect(deps.published).toEqual([]);
+  });
+
+  it('publishes a confirmed API write', async () => {
+    // Prepare
+    const deps = fakes(
+      stored({ settlement: { settleBy: 1, confirmed: true } }),
+    );
+
+    // Act
+    await relay(deps, 10_000_000)(
+      { Records: [streamRecord('INSERT', snapshot())] },
+      context,
+    );
+
+    // Assess
+    expect(deps.calls).toEqual(['get', 'publish', 'clearOutbox']);
+  });
+
+  it('stops at the first record that fails, so that the rest come again in order', async () => {
+    // Prepare
+    const deps = fakes(stored());
+    deps.publisher.publish = async () => {
+      throw new Error('broker down');
+    };
+
+    // Act
+    const response = await relay(deps)(
+      {
+        Records: [
+          streamRecord('INSERT', snapshot(), '1'),
+          streamRecord('MODIFY', snapshot(), '2'),
+        ],
+      },
+      context,
+    );
+
+    // Assess
+    expect(response).toEqual({ batchItemFailures: [{ itemIdentifier: '1' }] });
+    expect(deps.calls).toEqual(['get']);
+  });
+});
