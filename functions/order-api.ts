@@ -350,6 +350,9 @@ export function createOrderApi(deps: OrderApiDependencies) {
     .handler(routes);
 }
 
+/** Each call to the idempotency table (docs/outbox.md, "Timings"). */
+const IDEMPOTENCY_CALL_MS = 400;
+
 function wireFromEnvironment(): OrderApiDependencies {
   const config = loadConfig({
     kafka: KafkaConfig,
@@ -404,7 +407,16 @@ function wireFromEnvironment(): OrderApiDependencies {
     idempotency: {
       persistenceStore: new DynamoDBPersistenceLayer({
         tableName: config.idempotencyTable,
-        awsSdkV3Client: client,
+        // One short try per call: the record is written before the order and
+        // removed after a failure, both inside the 3 s an answer may take.
+        awsSdkV3Client: createDocumentClient({
+          ...config.dynamodb,
+          budget: {
+            connectTimeoutMs: IDEMPOTENCY_CALL_MS,
+            requestTimeoutMs: IDEMPOTENCY_CALL_MS,
+            maxAttempts: 1,
+          },
+        }),
       }),
       config: new IdempotencyConfig({
         eventKeyJmesPath: 'headers."idempotency-key"',
