@@ -173,7 +173,7 @@ describe('fault switches in the local system', () => {
       }),
     ).rejects.toThrow(
       new UnknownFunctionError(
-        '--env: no function named paymnt; the functions are order-api, order-events, payment, dlq-reprocessor, dlq-redrive, dlq-admin',
+        '--env: no function named paymnt; the functions are order-api, outbox-relay, order-events, payment, dlq-reprocessor, dlq-redrive, dlq-admin',
       ),
     );
   });
