@@ -65,6 +65,11 @@ export interface LambdaStreamRecord {
   readonly awsRegion: string;
   readonly dynamodb: Record<string, unknown>;
   readonly eventSourceARN: string;
+  /** `{ type: 'Service', principalId: 'dynamodb.amazonaws.com' }` on a TTL delete. */
+  readonly userIdentity?: {
+    readonly type?: string;
+    readonly principalId?: string;
+  };
 }
 
 /** Shards are looked up again this often, for a shard that split or rolled over. */
@@ -232,6 +237,10 @@ class StreamMapping implements LocalStreamMappingRunner {
     position: 'TRIM_HORIZON' | 'LATEST',
   ): Promise<void> {
     let iterator: string | undefined;
+    // The last record handled (delivered, filtered out or given up): an iterator
+    // lost to an error (expired after 15 minutes of retries, DynamoDB Local
+    // restarted) is asked for again right after it.
+    let handled: string | undefined;
     while (!this.#stopped) {
       try {
         iterator ??= (
@@ -239,7 +248,12 @@ class StreamMapping implements LocalStreamMappingRunner {
             new GetShardIteratorCommand({
               StreamArn: this.streamArn,
               ShardId: shardId,
-              ShardIteratorType: position,
+              ...(handled === undefined
+                ? { ShardIteratorType: position }
+                : {
+                    ShardIteratorType: 'AFTER_SEQUENCE_NUMBER',
+                    SequenceNumber: handled,
+                  }),
             }),
           )
         ).ShardIterator;
@@ -251,7 +265,10 @@ class StreamMapping implements LocalStreamMappingRunner {
           }),
         );
         const records = page.Records ?? [];
-        if (records.length > 0) await this.#deliver(records);
+        if (records.length > 0) {
+          await this.#deliver(records);
+          handled = records.at(-1)?.dynamodb?.SequenceNumber ?? handled;
+        }
         iterator = page.NextShardIterator;
         // A closed shard has no next iterator: its children take over.
         if (!iterator) break;
@@ -259,6 +276,11 @@ class StreamMapping implements LocalStreamMappingRunner {
       } catch (error) {
         if (this.#stopped) break;
         this.#log(`shard ${shardId}: ${String(error)}; reading again`);
+        // From the last record handled; before any, only TRIM_HORIZON can be
+        // asked for again without skipping records (LATEST would move on).
+        if (handled !== undefined || position === 'TRIM_HORIZON') {
+          iterator = undefined;
+        }
         await this.#pause(this.options.retryDelayMs ?? 500);
       }
     }
@@ -356,9 +378,22 @@ class StreamMapping implements LocalStreamMappingRunner {
 
 /**
  * The index of the first record to retry, or undefined when the batch succeeded.
- * A partial batch response names records by `dynamodb.SequenceNumber`.
+ * A partial batch response names records by `dynamodb.SequenceNumber`; Lambda
+ * resumes from the lowest one named, and an empty, missing or unknown
+ * `itemIdentifier` fails the whole batch, while a null or empty response or
+ * `batchItemFailures` is a success
+ * (https://docs.aws.amazon.com/lambda/latest/dg/services-ddb-batchfailurereporting.html).
+ *
+ * @example
+ * ```ts
+ * firstFailure(
+ *   { ok: true, result: { batchItemFailures: [{ itemIdentifier: '200' }] }, durationMs: 1 },
+ *   batch, // sequence numbers 100, 200, 300
+ *   mapping, // with reportBatchItemFailures
+ * ); // 1
+ * ```
  */
-function firstFailure(
+export function firstFailure(
   result: InvokeResult,
   batch: readonly LambdaStreamRecord[],
   mapping: LocalStreamMapping,
@@ -416,6 +451,15 @@ export function toLambdaRecord(
       StreamViewType: data.StreamViewType,
     },
     eventSourceARN: streamArn,
+    // Only on a deletion by TTL, as Lambda has it.
+    ...(record.userIdentity
+      ? {
+          userIdentity: {
+            type: record.userIdentity.Type,
+            principalId: record.userIdentity.PrincipalId,
+          },
+        }
+      : {}),
   };
 }
 
