@@ -15,6 +15,20 @@
  *   given up: its on-failure record is logged (SQS and SNS destinations are not
  *   emulated), and the shard moves on.
  * Checkpoints live in memory: a restart reads from the starting position again.
+ *
+ * Where it still differs from Lambda:
+ * - `FilterCriteria` is applied to the records of one GetRecords call, so a batch
+ *   can hold fewer than `BatchSize` matching records while more wait in the shard;
+ * - `MaximumBatchingWindowInSeconds` and `ParallelizationFactor` above 1 are read
+ *   from the template but not applied (batches go as soon as read, one per shard);
+ * - `MaximumRecordAgeInSeconds` is checked only when a batch has failed, not
+ *   before the first invocation of records already too old;
+ * - a partial batch response that fails the whole batch (an unknown identifier) is
+ *   retried whole, never bisected, even with `BisectBatchOnFunctionError`;
+ * - at `LATEST`, an iterator that expires before any record was handled is not
+ *   asked for again (that would skip what was written meanwhile): the shard keeps
+ *   logging errors;
+ * - `awsRegion` is the mapping's configured region, not DynamoDB Local's.
  */
 import { setTimeout as delay } from 'node:timers/promises';
 import { DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -266,7 +280,7 @@ class StreamMapping implements LocalStreamMappingRunner {
         );
         const records = page.Records ?? [];
         if (records.length > 0) {
-          await this.#deliver(records);
+          await this.#deliver(shardId, records);
           handled = records.at(-1)?.dynamodb?.SequenceNumber ?? handled;
         }
         iterator = page.NextShardIterator;
@@ -288,7 +302,7 @@ class StreamMapping implements LocalStreamMappingRunner {
   }
 
   /** Delivers one batch of a shard, retried until done or given up. */
-  async #deliver(records: readonly _Record[]): Promise<void> {
+  async #deliver(shardId: string, records: readonly _Record[]): Promise<void> {
     const events: LambdaStreamRecord[] = [];
     for (const record of records) {
       const event = toLambdaRecord(record, this.streamArn, this.region);
@@ -298,10 +312,13 @@ class StreamMapping implements LocalStreamMappingRunner {
         events.push(event);
       }
     }
-    if (events.length > 0) await this.#deliverBatch(events);
+    if (events.length > 0) await this.#deliverBatch(shardId, events);
   }
 
-  async #deliverBatch(batch: readonly LambdaStreamRecord[]): Promise<void> {
+  async #deliverBatch(
+    shardId: string,
+    batch: readonly LambdaStreamRecord[],
+  ): Promise<void> {
     const { mapping } = this;
     let pending = batch;
     let retries = 0;
@@ -321,8 +338,8 @@ class StreamMapping implements LocalStreamMappingRunner {
         pending.length > 1
       ) {
         const half = Math.ceil(pending.length / 2);
-        await this.#deliverBatch(pending.slice(0, half));
-        await this.#deliverBatch(pending.slice(half));
+        await this.#deliverBatch(shardId, pending.slice(0, half));
+        await this.#deliverBatch(shardId, pending.slice(half));
         return;
       }
       retries += 1;
@@ -339,6 +356,7 @@ class StreamMapping implements LocalStreamMappingRunner {
           retries > mapping.maximumRetryAttempts)
       ) {
         this.#giveUp(
+          shardId,
           pending,
           tooOld ? 'RecordAgeExceeded' : 'RetriesExhausted',
           reason,
@@ -352,6 +370,7 @@ class StreamMapping implements LocalStreamMappingRunner {
   }
 
   #giveUp(
+    shardId: string,
     records: readonly LambdaStreamRecord[],
     condition: string,
     reason: string,
@@ -365,7 +384,7 @@ class StreamMapping implements LocalStreamMappingRunner {
       } would get ${JSON.stringify({
         requestContext: { condition, functionArn: this.target.name },
         DDBStreamBatchInfo: {
-          shardId: '',
+          shardId,
           startSequenceNumber: first?.SequenceNumber,
           endSequenceNumber: last?.SequenceNumber,
           batchSize: records.length,

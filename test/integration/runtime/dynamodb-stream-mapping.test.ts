@@ -421,7 +421,19 @@ describe('local DynamoDB stream mapping', () => {
       .poll(() => fake.events.length, { timeout: STREAMED_MS })
       .toBe(3);
     expect(fake.calls()).toEqual([['bad'], ['bad'], ['good']]);
-    expect(log.some((line) => line.includes('RetriesExhausted'))).toBe(true);
+    // The on-failure record (logged: destinations are not emulated) names the
+    // batch given up.
+    const line = log.find((l) => l.includes('RetriesExhausted')) ?? '';
+    const onFailure = JSON.parse(line.slice(line.indexOf('{')));
+    expect(onFailure).toMatchObject({
+      requestContext: { condition: 'RetriesExhausted' },
+      DDBStreamBatchInfo: {
+        shardId: expect.stringMatching(/^shardId-/),
+        startSequenceNumber: fake.events[0]?.[0]?.dynamodb.SequenceNumber,
+        endSequenceNumber: fake.events[0]?.[0]?.dynamodb.SequenceNumber,
+        batchSize: 1,
+      },
+    });
   });
 
   it('stops polling on stop(), once the invocation in flight has finished', async () => {
