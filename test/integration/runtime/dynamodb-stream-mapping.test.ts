@@ -436,6 +436,39 @@ describe('local DynamoDB stream mapping', () => {
     });
   });
 
+  it('splits a failing batch in two with BisectBatchOnFunctionError, down to the record that fails', async () => {
+    // Prepare: one batch of four, the second poisoned.
+    const table = await streamTable();
+    for (const pk of ['b1', 'bad', 'b3', 'b4']) await put(table, item(pk, 'S'));
+    const fake = fakeFunction((records) =>
+      records.some((r) => pkOf(r) === 'bad') ? ERROR : OK,
+    );
+
+    // Act
+    const { runner } = await start(
+      mappingOf(table, {
+        bisectBatchOnFunctionError: true,
+        maximumRetryAttempts: 0,
+      }),
+      fake.target,
+    );
+
+    // Assess
+    await expect
+      .poll(() => runner.stats().givenUp, { timeout: STREAMED_MS })
+      .toBe(1);
+    await expect
+      .poll(() => fake.events.length, { timeout: STREAMED_MS })
+      .toBe(5);
+    expect(fake.calls()).toEqual([
+      ['b1', 'bad', 'b3', 'b4'],
+      ['b1', 'bad'],
+      ['b1'],
+      ['bad'],
+      ['b3', 'b4'],
+    ]);
+  });
+
   it('stops polling on stop(), once the invocation in flight has finished', async () => {
     // Prepare: the first call hangs until released.
     const table = await streamTable();
