@@ -15,6 +15,20 @@
  *   given up: its on-failure record is logged (SQS and SNS destinations are not
  *   emulated), and the shard moves on.
  * Checkpoints live in memory: a restart reads from the starting position again.
+ *
+ * Where it still differs from Lambda:
+ * - `FilterCriteria` is applied to the records of one GetRecords call, so a batch
+ *   can hold fewer than `BatchSize` matching records while more wait in the shard;
+ * - `MaximumBatchingWindowInSeconds` and `ParallelizationFactor` above 1 are read
+ *   from the template but not applied (batches go as soon as read, one per shard);
+ * - `MaximumRecordAgeInSeconds` is checked only when a batch has failed, not
+ *   before the first invocation of records already too old;
+ * - a partial batch response that fails the whole batch (an unknown identifier) is
+ *   retried whole, never bisected, even with `BisectBatchOnFunctionError`;
+ * - at `LATEST`, an iterator that expires before any record was handled is not
+ *   asked for again (that would skip what was written meanwhile): the shard keeps
+ *   logging errors;
+ * - `awsRegion` is the mapping's configured region, not DynamoDB Local's.
  */
 import { setTimeout as delay } from 'node:timers/promises';
 import { DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -65,6 +79,11 @@ export interface LambdaStreamRecord {
   readonly awsRegion: string;
   readonly dynamodb: Record<string, unknown>;
   readonly eventSourceARN: string;
+  /** `{ type: 'Service', principalId: 'dynamodb.amazonaws.com' }` on a TTL delete. */
+  readonly userIdentity?: {
+    readonly type?: string;
+    readonly principalId?: string;
+  };
 }
 
 /** Shards are looked up again this often, for a shard that split or rolled over. */
@@ -232,6 +251,10 @@ class StreamMapping implements LocalStreamMappingRunner {
     position: 'TRIM_HORIZON' | 'LATEST',
   ): Promise<void> {
     let iterator: string | undefined;
+    // The last record handled (delivered, filtered out or given up): an iterator
+    // lost to an error (expired after 15 minutes of retries, DynamoDB Local
+    // restarted) is asked for again right after it.
+    let handled: string | undefined;
     while (!this.#stopped) {
       try {
         iterator ??= (
@@ -239,7 +262,12 @@ class StreamMapping implements LocalStreamMappingRunner {
             new GetShardIteratorCommand({
               StreamArn: this.streamArn,
               ShardId: shardId,
-              ShardIteratorType: position,
+              ...(handled === undefined
+                ? { ShardIteratorType: position }
+                : {
+                    ShardIteratorType: 'AFTER_SEQUENCE_NUMBER',
+                    SequenceNumber: handled,
+                  }),
             }),
           )
         ).ShardIterator;
@@ -251,7 +279,10 @@ class StreamMapping implements LocalStreamMappingRunner {
           }),
         );
         const records = page.Records ?? [];
-        if (records.length > 0) await this.#deliver(records);
+        if (records.length > 0) {
+          await this.#deliver(shardId, records);
+          handled = records.at(-1)?.dynamodb?.SequenceNumber ?? handled;
+        }
         iterator = page.NextShardIterator;
         // A closed shard has no next iterator: its children take over.
         if (!iterator) break;
@@ -259,6 +290,11 @@ class StreamMapping implements LocalStreamMappingRunner {
       } catch (error) {
         if (this.#stopped) break;
         this.#log(`shard ${shardId}: ${String(error)}; reading again`);
+        // From the last record handled; before any, only TRIM_HORIZON can be
+        // asked for again without skipping records (LATEST would move on).
+        if (handled !== undefined || position === 'TRIM_HORIZON') {
+          iterator = undefined;
+        }
         await this.#pause(this.options.retryDelayMs ?? 500);
       }
     }
@@ -266,7 +302,7 @@ class StreamMapping implements LocalStreamMappingRunner {
   }
 
   /** Delivers one batch of a shard, retried until done or given up. */
-  async #deliver(records: readonly _Record[]): Promise<void> {
+  async #deliver(shardId: string, records: readonly _Record[]): Promise<void> {
     const events: LambdaStreamRecord[] = [];
     for (const record of records) {
       const event = toLambdaRecord(record, this.streamArn, this.region);
@@ -276,10 +312,13 @@ class StreamMapping implements LocalStreamMappingRunner {
         events.push(event);
       }
     }
-    if (events.length > 0) await this.#deliverBatch(events);
+    if (events.length > 0) await this.#deliverBatch(shardId, events);
   }
 
-  async #deliverBatch(batch: readonly LambdaStreamRecord[]): Promise<void> {
+  async #deliverBatch(
+    shardId: string,
+    batch: readonly LambdaStreamRecord[],
+  ): Promise<void> {
     const { mapping } = this;
     let pending = batch;
     let retries = 0;
@@ -299,8 +338,8 @@ class StreamMapping implements LocalStreamMappingRunner {
         pending.length > 1
       ) {
         const half = Math.ceil(pending.length / 2);
-        await this.#deliverBatch(pending.slice(0, half));
-        await this.#deliverBatch(pending.slice(half));
+        await this.#deliverBatch(shardId, pending.slice(0, half));
+        await this.#deliverBatch(shardId, pending.slice(half));
         return;
       }
       retries += 1;
@@ -317,6 +356,7 @@ class StreamMapping implements LocalStreamMappingRunner {
           retries > mapping.maximumRetryAttempts)
       ) {
         this.#giveUp(
+          shardId,
           pending,
           tooOld ? 'RecordAgeExceeded' : 'RetriesExhausted',
           reason,
@@ -330,6 +370,7 @@ class StreamMapping implements LocalStreamMappingRunner {
   }
 
   #giveUp(
+    shardId: string,
     records: readonly LambdaStreamRecord[],
     condition: string,
     reason: string,
@@ -343,7 +384,7 @@ class StreamMapping implements LocalStreamMappingRunner {
       } would get ${JSON.stringify({
         requestContext: { condition, functionArn: this.target.name },
         DDBStreamBatchInfo: {
-          shardId: '',
+          shardId,
           startSequenceNumber: first?.SequenceNumber,
           endSequenceNumber: last?.SequenceNumber,
           batchSize: records.length,
@@ -356,9 +397,22 @@ class StreamMapping implements LocalStreamMappingRunner {
 
 /**
  * The index of the first record to retry, or undefined when the batch succeeded.
- * A partial batch response names records by `dynamodb.SequenceNumber`.
+ * A partial batch response names records by `dynamodb.SequenceNumber`; Lambda
+ * resumes from the lowest one named, and an empty, missing or unknown
+ * `itemIdentifier` fails the whole batch, while a null or empty response or
+ * `batchItemFailures` is a success
+ * (https://docs.aws.amazon.com/lambda/latest/dg/services-ddb-batchfailurereporting.html).
+ *
+ * @example
+ * ```ts
+ * firstFailure(
+ *   { ok: true, result: { batchItemFailures: [{ itemIdentifier: '200' }] }, durationMs: 1 },
+ *   batch, // sequence numbers 100, 200, 300
+ *   mapping, // with reportBatchItemFailures
+ * ); // 1
+ * ```
  */
-function firstFailure(
+export function firstFailure(
   result: InvokeResult,
   batch: readonly LambdaStreamRecord[],
   mapping: LocalStreamMapping,
@@ -416,6 +470,15 @@ export function toLambdaRecord(
       StreamViewType: data.StreamViewType,
     },
     eventSourceARN: streamArn,
+    // Only on a deletion by TTL, as Lambda has it.
+    ...(record.userIdentity
+      ? {
+          userIdentity: {
+            type: record.userIdentity.Type,
+            principalId: record.userIdentity.PrincipalId,
+          },
+        }
+      : {}),
   };
 }
 
