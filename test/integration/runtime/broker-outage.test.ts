@@ -111,7 +111,7 @@ describe('a 60 s broker outage', () => {
   it('dead-letters nothing, and every acknowledged order is final within 15 s of the return', async () => {
     // Prepare: a first order through the whole pipeline warms the sandboxes.
     const warm = `outage-warm-${run}`;
-    expect(await place(warm)).toBe(201);
+    expect([201, 202]).toContain(await place(warm));
     expect(
       await pollUntil(
         async () => ((await statusOf(warm)) === 'PAID' ? true : undefined),
@@ -134,7 +134,8 @@ describe('a 60 s broker outage', () => {
       (_, i) => `flaky-outage-${run}-${i}`,
     );
     const statuses = await Promise.all(ids.map(place));
-    expect(statuses).toEqual(ids.map(() => 201));
+    // 201, or 202 when a publish was slow and left to the outbox relay.
+    for (const status of statuses) expect([201, 202]).toContain(status);
     const claimed = await pollUntil(
       async () => {
         for (const orderId of ids) {

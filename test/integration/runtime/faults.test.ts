@@ -125,7 +125,8 @@ describe('fault switches in the local system', () => {
     // Assess 1 (--env): the payment function saw GATEWAY_TRANSIENT_FAILURES=3 and one
     // attempt per invocation: three invocations failed, the fourth charged (the
     // mapping allows retries(order.placed) + 1 >= 4 invocations).
-    expect(placed.status).toBe(201);
+    // 201, or 202 when the publish was slow and left to the outbox relay.
+    expect([201, 202]).toContain(placed.status);
     expect(retries(TOPICS.orderPlaced)).toBeGreaterThanOrEqual(3);
     const attempts = logs
       .slice(from)

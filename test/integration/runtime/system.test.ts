@@ -100,7 +100,8 @@ async function place(orderId: string, unitPrice?: number) {
       }),
     { type: '/problems/order-exists', status: 201 },
   );
-  expect(status).toBe(201);
+  // 201, or 202 when the publish was slow and left to the outbox relay.
+  expect([201, 202]).toContain(status);
 }
 
 /** Polls GET /orders/{id} until its status is `status`, within the deadline. */
