@@ -34,9 +34,22 @@ export interface KafkaBroker {
   /** `host:port` bootstrap servers, as Kafka clients take them. */
   readonly brokers: readonly string[];
   readonly version: string;
+  /** The running JVM (a new one after {@link KafkaBroker.restart}). */
   readonly jvm: JvmServer;
   /** The temporary folder: config, data and `kafka.log`. */
   readonly dir: string;
+  /**
+   * Kills the broker at once (SIGKILL, as `kill -9` does: no shutdown, no flush)
+   * and resolves when it is gone. The folder and its data stay, for
+   * {@link KafkaBroker.restart}.
+   */
+  kill(): Promise<void>;
+  /**
+   * Starts the broker again, on the same folder, data, cluster id and ports (after
+   * a {@link KafkaBroker.kill}, or a stop of the JVM), and waits until it answers.
+   * Used by the fault suite (docs/fault-suite.md).
+   */
+  restart(): Promise<void>;
   /** Stops the broker (gracefully, then by force) and deletes its folder. */
   stop(): Promise<void>;
 }
@@ -171,25 +184,50 @@ export async function startKafkaBroker(
       );
     });
 
-    jvm = await startJvm({
-      name: 'Kafka broker',
-      java: options.java.java,
-      jvmArgs,
-      classpath,
-      mainClass: 'kafka.Kafka',
-      args: [config],
-      cwd: dir,
-      logFile,
-    });
+    const launch = () =>
+      startJvm({
+        name: 'Kafka broker',
+        java: options.java.java,
+        jvmArgs,
+        classpath,
+        mainClass: 'kafka.Kafka',
+        args: [config],
+        cwd: dir,
+        logFile,
+      });
+    jvm = await launch();
     const brokers = [`${LOOPBACK}:${port}`];
-    await waitForKafka(brokers, options.readyTimeoutMs ?? 60_000, jvm, port);
+    const readyTimeoutMs = options.readyTimeoutMs ?? 60_000;
+    await waitForKafka(brokers, readyTimeoutMs, jvm, port);
 
-    const running = jvm;
+    let running = jvm;
     return {
       brokers,
       version: KAFKA.title.replace('Apache Kafka ', ''),
-      jvm: running,
+      get jvm() {
+        return running;
+      },
       dir,
+      async kill() {
+        try {
+          process.kill(running.pid, 'SIGKILL');
+        } catch {
+          // already gone
+        }
+        await running.exited;
+      },
+      async restart() {
+        // The old JVM's wrapper still holds its watchdog pipe: closing it is a no-op
+        // for a JVM that is gone, and releases the wrapper.
+        await running.stop(2_000);
+        running = await launch();
+        try {
+          await waitForKafka(brokers, readyTimeoutMs, running, port);
+        } catch (error) {
+          await running.stop(2_000);
+          throw error;
+        }
+      },
       async stop() {
         await running.stop();
         await rm(dir, { recursive: true, force: true });
