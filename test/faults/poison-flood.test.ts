@@ -12,7 +12,6 @@ import {
   hold,
   startExperiment,
 } from './harness/experiment.ts';
-import { readStore } from './harness/invariants.ts';
 
 /** How many malformed records, spread over the five consumed topics. */
 const POISON = 400;
@@ -89,9 +88,7 @@ it('dead-letters every poison record and still completes every good order', asyn
   const figures = await experiment.figures(
     await experiment.recovery(floodEnded),
   );
-  const letters = (
-    await readStore(experiment.platform.dynamodb.endpoint)
-  ).deadLetters.filter((letter) =>
+  const letters = (await experiment.store()).deadLetters.filter((letter) =>
     letter.key?.startsWith(`poison-${experiment.run}-`),
   );
   console.log(

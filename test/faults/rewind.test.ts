@@ -13,7 +13,7 @@ import {
   hold,
   startExperiment,
 } from './harness/experiment.ts';
-import { endOffsets, readStore } from './harness/invariants.ts';
+import { endOffsets } from './harness/invariants.ts';
 
 let experiment: Experiment;
 beforeAll(async () => {
@@ -22,9 +22,7 @@ beforeAll(async () => {
 afterAll(() => experiment?.stop());
 
 async function observable() {
-  const { orders, payments } = await readStore(
-    experiment.platform.dynamodb.endpoint,
-  );
+  const { orders, payments } = await experiment.store();
   const topics = experiment.system.model.topics.map((t) => t.name);
   return {
     orders: Object.fromEntries(orders),

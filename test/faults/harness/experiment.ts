@@ -20,6 +20,8 @@ import {
   type Figures,
   formatFigures,
   readStore,
+  type StoreState,
+  storeTables,
 } from './invariants.ts';
 import {
   type LoadOptions,
@@ -90,6 +92,8 @@ export interface Experiment {
    * the same platform (a new HTTP port).
    */
   restartSystem(between?: () => Promise<void>): Promise<void>;
+  /** The Orders and Payments tables and the dead letters, as they are now. */
+  store(): Promise<StoreState>;
   stop(): Promise<void>;
 }
 
@@ -130,7 +134,7 @@ export async function startExperiment(
   }
   const endpoints = () => ({
     brokers: platform.kafka.brokers,
-    dynamodb: platform.dynamodb.endpoint,
+    store: storeTables(system.model, platform.dynamodb.endpoint),
   });
 
   const experiment: Experiment = {
@@ -183,6 +187,7 @@ export async function startExperiment(
       console.log(`${formatFigures(figures)}\n[faults]   system log: ${file}`);
       return figures;
     },
+    store: () => readStore(endpoints().store),
     async restartSystem(between) {
       await system.stop();
       await between?.();
@@ -227,9 +232,8 @@ async function warmUp(experiment: Experiment): Promise<void> {
   );
   const paid = await pollUntil(
     async () =>
-      (await readStore(experiment.platform.dynamodb.endpoint)).orders.get(
-        orderId,
-      )?.status === 'PAID' || undefined,
+      (await experiment.store()).orders.get(orderId)?.status === 'PAID' ||
+      undefined,
     WARM_UP_MS,
     500,
   );

@@ -17,9 +17,13 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { Kafka, logLevel } from 'kafkajs';
 import { TOPICS } from '#domain/events.ts';
+import { TABLES } from '#infra/tables.ts';
 import { LOCAL_AWS } from '#platform/dynamodb.ts';
 import { pollUntil, retryRetriable } from '#platform/wait.ts';
-import type { LocalMapping } from '../../../local/runtime/template.ts';
+import type {
+  LocalMapping,
+  SystemModel,
+} from '../../../local/runtime/template.ts';
 import {
   type Answer,
   type LoadRecord,
@@ -125,21 +129,52 @@ async function scanAll(
   return items;
 }
 
+/** Where the system keeps its tables: the local names, from the functions' environment. */
+export interface StoreTables {
+  readonly endpoint: string;
+  readonly orders: string;
+  readonly payments: string;
+  readonly deadLetters: string;
+}
+
+/**
+ * The local table names of a system, as its functions find them (each function's
+ * environment names the tables it uses, infra/tables.ts).
+ */
+export function storeTables(
+  model: Pick<SystemModel, 'functions'>,
+  endpoint: string,
+): StoreTables {
+  const find = (envVar: string) => {
+    for (const fn of model.functions) {
+      const name = fn.environment[envVar];
+      if (name) return name;
+    }
+    throw new Error(`no function names a table in ${envVar}`);
+  };
+  return {
+    endpoint,
+    orders: find(TABLES.orders.envVar),
+    payments: find(TABLES.payments.envVar),
+    deadLetters: find(TABLES.deadLetters.envVar),
+  };
+}
+
 /**
  * Reads the Orders snapshots, the Payments items and the dead letters.
  *
  * @example
  * ```ts
- * const state = await readStore(platform.dynamodb.endpoint);
+ * const state = await readStore(storeTables(system.model, platform.dynamodb.endpoint));
  * ```
  */
-export async function readStore(endpoint: string): Promise<StoreState> {
-  const client = documentClient(endpoint);
+export async function readStore(tables: StoreTables): Promise<StoreState> {
+  const client = documentClient(tables.endpoint);
   try {
     const [orderItems, paymentItems, letterItems] = await Promise.all([
-      scanAll(client, 'Orders'),
-      scanAll(client, 'Payments'),
-      scanAll(client, 'DeadLetters'),
+      scanAll(client, tables.orders),
+      scanAll(client, tables.payments),
+      scanAll(client, tables.deadLetters),
     ]);
     const orders = new Map<string, OrderSnapshot>();
     for (const item of orderItems) {
@@ -395,7 +430,7 @@ export function allSettled(record: LoadRecord, state: StoreState): boolean {
  */
 export async function awaitRecovery(
   record: LoadRecord,
-  endpoints: { brokers: readonly string[]; dynamodb: string },
+  endpoints: { brokers: readonly string[]; store: StoreTables },
   mappings: readonly LocalMapping[],
   since: number,
   timeoutMs: number,
@@ -403,7 +438,7 @@ export async function awaitRecovery(
   const done = await pollUntil(
     async () => {
       try {
-        const state = await readStore(endpoints.dynamodb);
+        const state = await readStore(endpoints.store);
         if (!allSettled(record, state)) return undefined;
         const lag = await consumerLag(endpoints.brokers, mappings);
         return lag === 0 ? performance.now() : undefined;
@@ -425,10 +460,10 @@ export async function checkInvariants(
   experiment: string,
   record: LoadRecord,
   system: { url: string; model: { mappings: readonly LocalMapping[] } },
-  endpoints: { brokers: readonly string[]; dynamodb: string },
+  endpoints: { brokers: readonly string[]; store: StoreTables },
   recoveryMs: number | undefined,
 ): Promise<Figures> {
-  const state = await readStore(endpoints.dynamodb);
+  const state = await readStore(endpoints.store);
   const lag = await consumerLag(endpoints.brokers, system.model.mappings);
   const { charges, refunds } = await paymentOutcomes(endpoints.brokers);
   const examples: Record<string, string[]> = {};
