@@ -225,6 +225,7 @@ export async function readStore(tables: StoreTables): Promise<StoreState> {
 export async function consumerLag(
   brokers: readonly string[],
   mappings: readonly LocalMapping[],
+  byTopic?: Map<string, number>,
 ): Promise<number> {
   const admin = new Kafka({
     clientId: 'faults-lag',
@@ -255,7 +256,14 @@ export async function consumerLag(
           (p) => p.partition === end.partition,
         )?.offset;
         const from = at === undefined || at === '-1' ? end.low : at;
-        lag += Math.max(0, Number(end.high) - Number(from));
+        const behind = Math.max(0, Number(end.high) - Number(from));
+        lag += behind;
+        if (behind > 0) {
+          byTopic?.set(
+            mapping.topic,
+            (byTopic.get(mapping.topic) ?? 0) + behind,
+          );
+        }
       }
     }
     return lag;
@@ -464,9 +472,17 @@ export async function checkInvariants(
   recoveryMs: number | undefined,
 ): Promise<Figures> {
   const state = await readStore(endpoints.store);
-  const lag = await consumerLag(endpoints.brokers, system.model.mappings);
+  const lagByTopic = new Map<string, number>();
+  const lag = await consumerLag(
+    endpoints.brokers,
+    system.model.mappings,
+    lagByTopic,
+  );
   const { charges, refunds } = await paymentOutcomes(endpoints.brokers);
   const examples: Record<string, string[]> = {};
+  if (lagByTopic.size > 0) {
+    examples.lag = [...lagByTopic].map(([topic, n]) => `${topic}=${n}`);
+  }
   const note = (kind: string, orderId: string) => {
     const list = examples[kind] ?? [];
     if (list.length < 5) list.push(orderId);
