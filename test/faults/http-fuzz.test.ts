@@ -110,10 +110,9 @@ const body = fc.oneof(
   fc.constant(undefined),
 );
 
-const request = fc.record({
-  method: fc.constantFrom('GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'),
-  path,
+const headersArb = {
   contentType: fc.constantFrom(
+    'application/json',
     'application/json',
     'application/json; charset=utf-8',
     'text/plain',
@@ -123,7 +122,50 @@ const request = fc.record({
   idempotencyKey: fc.option(fc.string({ maxLength: 300 })),
   correlationId: fc.option(fc.string({ maxLength: 400 })),
   body,
+};
+
+/** Aimed at the routes (the method each takes), so that most reach a handler. */
+const routed = fc.record({
+  ...headersArb,
+  route: fc.oneof(
+    { weight: 4, arbitrary: fc.constant({ method: 'POST', path: '/orders' }) },
+    {
+      weight: 2,
+      arbitrary: segment.map((id) => ({
+        method: 'POST',
+        path: `/orders/${id}/cancel`,
+      })),
+    },
+    {
+      weight: 1,
+      arbitrary: fc
+        .tuple(segment, fc.constantFrom('', '/events'))
+        .map(([id, tail]) => ({ method: 'GET', path: `/orders/${id}${tail}` })),
+    },
+    {
+      weight: 1,
+      arbitrary: fc.constantFrom(
+        { method: 'GET', path: '/health' },
+        { method: 'GET', path: '/dead-letters?limit=-1' },
+        { method: 'POST', path: '/dead-letters/redrive' },
+      ),
+    },
+  ),
 });
+
+/** Anything: methods and paths that match no route. */
+const anything = fc.record({
+  ...headersArb,
+  route: fc.record({
+    method: fc.constantFrom('GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'),
+    path,
+  }),
+});
+
+const request = fc.oneof(
+  { weight: 4, arbitrary: routed },
+  { weight: 1, arbitrary: anything },
+);
 
 /** A header value fetch accepts: printable ASCII only. */
 const headerSafe = (value: string) => value.replace(/[^\x20-\x7e]/g, '?');
@@ -144,20 +186,21 @@ it('answers no malformed request with a 5xx other than 503', async () => {
         headers['idempotency-key'] = headerSafe(r.idempotencyKey);
       if (r.correlationId !== null)
         headers['x-correlation-id'] = headerSafe(r.correlationId);
+      const { method, path } = r.route;
       const answer = await send(
         experiment.record,
-        `${experiment.system.url}${r.path}`,
+        `${experiment.system.url}${path}`,
         {
-          method: r.method,
+          method,
           headers,
-          ...(bodyless.has(r.method) || r.body === undefined
+          ...(bodyless.has(method) || r.body === undefined
             ? {}
             : { body: r.body }),
         },
       );
       if (answer.status >= 500 && answer.status !== 503) {
         serverErrors.push(
-          `${r.method} ${r.path.slice(0, 80)} -> ${answer.status} ${JSON.stringify(answer.body).slice(0, 200)}`,
+          `${method} ${path.slice(0, 80)} -> ${answer.status} ${JSON.stringify(answer.body).slice(0, 200)}`,
         );
       }
     }
