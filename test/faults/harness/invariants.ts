@@ -255,7 +255,9 @@ export async function consumerLag(
         const at = committed?.partitions.find(
           (p) => p.partition === end.partition,
         )?.offset;
-        const from = at === undefined || at === '-1' ? end.low : at;
+        // No commit yet (-1), or a symbolic one (-2: earliest, as kafkajs'
+        // resetOffsets writes it): the group starts from the log start.
+        const from = at === undefined || Number(at) < 0 ? end.low : at;
         const behind = Math.max(0, Number(end.high) - Number(from));
         lag += behind;
         if (behind > 0) {
