@@ -34,12 +34,33 @@ export interface KafkaBroker {
   /** `host:port` bootstrap servers, as Kafka clients take them. */
   readonly brokers: readonly string[];
   readonly version: string;
+  /** The running JVM (a new one after {@link KafkaBroker.restart}). */
   readonly jvm: JvmServer;
   /** The temporary folder: config, data and `kafka.log`. */
   readonly dir: string;
+  /**
+   * Kills the broker at once (SIGKILL, as `kill -9` does: no shutdown, no flush)
+   * and resolves when it is gone. The folder and its data stay, for
+   * {@link KafkaBroker.restart}.
+   */
+  kill(): Promise<void>;
+  /**
+   * Starts the broker again, on the same folder, data, cluster id and ports (after
+   * a {@link KafkaBroker.kill}, or a stop of the JVM), and waits until it answers.
+   * After a kill it answers only once the controller has let the old broker's
+   * session expire (60 s). Used by the fault suite (docs/fault-suite.md).
+   */
+  restart(): Promise<void>;
   /** Stops the broker (gracefully, then by force) and deletes its folder. */
   stop(): Promise<void>;
 }
+
+/**
+ * How long the node's controller keeps its broker's session without a heartbeat
+ * (see brokerProperties): also how long a broker restarted after a kill -9 waits
+ * before it can register again.
+ */
+const BROKER_SESSION_TIMEOUT_MS = 60_000;
 
 /**
  * The broker's configuration: one node that is both broker and controller (KRaft), on
@@ -82,7 +103,13 @@ export function brokerProperties(settings: {
     // coordinator for a moment, which clients meet as NOT_LEADER_OR_FOLLOWER and
     // NOT_COORDINATOR, and every consumer group rejoins. Seen mid-run on a 2-core
     // machine with two busy processes beside the tests.
-    'broker.session.timeout.ms=60000',
+    `broker.session.timeout.ms=${BROKER_SESSION_TIMEOUT_MS}`,
+    // After a kill -9, the restarted node's controller still holds the old broker's
+    // session for that long, and refuses the new registration
+    // (DUPLICATE_BROKER_REGISTRATION); by default the broker gives up after 60 s and
+    // exits. It waits out the old session instead (seen by the fault suite,
+    // docs/fault-suite.md: back 60-65 s after a restart).
+    `initial.broker.registration.timeout.ms=${3 * BROKER_SESSION_TIMEOUT_MS}`,
     'num.network.threads=2',
     'num.io.threads=4',
     '',
@@ -171,25 +198,55 @@ export async function startKafkaBroker(
       );
     });
 
-    jvm = await startJvm({
-      name: 'Kafka broker',
-      java: options.java.java,
-      jvmArgs,
-      classpath,
-      mainClass: 'kafka.Kafka',
-      args: [config],
-      cwd: dir,
-      logFile,
-    });
+    const launch = () =>
+      startJvm({
+        name: 'Kafka broker',
+        java: options.java.java,
+        jvmArgs,
+        classpath,
+        mainClass: 'kafka.Kafka',
+        args: [config],
+        cwd: dir,
+        logFile,
+      });
+    jvm = await launch();
     const brokers = [`${LOOPBACK}:${port}`];
-    await waitForKafka(brokers, options.readyTimeoutMs ?? 60_000, jvm, port);
+    const readyTimeoutMs = options.readyTimeoutMs ?? 60_000;
+    await waitForKafka(brokers, readyTimeoutMs, jvm, port);
 
-    const running = jvm;
+    let running = jvm;
     return {
       brokers,
       version: KAFKA.title.replace('Apache Kafka ', ''),
-      jvm: running,
+      get jvm() {
+        return running;
+      },
       dir,
+      async kill() {
+        try {
+          process.kill(running.pid, 'SIGKILL');
+        } catch {
+          // already gone
+        }
+        await running.exited;
+      },
+      async restart() {
+        // The old JVM's wrapper still holds its watchdog pipe: closing it is a no-op
+        // for a JVM that is gone, and releases the wrapper.
+        await running.stop(2_000);
+        running = await launch();
+        try {
+          await waitForKafka(
+            brokers,
+            readyTimeoutMs + BROKER_SESSION_TIMEOUT_MS,
+            running,
+            port,
+          );
+        } catch (error) {
+          await running.stop(2_000);
+          throw error;
+        }
+      },
       async stop() {
         await running.stop();
         await rm(dir, { recursive: true, force: true });

@@ -70,6 +70,12 @@ describe('brokerProperties', () => {
   it('does not fence its own broker over a heartbeat a busy machine delayed', () => {
     expect(properties).toContain('broker.session.timeout.ms=60000');
   });
+
+  it('waits out its old session when restarted after a kill, instead of exiting', () => {
+    expect(properties).toContain(
+      'initial.broker.registration.timeout.ms=180000',
+    );
+  });
 });
 
 describe('newClusterId', () => {
