@@ -97,7 +97,7 @@ describe('npm run dev --env / --chaos', () => {
     // Assess: exit 2 and one line; not 'no Java runtime' (nothing was started).
     expect(code).toBe(2);
     expect(output.trim()).toMatch(
-      /^error: --env: no function named paymnt; the functions are order-api, order-events, payment, dlq-reprocessor, dlq-redrive, dlq-admin$/,
+      /^error: --env: no function named paymnt; the functions are order-api, outbox-relay, order-events, payment, dlq-reprocessor, dlq-redrive, dlq-admin$/,
     );
   });
 });

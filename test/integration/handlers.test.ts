@@ -122,6 +122,7 @@ beforeAll(async () => {
     ...Object.values(TOPICS),
     deadLetterTopic(TOPICS.orderPlaced),
     deadLetterTopic(TOPICS.paymentProcessed),
+    deadLetterTopic(TOPICS.paymentRefunded),
   ]);
   api = (await import('../../functions/order-api.ts')).handler as Handler;
   orderEvents = (await import('../../functions/order-events.ts'))
@@ -344,13 +345,13 @@ describe('dead letters', () => {
   });
 
   it('keeps the original of a corrected redrive, and links the letter it comes back as', async () => {
-    // Prepare: a PaymentProcessed that is not an event, which the order function
+    // Prepare: a PaymentRefunded that is not an event, which the order function
     // dead-letters, and the reprocessor stores PARKED as letter A.
     const orderId = `relapse-${run}`;
-    const broken = '{"eventType":"PaymentProcessed","broken":true}';
+    const broken = '{"eventType":"PaymentRefunded","broken":true}';
     await producer.connect();
     await producer.send({
-      topic: TOPICS.paymentProcessed,
+      topic: TOPICS.paymentRefunded,
       messages: [
         {
           key: orderId,
@@ -360,22 +361,29 @@ describe('dead letters', () => {
       ],
     });
     await producer.disconnect();
-    const poison = await recordsOf(TOPICS.paymentProcessed, orderId);
+    const poison = await recordsOf(TOPICS.paymentRefunded, orderId);
     await orderEvents(mskEvent(brokers, poison), ctx());
-    const deadLetters = deadLetterTopic(TOPICS.paymentProcessed);
+    const deadLetters = deadLetterTopic(TOPICS.paymentRefunded);
     const [first] = await recordsOf(deadLetters, orderId);
     await reprocessor(mskEvent(brokers, [first as ReadRecord]), ctx());
     const idA = letterId(first as ReadRecord);
     const before = await getLetter(idA);
-    // A corrected value that keeps the contract but is for an order that does not
-    // exist: the order function dead-letters it again.
-    const corrected = JSON.parse(
-      (
-        await recordsOf(TOPICS.paymentProcessed, `ok-${run}`)
-      )[0]?.message.value?.toString() ?? '{}',
-    );
-    corrected.eventId = randomUUID();
-    corrected.data.orderId = orderId;
+    // A corrected value that keeps the contract, a refund for an order that does not
+    // exist and was never charged: the order function dead-letters it again.
+    const corrected = {
+      eventId: randomUUID(),
+      eventType: 'PaymentRefunded',
+      version: 1,
+      occurredAt: new Date().toISOString(),
+      correlationId: `corr-${orderId}`,
+      causationId: null,
+      data: {
+        orderId,
+        paymentId: randomUUID(),
+        refundId: randomUUID(),
+        amount: { amount: 3998, currency: 'EUR' },
+      },
+    };
     const correctedText = JSON.stringify(corrected);
 
     // Act 1: the operator redrives A corrected; it fails again and comes back as B.
@@ -386,7 +394,7 @@ describe('dead letters', () => {
       }),
       ctx(),
     )) as { statusCode: number };
-    const sent = (await recordsOf(TOPICS.paymentProcessed, orderId, 2)).at(
+    const sent = (await recordsOf(TOPICS.paymentRefunded, orderId, 2)).at(
       -1,
     ) as ReadRecord;
     await orderEvents(mskEvent(brokers, [sent]), ctx());
@@ -421,7 +429,7 @@ describe('dead letters', () => {
         valueText: correctedText,
         sha256: createHash('sha256').update(correctedText).digest('hex'),
       },
-      outcome: { result: 'SENT', topic: TOPICS.paymentProcessed, attempt: 1 },
+      outcome: { result: 'SENT', topic: TOPICS.paymentRefunded, attempt: 1 },
     });
     const b = await getLetter(idB);
     expect(b).toMatchObject({
@@ -432,7 +440,7 @@ describe('dead letters', () => {
       lineageId: idA,
       redrivenTo: [],
       original: {
-        topic: TOPICS.paymentProcessed,
+        topic: TOPICS.paymentRefunded,
         offset: sent.message.offset,
         valueText: correctedText,
       },
@@ -443,7 +451,7 @@ describe('dead letters', () => {
       httpEvent('POST', `/dead-letters/${encodeURIComponent(idB)}/redrive`),
       ctx(),
     )) as { statusCode: number };
-    const third = (await recordsOf(TOPICS.paymentProcessed, orderId, 3)).at(
+    const third = (await recordsOf(TOPICS.paymentRefunded, orderId, 3)).at(
       -1,
     ) as ReadRecord;
 

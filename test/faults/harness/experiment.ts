@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { expect } from 'vitest';
 import { pollUntil } from '#platform/wait.ts';
+import type { FunctionOverrides } from '../../../local/runtime/overrides.ts';
 import {
   type LocalSystem,
   type LocalSystemOptions,
@@ -47,20 +48,12 @@ export const RECOVERY_MS = Number(process.env.FAULTS_RECOVERY_MS ?? 120_000);
 const WARM_UP_MS = 120_000;
 
 /**
- * Chaos for local functions, as `npm run dev -- --chaos fn:fail=..,timeout=..` and
- * `--env fn:K=V` will offer it (being built in local/dev.ts and startLocalSystem).
- *
- * HOOK(chaos): the shape assumed here is `{ chaos: { <function name>: { fail:
- * <share of invocations that throw>, timeout: <share that run past the timeout> } },
- * env: { <function name>: { K: V } } }`. Until startLocalSystem takes it, these
- * options are passed through and ignored; the function-chaos experiment checks that
- * its chaos took effect, so it cannot pass vacuously.
+ * Environment overrides and injected faults per function, as `npm run dev -- --env
+ * fn:K=V --chaos fn:fail=..,timeout=..` set them (docs/local-faults.md).
  */
 export interface ChaosOptions {
-  readonly chaos?: Readonly<
-    Record<string, { readonly fail?: number; readonly timeout?: number }>
-  >;
-  readonly env?: Readonly<Record<string, Readonly<Record<string, string>>>>;
+  readonly chaos?: FunctionOverrides['chaos'];
+  readonly env?: FunctionOverrides['environment'];
 }
 
 export interface ExperimentOptions extends ChaosOptions {
@@ -118,12 +111,11 @@ export async function startExperiment(
   const platform = await startFaultPlatform(log);
   const record = newLoadRecord();
   const { chaos, env } = options;
-  // HOOK(chaos): passed as startLocalSystem's own options once it takes them.
   const systemOptions: LocalSystemOptions = {
     port: 0,
     log,
     ...(chaos ? { chaos } : {}),
-    ...(env ? { env } : {}),
+    ...(env ? { environment: env } : {}),
   };
   let system: LocalSystem;
   try {
