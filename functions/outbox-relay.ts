@@ -30,8 +30,9 @@ import type {
   DynamoDBStreamEvent,
 } from 'aws-lambda';
 import {
-  DynamoDbConfig,
+  dynamoDbConfig,
   KafkaConfig,
+  kafkaBudget,
   loadConfig,
   tableName,
 } from '#commons/config.ts';
@@ -171,9 +172,11 @@ export function createOutboxRelay(deps: OutboxRelayDependencies) {
 }
 
 function wireFromEnvironment(): OutboxRelayDependencies {
+  // Nobody waits on the relay: the budgets of the Kafka-triggered functions.
   const config = loadConfig({
     kafka: KafkaConfig,
-    dynamodb: DynamoDbConfig,
+    dynamodb: dynamoDbConfig('consumer'),
+    kafkaBudget: kafkaBudget('consumer'),
     ordersTable: tableName(TABLES.orders.envVar),
   });
   const logger = createLogger('outbox-relay');
@@ -182,7 +185,10 @@ function wireFromEnvironment(): OutboxRelayDependencies {
       createDocumentClient(config.dynamodb),
       config.ordersTable,
     ),
-    publisher: createKafkaPublisher(config.kafka, { logger }),
+    publisher: createKafkaPublisher(config.kafka, {
+      logger,
+      budget: config.kafkaBudget,
+    }),
     logger,
     metrics: createMetrics('outbox-relay'),
   };
