@@ -1277,16 +1277,7 @@ const NUMERIC: Readonly<Record<string, (a: number, b: number) => boolean>> = {
  * is refused at start.
  */
 function compileFilter(text: string): Filter {
-  let pattern: unknown;
-  try {
-    pattern = JSON.parse(text);
-  } catch {
-    throw new UnsupportedFilterPatternError(text, 'not JSON');
-  }
-  if (!isObject(pattern)) {
-    throw new UnsupportedFilterPatternError(text, 'not a JSON object');
-  }
-  const { value: valuePattern, ...metadata } = pattern;
+  const { value: valuePattern, ...metadata } = parsePattern(text);
   const matchMetadata = compileObject(metadata, text);
   const valueRules =
     valuePattern === undefined
@@ -1340,6 +1331,11 @@ function decodeValueForFilter(
 export function compileRecordPattern(
   text: string,
 ): (record: unknown) => boolean {
+  return compileObject(parsePattern(text), text);
+}
+
+/** A filter pattern's JSON object, or {@link UnsupportedFilterPatternError}. */
+function parsePattern(text: string): Record<string, unknown> {
   let pattern: unknown;
   try {
     pattern = JSON.parse(text);
@@ -1349,7 +1345,7 @@ export function compileRecordPattern(
   if (!isObject(pattern)) {
     throw new UnsupportedFilterPatternError(text, 'not a JSON object');
   }
-  return compileObject(pattern, text);
+  return pattern;
 }
 
 function compileObject(

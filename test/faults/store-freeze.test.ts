@@ -2,11 +2,10 @@
  * Experiment 3 (docs/fault-suite.md): DynamoDB Local is frozen with SIGSTOP for
  * 10 s mid-stream, then SIGCONT.
  */
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { afterAll, beforeAll, it } from 'vitest';
 import {
-  assertInvariants,
   type Experiment,
-  hold,
+  faultUnderLoad,
   startExperiment,
 } from './harness/experiment.ts';
 
@@ -17,18 +16,9 @@ beforeAll(async () => {
 afterAll(() => experiment?.stop());
 
 it('loses nothing when DynamoDB freezes for 10 s', async () => {
-  let faultEnded = 0;
-  await experiment.withLoad(async () => {
-    await hold(8_000);
-    experiment.platform.store.freeze();
-    await hold(10_000);
-    experiment.platform.store.thaw();
-    faultEnded = performance.now();
-    await hold(8_000);
+  await faultUnderLoad(experiment, {
+    start: () => experiment.platform.store.freeze(),
+    holdMs: 10_000,
+    end: () => experiment.platform.store.thaw(),
   });
-  const figures = await experiment.figures(
-    await experiment.recovery(faultEnded),
-  );
-  expect(figures.acknowledged).toBeGreaterThan(0);
-  assertInvariants(figures);
 });

@@ -241,6 +241,47 @@ async function warmUp(experiment: Experiment): Promise<void> {
 /** Holds a fault (or traffic) for a while: a deliberate duration, not a wait. */
 export const hold = (ms: number) => delay(ms);
 
+/** A fault: how to start it, how long it lasts, how to end it. */
+export interface Fault {
+  start(): unknown;
+  readonly holdMs: number;
+  end(): unknown;
+}
+
+/**
+ * 8 s of load, the fault, 8 s more load; then waits for recovery from the fault's
+ * end, prints the figures and asserts the invariants.
+ *
+ * @example
+ * ```ts
+ * await faultUnderLoad(experiment, {
+ *   start: () => experiment.platform.store.freeze(),
+ *   holdMs: 10_000,
+ *   end: () => experiment.platform.store.thaw(),
+ * });
+ * ```
+ */
+export async function faultUnderLoad(
+  experiment: Experiment,
+  fault: Fault,
+): Promise<Figures> {
+  let faultEnded = 0;
+  await experiment.withLoad(async () => {
+    await hold(8_000);
+    await fault.start();
+    await hold(fault.holdMs);
+    await fault.end();
+    faultEnded = performance.now();
+    await hold(8_000);
+  });
+  const figures = await experiment.figures(
+    await experiment.recovery(faultEnded),
+  );
+  expect(figures.acknowledged).toBeGreaterThan(0);
+  assertInvariants(figures);
+  return figures;
+}
+
 /**
  * The invariants every experiment asserts, each softly so that one run reports every
  * one that fails.
