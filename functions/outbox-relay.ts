@@ -5,14 +5,16 @@
  * itself; the relay is what makes its 2xx a promise when Kafka is slow or down.
  *
  * For each change of an order's snapshot that left an outbox, in the stream's order,
- * the order is read again (strongly consistent), and:
+ * the order is read again (strongly consistent; one read per order of the batch, side
+ * by side), and:
  * - nothing is left in the outbox (the usual case: the API published it), or the
  *   record is not the order's latest write (a later record covers it): done;
  * - the latest write is an API write not yet confirmed: before its `settleBy` (plus
  *   SETTLE_GRACE_MS), the API may still confirm it: try again later; after, the API
  *   answered 503 or never answered: void it (unless it was confirmed meanwhile);
- * - otherwise publish the outbox, then clear it. Events keep their ids, so publishing
- *   twice (the API and the relay racing) changes nothing downstream.
+ * - otherwise publish the outbox, then clear it: every outbox of the batch in one
+ *   publish. Events keep their ids, so publishing twice (the API and the relay
+ *   racing) changes nothing downstream.
  * A record that fails, or must wait, is reported as a batch item failure: the mapping
  * retries from it, and later records of the shard wait, so an order's events stay in
  * order.
@@ -45,6 +47,7 @@ import { createLogger, createMetrics } from '#commons/observability.ts';
 import {
   createOrderRepository,
   type OrderRepository,
+  type StoredOrder,
 } from '#commons/order-repository.ts';
 import { SETTLE_GRACE_MS } from '#commons/settled-write.ts';
 import { TransientError } from '#domain/failures.ts';
@@ -99,48 +102,118 @@ export function createOutboxRelay(deps: OutboxRelayDependencies) {
   const { orders, publisher, logger, metrics } = deps;
   const now = deps.now ?? Date.now;
 
-  const relay = async (record: DynamoDBRecord): Promise<void> => {
-    const write = outboxWrite(record);
-    if (!write) return;
+  /**
+   * The order whose outbox this record leaves to publish, once its last write is
+   * settled; undefined when there is nothing to publish (or the write was voided).
+   */
+  const settle = async (
+    record: DynamoDBRecord,
+    write: { readonly orderId: string; readonly version: number },
+    found: StoredOrder | undefined,
+  ): Promise<StoredOrder | undefined> => {
     const { orderId, version } = write;
-    const found = await orders.get(orderId);
-    if (!found || found.outbox.length === 0) return;
-    if (found.order.version !== version) return;
+    if (!found || found.outbox.length === 0) return undefined;
+    if (found.order.version !== version) return undefined;
     const settlement = found.settlement;
-    if (settlement && !settlement.confirmed) {
-      const due = settlement.settleBy + SETTLE_GRACE_MS;
-      if (now() <= due) {
-        throw new WriteNotSettledError(
-          `order ${orderId} version ${version}: the API may still confirm it (until ${new Date(due).toISOString()})`,
-        );
-      }
-      const old = record.dynamodb?.OldImage;
-      const previous =
-        record.eventName === 'MODIFY' && old
-          ? unmarshall(old as Record<string, AttributeValue>)
-          : undefined;
-      if ((await orders.voidWrite(orderId, version, previous)) === 'voided') {
-        metrics?.addMetric('UnconfirmedWritesVoided', MetricUnit.Count, 1);
-        logger.warn('unconfirmed write voided: its API request answered 503', {
-          orderId,
-          version,
-        });
-        return;
-      }
-      // Confirmed, or followed by another write, in the meantime: it stands.
-      return relay(record);
+    if (!settlement || settlement.confirmed) return found;
+    const due = settlement.settleBy + SETTLE_GRACE_MS;
+    if (now() <= due) {
+      throw new WriteNotSettledError(
+        `order ${orderId} version ${version}: the API may still confirm it (until ${new Date(due).toISOString()})`,
+      );
     }
-    await publisher.publish(found.outbox);
-    await orders.clearOutbox(orderId, version);
+    const old = record.dynamodb?.OldImage;
+    const previous =
+      record.eventName === 'MODIFY' && old
+        ? unmarshall(old as Record<string, AttributeValue>)
+        : undefined;
+    if ((await orders.voidWrite(orderId, version, previous)) === 'voided') {
+      metrics?.addMetric('UnconfirmedWritesVoided', MetricUnit.Count, 1);
+      logger.warn('unconfirmed write voided: its API request answered 503', {
+        orderId,
+        version,
+      });
+      return undefined;
+    }
+    // Confirmed, or followed by another write, in the meantime: it stands.
+    return settle(record, write, await orders.get(orderId));
+  };
+
+  /**
+   * Relays a batch: one strongly consistent read per order, side by side; the
+   * records settled in order; every outbox left in one publish; the outboxes
+   * cleared side by side. Returns the index of the first record to retry.
+   */
+  const relay = async (
+    records: readonly DynamoDBRecord[],
+  ): Promise<{ failedAt: number; error: unknown } | undefined> => {
+    const writes = records.map(outboxWrite);
+    const ids = [...new Set(writes.flatMap((w) => (w ? [w.orderId] : [])))];
+    const reads = new Map(
+      await Promise.all(
+        ids.map(async (id) => {
+          const read = await orders.get(id).then(
+            (found) => ({ found }),
+            (error: unknown) => ({ error }),
+          );
+          return [id, read] as const;
+        }),
+      ),
+    );
+    const ready: { index: number; order: StoredOrder }[] = [];
+    const taken = new Set<string>();
+    let failure: { failedAt: number; error: unknown } | undefined;
+    for (const [index, write] of writes.entries()) {
+      if (!write) continue;
+      try {
+        const read = reads.get(write.orderId);
+        if (read && 'error' in read) throw read.error;
+        const found = await settle(
+          records[index] as DynamoDBRecord,
+          write,
+          read?.found,
+        );
+        if (found && !taken.has(write.orderId)) {
+          taken.add(write.orderId);
+          ready.push({ index, order: found });
+        }
+      } catch (error) {
+        failure = { failedAt: index, error };
+        break;
+      }
+    }
+    const [first] = ready;
+    if (!first) return failure;
+    try {
+      await publisher.publish(ready.flatMap(({ order }) => order.outbox));
+    } catch (error) {
+      return { failedAt: first.index, error };
+    }
+    await Promise.all(
+      ready.map(({ order: { order, outbox } }) =>
+        orders.clearOutbox(order.orderId, order.version).then(
+          () => {
+            logger.info('outbox relayed', {
+              orderId: order.orderId,
+              eventIds: outbox.map((event) => event.eventId),
+            });
+          },
+          // Published, not cleared: the next record or write publishes them again,
+          // under the same ids (harmless).
+          (error: unknown) =>
+            logger.warn('outbox published but not cleared', {
+              orderId: order.orderId,
+              error,
+            }),
+        ),
+      ),
+    );
     metrics?.addMetric(
       'OutboxEventsRelayed',
       MetricUnit.Count,
-      found.outbox.length,
+      ready.reduce((sum, { order }) => sum + order.outbox.length, 0),
     );
-    logger.info('outbox relayed', {
-      orderId,
-      eventIds: found.outbox.map((event) => event.eventId),
-    });
+    return failure;
   };
 
   return middy<DynamoDBStreamEvent, DynamoDBBatchResponse>()
@@ -152,22 +225,20 @@ export function createOutboxRelay(deps: OutboxRelayDependencies) {
         MetricUnit.Count,
         event.Records.length,
       );
-      for (const record of event.Records) {
-        try {
-          await relay(record);
-        } catch (error) {
-          const sequence = record.dynamodb?.SequenceNumber ?? '';
-          const log =
-            error instanceof WriteNotSettledError ? logger.info : logger.error;
-          log.call(logger, 'the mapping retries from this record', {
-            error,
-            sequence,
-          });
-          // Lambda checkpoints before this record: it and the ones after it come again.
-          return { batchItemFailures: [{ itemIdentifier: sequence }] };
-        }
-      }
-      return { batchItemFailures: [] };
+      const failure = await relay(event.Records);
+      if (!failure) return { batchItemFailures: [] };
+      const sequence =
+        event.Records[failure.failedAt]?.dynamodb?.SequenceNumber ?? '';
+      const log =
+        failure.error instanceof WriteNotSettledError
+          ? logger.info
+          : logger.error;
+      log.call(logger, 'the mapping retries from this record', {
+        error: failure.error,
+        sequence,
+      });
+      // Lambda checkpoints before this record: it and the ones after it come again.
+      return { batchItemFailures: [{ itemIdentifier: sequence }] };
     });
 }
 

@@ -248,3 +248,73 @@ describe('the outbox relay', () => {
     expect(deps.calls).toEqual(['get']);
   });
 });
+
+describe('the outbox relay, on a batch of several orders', () => {
+  it('publishes every outbox up to a write that is not settled, in one publish, and retries from there', async () => {
+    // Prepare: orders a and b ready, c unconfirmed within its grace, d ready.
+    const event = (orderId: string) => ({
+      ...placed,
+      eventId: `e-${orderId}`,
+      data: { ...placed.data, orderId },
+    });
+    const stored = (orderId: string, confirmed = true): StoredOrder => ({
+      order: { ...order, orderId },
+      appliedEventIds: new Set(),
+      outbox: [event(orderId)],
+      settlement: { settleBy: 5_000, confirmed },
+    });
+    const state = new Map([
+      ['a', stored('a')],
+      ['b', stored('b')],
+      ['c', stored('c', false)],
+      ['d', stored('d')],
+    ]);
+    const publishes: string[][] = [];
+    const cleared: string[] = [];
+    const orders = {
+      get: async (id: string) => state.get(id),
+      clearOutbox: async (id: string) => {
+        cleared.push(id);
+        return true;
+      },
+    } as unknown as OrderRepository;
+    const publisher = {
+      publish: async (events: readonly { eventId: string }[]) => {
+        publishes.push(events.map((e) => e.eventId));
+      },
+    } as unknown as EventPublisher;
+    const handler = relayModule.createOutboxRelay({
+      orders,
+      publisher,
+      logger,
+      now: () => 5_000,
+    }) as unknown as (
+      event: { Records: DynamoDBRecord[] },
+      context: Context,
+    ) => Promise<unknown>;
+    const record = (orderId: string, sequence: string) =>
+      streamRecord(
+        'INSERT',
+        { ...snapshot(), pk: `ORDER#${orderId}`, orderId },
+        sequence,
+      );
+
+    // Act
+    const response = await handler(
+      {
+        Records: [
+          record('a', '1'),
+          record('b', '2'),
+          record('c', '3'),
+          record('d', '4'),
+        ],
+      },
+      context,
+    );
+
+    // Assess
+    expect(publishes).toEqual([['e-a', 'e-b']]);
+    expect(cleared.sort()).toEqual(['a', 'b']);
+    expect(response).toEqual({ batchItemFailures: [{ itemIdentifier: '3' }] });
+  });
+});
