@@ -41,7 +41,10 @@ import {
   loadConfig,
   tableName,
 } from '#commons/config.ts';
-import { createDocumentClient } from '#commons/dynamodb.ts';
+import {
+  createDocumentClient,
+  StoreUnavailableError,
+} from '#commons/dynamodb.ts';
 import { probe } from '#commons/health.ts';
 import {
   bodyLimit,
@@ -123,17 +126,10 @@ function notFound(orderId: string): ProblemError {
 
 /**
  * The API's own errors as problems: Idempotency-Key misuse (422, 409). A dependency
- * that is down becomes 503 with Retry-After in `problemResponses`, as in every API.
+ * that is down (the idempotency store included) becomes 503 with Retry-After in
+ * `problemResponses`, as in every API.
  */
 function mapOrderApiErrors(error: unknown): ProblemError | undefined {
-  if (error instanceof IdempotencyPersistenceLayerError) {
-    // The idempotency record could not be read, written or removed: the request
-    // itself did nothing (a failure after a write is answered in the route).
-    return new ProblemError(503, 'unavailable', 'Service unavailable', {
-      detail: 'the idempotency store is unavailable; nothing was done',
-      headers: { 'retry-after': '1' },
-    });
-  }
   if (error instanceof IdempotencyValidationError) {
     return new ProblemError(
       422,
@@ -264,12 +260,21 @@ export function createOrderApi(deps: OrderApiDependencies) {
         } catch (error) {
           // The order is stored, only its idempotency record is not: the answer
           // stands (a retry with the key then meets the order: 409).
+          if (!(error instanceof IdempotencyPersistenceLayerError)) throw error;
           const result = answered.get(event);
-          if (result && error instanceof IdempotencyPersistenceLayerError) {
+          if (result) {
             logger.warn('idempotency record not saved', { error });
             return result;
           }
-          throw error;
+          // Its record could not be read, written or removed: the request did
+          // nothing else (a 503 like any store outage).
+          throw new StoreUnavailableError(
+            'the idempotency store is unavailable',
+            {
+              cause: error,
+              ambiguous: false,
+            },
+          );
         }
       },
     },

@@ -140,6 +140,38 @@ describe('DynamoDB Local frozen', () => {
     }
   });
 
+  it('POST /orders with an Idempotency-Key answers 503 within 3 s, and stores nothing', async () => {
+    // Prepare
+    const pid = (ddb as DynamoDbLocal).jvm.pid;
+    const orderId = `frozen-key-${randomUUID()}`;
+    freeze(pid);
+    let response: Awaited<ReturnType<typeof api>>;
+    let elapsedMs: number;
+    try {
+      // Act
+      [response, elapsedMs] = await timed(() =>
+        api(
+          httpEvent('POST', '/orders', orderRequest(orderId), {
+            'idempotency-key': `key-${orderId}`,
+          }),
+          context,
+        ),
+      );
+    } finally {
+      thaw(pid);
+    }
+
+    // Assess: refused in time, and neither the order nor its key was kept.
+    expect(response.statusCode).toBe(503);
+    expect(Number(response.headers?.['retry-after'])).toBeGreaterThan(0);
+    expect(elapsedMs).toBeLessThan(ANSWER_WITHIN_MS);
+    const after = await pollUntil(async () => {
+      const found = await get(`/orders/${orderId}`);
+      return found.statusCode === 503 ? undefined : found;
+    }, SETTLES_MS);
+    expect(after?.statusCode).toBe(404);
+  });
+
   it('a repository read fails with an ambiguous StoreUnavailableError within the budget', async () => {
     // Prepare
     const orders = createOrderRepository(
