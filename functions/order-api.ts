@@ -203,10 +203,8 @@ export function createOrderApi(deps: OrderApiDependencies) {
     const stored = await settledWrite({
       orders,
       orderId: order.orderId,
-      version: order.version,
       eventId: placed.eventId,
       write: (options) => orders.create(order, placed, options),
-      stored: 'created',
       timings,
     });
     if (stored === 'exists') {
@@ -325,11 +323,9 @@ export function createOrderApi(deps: OrderApiDependencies) {
         await settledWrite({
           orders,
           orderId,
-          version: result.order.version,
           eventId: result.event.eventId,
           write: (options) =>
             orders.append(result.order, result.event, outbox, options),
-          stored: 'appended',
           timings,
         });
         const published = await publishNow(

@@ -45,6 +45,7 @@ import {
   createOrphanPaymentRepository,
   type OrphanPaymentRepository,
 } from '#commons/orphan-payment-repository.ts';
+import { SETTLE_GRACE_MS } from '#commons/settled-write.ts';
 import {
   type Clock,
   type DomainEvent,
@@ -119,9 +120,17 @@ export async function foldPaymentOutcome(
       await publishOutbox(deps, orderId, found.order.version, found.outbox);
       return;
     }
-    // A cancellation the API has not confirmed may yet be voided: a payment outcome
-    // folded on top of it would make it stand (docs/outbox.md).
-    if (found.settlement && !found.settlement.confirmed) {
+    // An API write that may yet be voided (fenced, or a cancellation the API may
+    // still give up): an outcome folded on top of it would make it stand
+    // (docs/outbox.md). A creation whose OrderPlaced led to this outcome was
+    // published, so it stands.
+    const settlement = found.settlement;
+    if (
+      settlement &&
+      (settlement.fenced ||
+        (found.order.version > 1 &&
+          deps.clock.now().getTime() <= settlement.settleBy + SETTLE_GRACE_MS))
+    ) {
       throw new OrderNotSettledError(
         `order ${orderId} version ${found.order.version} is not settled by the API yet`,
       );

@@ -9,9 +9,10 @@
  * by side), and:
  * - nothing is left in the outbox (the usual case: the API published it), or the
  *   record is not the order's latest write (a later record covers it): done;
- * - the latest write is an API write not yet confirmed: before its `settleBy` (plus
- *   SETTLE_GRACE_MS), the API may still confirm it: try again later; after, the API
- *   answered 503 or never answered: void it (unless it was confirmed meanwhile);
+ * - the latest write is an API write the API gave up on (fenced: it answered 503):
+ *   void it, publishing nothing;
+ * - an API write not fenced, before its `settleBy` plus SETTLE_GRACE_MS: the API may
+ *   still give it up: try again later (the API usually publishes it itself first);
  * - otherwise publish the outbox, then clear it: every outbox of the batch in one
  *   publish. Events keep their ids, so publishing twice (the API and the relay
  *   racing) changes nothing downstream.
@@ -62,7 +63,7 @@ export interface OutboxRelayDependencies {
   readonly now?: () => number;
 }
 
-/** An API write that may still be confirmed: the mapping retries the record later. */
+/** An API write the API may still give up: the mapping retries the record later. */
 export class WriteNotSettledError extends TransientError {
   constructor(message: string) {
     super(message);
@@ -115,28 +116,38 @@ export function createOutboxRelay(deps: OutboxRelayDependencies) {
     if (!found || found.outbox.length === 0) return undefined;
     if (found.order.version !== version) return undefined;
     const settlement = found.settlement;
-    if (!settlement || settlement.confirmed) return found;
-    const due = settlement.settleBy + SETTLE_GRACE_MS;
-    if (now() <= due) {
-      throw new WriteNotSettledError(
-        `order ${orderId} version ${version}: the API may still confirm it (until ${new Date(due).toISOString()})`,
-      );
+    if (!settlement) return found;
+    if (!settlement.fenced) {
+      // Until then the API may still give the write up (fence it).
+      const due = settlement.settleBy + SETTLE_GRACE_MS;
+      if (now() <= due) {
+        throw new WriteNotSettledError(
+          `order ${orderId} version ${version}: the API may still give it up (until ${new Date(due).toISOString()})`,
+        );
+      }
+      return found;
     }
     const old = record.dynamodb?.OldImage;
     const previous =
       record.eventName === 'MODIFY' && old
         ? unmarshall(old as Record<string, AttributeValue>)
         : undefined;
-    if ((await orders.voidWrite(orderId, version, previous)) === 'voided') {
-      metrics?.addMetric('UnconfirmedWritesVoided', MetricUnit.Count, 1);
-      logger.warn('unconfirmed write voided: its API request answered 503', {
+    const outcome = await orders.voidWrite(
+      orderId,
+      version,
+      settlement.eventId,
+      previous,
+    );
+    if (outcome === 'voided') {
+      metrics?.addMetric('FencedWritesVoided', MetricUnit.Count, 1);
+      logger.warn('write voided: the API gave it up and answered 503', {
         orderId,
         version,
       });
-      return undefined;
     }
-    // Confirmed, or followed by another write, in the meantime: it stands.
-    return settle(record, write, await orders.get(orderId));
+    // Voided; or 'stands' only when another write followed it, which the later
+    // record covers. Nothing of this one is published.
+    return undefined;
   };
 
   /**

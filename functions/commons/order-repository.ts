@@ -13,16 +13,14 @@
  * (docs/outbox.md). The table's stream feeds them to the outbox relay, so a crash or a
  * broker outage between the write and the publish loses nothing.
  *
- * An API write is also stamped with `settleBy`, the instant by which the API answers;
- * its event item is `confirm`ed before the API answers 2xx. A write that is neither
- * confirmed nor answered in time is voided by the relay (`voidWrite`), and `fence`
- * keeps a write that timed out from landing later: a 503 never leaves an order behind
- * (docs/outbox.md).
+ * An API write is also stamped with `settleBy`, the instant by which the API answers.
+ * A write whose outcome the API did not learn, it `fence`s: the event's guard is
+ * marked, so that the write can never land later, or, if it landed, the relay voids
+ * it (`voidWrite`): a 503 never leaves an order behind (docs/outbox.md).
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import {
   type DynamoDBDocumentClient,
-  PutCommand,
   QueryCommand,
   TransactWriteCommand,
   UpdateCommand,
@@ -45,9 +43,8 @@ export class OrderVersionConflictError extends TransientError {
 }
 
 /**
- * The order's last write is an API write not yet confirmed: it may still be voided
- * (docs/outbox.md). Nothing may build on it until it settles; transient, so the
- * record comes again.
+ * The order's last write is an API write that may still be voided (docs/outbox.md).
+ * Nothing may build on it until it settles; transient, so the record comes again.
  */
 export class OrderNotSettledError extends TransientError {
   constructor(message: string, options?: ErrorOptions) {
@@ -63,12 +60,13 @@ export interface StoredOrder {
   /** Events caused by the last writes and not yet published. */
   readonly outbox: readonly DomainEvent[];
   /**
-   * When the last write was an API write: by when the API answers, and whether it
-   * confirmed the write (then it stands; unconfirmed past `settleBy`, it is voided).
+   * When the last write was an API write: by when the API answers, the write's event,
+   * and whether the API fenced it (gave up on it: then it is to be voided).
    */
   readonly settlement?: {
     readonly settleBy: number;
-    readonly confirmed: boolean;
+    readonly eventId: string;
+    readonly fenced: boolean;
   };
 }
 
@@ -76,7 +74,7 @@ export interface StoredOrder {
 export interface WriteOptions {
   /**
    * Epoch milliseconds by which the API answers for this write: stored on the
-   * snapshot, so that the relay can void a write the API never confirmed.
+   * snapshot, so that the relay knows when the API can no longer fence it.
    */
   readonly settleBy?: number;
   /** Aborts the call (it may still have been applied: see `fence`). */
@@ -121,34 +119,27 @@ export interface OrderRepository {
     options?: WriteOptions,
   ): Promise<boolean>;
   /**
-   * After a write of `eventId` whose outcome is unknown (it timed out): makes sure it
-   * can never be applied from now on (`'fenced'`), or learns that it was (`'applied'`).
+   * After a write of `eventId` whose outcome is unknown (it timed out), marks its
+   * guard as given up: `'blocked'` when the write had not landed (now it never can:
+   * its transaction needs the guard absent), `'marked'` when it had (the relay voids
+   * it). Either way nothing stays stored.
    */
   fence(
     orderId: string,
     eventId: string,
     options?: WriteOptions,
-  ): Promise<'fenced' | 'applied'>;
+  ): Promise<'blocked' | 'marked'>;
   /**
-   * Marks the write of `eventId` at `version` as answered with a 2xx, so it can no
-   * longer be voided; `false` when it was voided first.
-   */
-  confirm(
-    orderId: string,
-    version: number,
-    eventId: string,
-    options?: WriteOptions,
-  ): Promise<boolean>;
-  /**
-   * Undoes the write that made `version`: removes its event and restores `previous`
-   * (the snapshot as it was, from the stream's old image), or removes the order when
-   * `previous` is undefined (a create). The event's guard stays, so the write can
-   * never be applied again. `'stands'` (nothing changed) when the write was confirmed
-   * or another write followed it.
+   * Undoes the fenced write of `eventId` that made `version`: removes its event and
+   * restores `previous` (the snapshot as it was, from the stream's old image), or
+   * removes the order when `previous` is undefined (a create). The guard stays, so
+   * the write can never be applied again. `'stands'` (nothing changed) when the write
+   * is not fenced, or another write followed it.
    */
   voidWrite(
     orderId: string,
     version: number,
+    eventId: string,
     previous: Record<string, unknown> | undefined,
   ): Promise<'voided' | 'stands'>;
 }
@@ -343,13 +334,18 @@ export function createOrderRepository(
       const last = items.find(
         (item) => item.sk === eventSortKey(order.version),
       );
+      const eventId = typeof last?.eventId === 'string' ? last.eventId : '';
+      const guard = items.find(
+        (item) => item.sk === `${APPLIED_PREFIX}${eventId}`,
+      );
       return {
         order,
         appliedEventIds,
         outbox,
         settlement: {
           settleBy: snapshot.settleBy,
-          confirmed: last?.confirmed === true,
+          eventId,
+          fenced: guard?.fenced === true,
         },
       };
     },
@@ -427,46 +423,26 @@ export function createOrderRepository(
 
     async fence(orderId, eventId, options = {}) {
       try {
-        await db.send(
-          new PutCommand({
+        const { Attributes } = await db.send(
+          new UpdateCommand({
             TableName: tableName,
-            Item: {
+            Key: {
               pk: partitionKey(orderId),
               sk: `${APPLIED_PREFIX}${eventId}`,
-              eventId,
-              fenced: true,
             },
-            ConditionExpression: 'attribute_not_exists(pk)',
+            UpdateExpression: 'SET fenced = :yes, eventId = :eventId',
+            ExpressionAttributeValues: { ':yes': true, ':eventId': eventId },
+            ReturnValues: 'ALL_OLD',
           }),
           { abortSignal: options.signal },
         );
-        return 'fenced';
+        return Attributes ? 'marked' : 'blocked';
       } catch (error) {
-        if (error instanceof ConditionalCheckFailedException) return 'applied';
         throw toStoreError(error, 'orders.fence');
       }
     },
 
-    async confirm(orderId, version, eventId, options = {}) {
-      try {
-        await db.send(
-          new UpdateCommand({
-            TableName: tableName,
-            Key: { pk: partitionKey(orderId), sk: eventSortKey(version) },
-            UpdateExpression: 'SET confirmed = :yes',
-            ConditionExpression: 'eventId = :eventId',
-            ExpressionAttributeValues: { ':yes': true, ':eventId': eventId },
-          }),
-          { abortSignal: options.signal },
-        );
-        return true;
-      } catch (error) {
-        if (error instanceof ConditionalCheckFailedException) return false;
-        throw toStoreError(error, 'orders.confirm');
-      }
-    },
-
-    async voidWrite(orderId, version, previous) {
+    async voidWrite(orderId, version, eventId, previous) {
       const pk = partitionKey(orderId);
       const snapshotCondition = {
         ConditionExpression: 'version = :version',
@@ -477,11 +453,19 @@ export function createOrderRepository(
           new TransactWriteCommand({
             TransactItems: [
               {
+                ConditionCheck: {
+                  TableName: tableName,
+                  Key: { pk, sk: `${APPLIED_PREFIX}${eventId}` },
+                  ConditionExpression: 'fenced = :yes',
+                  ExpressionAttributeValues: { ':yes': true },
+                },
+              },
+              {
                 Delete: {
                   TableName: tableName,
                   Key: { pk, sk: eventSortKey(version) },
-                  ConditionExpression:
-                    'attribute_exists(pk) AND attribute_not_exists(confirmed)',
+                  ConditionExpression: 'eventId = :eventId',
+                  ExpressionAttributeValues: { ':eventId': eventId },
                 },
               },
               previous

@@ -5,18 +5,15 @@
  * nothing was stored and nothing will be. A write that times out breaks both
  * promises: DynamoDB may have applied it, or may apply it later. So:
  * - every write carries `settleBy`, the instant by which the API answers;
- * - the API answers 2xx only once it has `confirm`ed the write (a conditional update
- *   of the write's event item), and publishes only then;
- * - a write whose outcome it did not learn, it `fence`s: a conditional put of the
- *   event's guard; if that lands, the write can never be applied (its transaction
- *   demands the guard be absent): 503. If the guard is there, the write was applied:
- *   confirm it and answer 2xx;
- * - the outbox relay voids a write still unconfirmed well after `settleBy`
- *   (`SETTLE_GRACE_MS`): its API answered 503, or never answered at all.
- * Confirm and void are conditional writes of the same item, so exactly one of them
- * wins. What is left is a confirm that reaches DynamoDB only after the API has given
- * up and more than SETTLE_GRACE_MS late: then the order stands though the API said
- * 503 (docs/outbox.md, "What remains").
+ * - a write the API saw succeed is answered 2xx, and stands;
+ * - a write whose outcome it did not learn, it `fence`s: it marks the event's guard
+ *   as given up, and answers 503. If the write had not landed, it never can (its
+ *   transaction needs the guard absent); if it had, the outbox relay voids it, as
+ *   it publishes nothing of an API write before `settleBy` + `SETTLE_GRACE_MS` and
+ *   voids a fenced one instead.
+ * Everything the API sends after giving up says "given up"; a late message can only
+ * undo, never confirm. What is left: a fence that never reaches DynamoDB while the
+ * write it fences does (docs/outbox.md, "What remains").
  */
 import { setTimeout as delay } from 'node:timers/promises';
 import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
@@ -27,9 +24,9 @@ import type { OrderRepository, WriteOptions } from './order-repository.ts';
 export interface WriteTimings {
   /** For the write itself. */
   readonly writeMs: number;
-  /** For the whole request's store work, settling included: `settleBy`. */
+  /** For the whole request's store work, fencing included: `settleBy`. */
   readonly answerMs: number;
-  /** For each confirming or settling call. */
+  /** For each fencing call. */
   readonly callMs: number;
 }
 
@@ -44,9 +41,9 @@ export const DEFAULT_WRITE_TIMINGS: WriteTimings = {
 };
 
 /**
- * How long after `settleBy` the relay leaves an unconfirmed write alone: the API may
- * still be confirming it (its last call sent just before `settleBy`), and the clocks
- * of the API's and the relay's machines may differ by a little.
+ * How long after `settleBy` the relay waits before it publishes an API write's
+ * events itself: a fence the API sent just before `settleBy` may still be on its
+ * way, and the clocks of the API's and the relay's machines may differ a little.
  */
 export const SETTLE_GRACE_MS = 2000;
 
@@ -99,87 +96,61 @@ export function isAmbiguous(error: unknown): boolean {
 export interface SettledWrite<T> {
   readonly orders: OrderRepository;
   readonly orderId: string;
-  /** The version the write makes, and the id of the event it records. */
-  readonly version: number;
+  /** The id of the event the write records. */
   readonly eventId: string;
   readonly write: (options: WriteOptions) => Promise<T>;
-  /** The result of `write` that means it stored something (to confirm). */
-  readonly stored: T;
   readonly timings?: WriteTimings;
   readonly now?: () => number;
 }
 
 /**
- * Runs `write` and settles it: resolves with the write's result once a stored write
- * is confirmed (or with a result that stored nothing, such as `'exists'`), or throws
- * {@link StoreUnavailableError} when nothing was stored and nothing will be.
+ * Runs `write`: resolves with its result when it answered in time; throws
+ * {@link StoreUnavailableError} (a 503) when it did not, once it is fenced off (or
+ * when even the fence got no answer by `settleBy`).
  *
  * @example
  * ```ts
  * const created = await settledWrite({
- *   orders, orderId, version: 1, eventId: placed.eventId,
+ *   orders, orderId, eventId: placed.eventId,
  *   write: (options) => orders.create(order, placed, options),
- *   stored: 'created',
  * });
  * ```
  */
 export async function settledWrite<T>(request: SettledWrite<T>): Promise<T> {
   const timings = request.timings ?? DEFAULT_WRITE_TIMINGS;
   const now = request.now ?? Date.now;
-  const { orders, orderId, version, eventId } = request;
+  const { orders, orderId, eventId } = request;
   const settleBy = now() + timings.answerMs;
   const signal = (ms: number) =>
     AbortSignal.timeout(Math.max(1, Math.min(ms, settleBy - now())));
 
   let unknown: unknown;
   try {
-    const result = await request.write({
-      settleBy,
-      signal: signal(timings.writeMs),
-    });
-    if (result !== request.stored) return result;
+    return await request.write({ settleBy, signal: signal(timings.writeMs) });
   } catch (error) {
     if (!isAmbiguous(error)) throw error;
     unknown = error;
   }
-
-  // Stored, or perhaps stored: confirm it, fencing it off first when unsure.
-  let fenced = unknown === undefined;
   while (now() < settleBy) {
     try {
-      if (!fenced) {
-        const outcome = await orders.fence(orderId, eventId, {
-          signal: signal(timings.callMs),
-        });
-        if (outcome === 'fenced') {
-          throw new WriteNotStoredError(
-            `the write of ${eventId} timed out and is now fenced off: nothing was stored`,
-            { cause: unknown },
-          );
-        }
-        fenced = true;
-      }
-      const confirmed = await orders.confirm(orderId, version, eventId, {
+      const fence = await orders.fence(orderId, eventId, {
         signal: signal(timings.callMs),
       });
-      if (!confirmed) {
-        throw new WriteNotStoredError(
-          `the write of ${eventId} was voided before it was confirmed: nothing is stored`,
-          { cause: unknown },
-        );
-      }
-      return request.stored;
+      throw new WriteNotStoredError(
+        fence === 'blocked'
+          ? `the write of ${eventId} timed out and is fenced off: nothing was stored`
+          : `the write of ${eventId} landed late and is fenced: the outbox relay voids it`,
+        { cause: unknown },
+      );
     } catch (error) {
       if (error instanceof WriteNotStoredError) throw error;
-      if (!(error instanceof StoreUnavailableError) && !isAmbiguous(error)) {
-        throw error;
-      }
-      unknown ??= error;
+      if (!(error instanceof StoreUnavailableError)) throw error;
+      // Unavailable: try again shortly, while the deadline allows.
       await delay(Math.max(0, Math.min(RETRY_PAUSE_MS, settleBy - now())));
     }
   }
   throw new StoreUnavailableError(
-    `the write of ${eventId} was not confirmed within ${timings.answerMs} ms; the outbox relay voids it`,
+    `the write of ${eventId} timed out and could not be fenced within ${timings.answerMs} ms`,
     { cause: unknown },
   );
 }

@@ -292,69 +292,68 @@ describe('OrderRepository on DynamoDB', () => {
 
     // Assess
     expect(stored?.outbox).toEqual([event]);
-    expect(stored?.settlement).toEqual({ settleBy: 1_000, confirmed: false });
+    expect(stored?.settlement).toEqual({
+      settleBy: 1_000,
+      eventId: event.eventId,
+      fenced: false,
+    });
     expect((await orders.get(order.orderId))?.outbox).toEqual([]);
   });
 
-  it('fences off a write that never landed, and finds one that did', async () => {
+  it('fences off a write that never landed, so it never can', async () => {
     // Prepare
     const { order, event } = placed(`o-${randomUUID()}`);
-    const other = placed(`o-${randomUUID()}`);
-    await orders.create(other.order, other.event);
 
     // Act
     const fenced = await orders.fence(order.orderId, event.eventId);
-    const late = await orders.create(order, event);
-    const found = await orders.fence(other.order.orderId, other.event.eventId);
+    const late = await orders.create(order, event, { settleBy: 1 });
 
-    // Assess: the fenced write can never land; a new attempt (a new event) can.
-    expect(fenced).toBe('fenced');
-    expect(await orders.get(order.orderId)).toBeUndefined();
+    // Assess: the late write meets the guard; a new attempt (a new event) does not.
+    expect(fenced).toBe('blocked');
     expect(late).toBe('exists');
-    expect(found).toBe('applied');
-    expect(await orders.create(order, placed(order.orderId).event)).toBe(
-      'created',
-    );
+    expect(await orders.get(order.orderId)).toBeUndefined();
+    expect(
+      await orders.create(order, placed(order.orderId).event, { settleBy: 1 }),
+    ).toBe('created');
   });
 
-  it('voids an unconfirmed create, leaving no order; a confirmed one stands', async () => {
+  it('marks a write that landed, and voids it, leaving no order; an unfenced one stands', async () => {
     // Prepare
-    const unconfirmed = placed(`o-${randomUUID()}`);
-    const confirmed = placed(`o-${randomUUID()}`);
-    await orders.create(unconfirmed.order, unconfirmed.event, { settleBy: 1 });
-    await orders.create(confirmed.order, confirmed.event, { settleBy: 1 });
-    const id = confirmed.order.orderId;
+    const given = placed(`o-${randomUUID()}`);
+    const kept = placed(`o-${randomUUID()}`);
+    await orders.create(given.order, given.event, { settleBy: 1 });
+    await orders.create(kept.order, kept.event, { settleBy: 1 });
 
     // Act
-    const ok = await orders.confirm(id, 1, confirmed.event.eventId);
+    const fenced = await orders.fence(given.order.orderId, given.event.eventId);
+    const marked = await orders.get(given.order.orderId);
     const voided = await orders.voidWrite(
-      unconfirmed.order.orderId,
+      given.order.orderId,
       1,
+      given.event.eventId,
       undefined,
     );
-    const stands = await orders.voidWrite(id, 1, undefined);
-    const tooLate = await orders.confirm(
-      unconfirmed.order.orderId,
+    const stands = await orders.voidWrite(
+      kept.order.orderId,
       1,
-      unconfirmed.event.eventId,
+      kept.event.eventId,
+      undefined,
     );
+    // The same write again (a retry arriving late): DynamoDB answers it as the
+    // request it already took (same client token), and applies nothing.
+    await orders.create(given.order, given.event, { settleBy: 1 });
 
     // Assess
-    expect([ok, voided, stands, tooLate]).toEqual([
-      true,
-      'voided',
-      'stands',
+    expect([fenced, voided, stands]).toEqual(['marked', 'voided', 'stands']);
+    expect(marked?.settlement?.fenced).toBe(true);
+    expect(await orders.get(given.order.orderId)).toBeUndefined();
+    expect(await orders.history(given.order.orderId)).toBeUndefined();
+    expect((await orders.get(kept.order.orderId))?.settlement?.fenced).toBe(
       false,
-    ]);
-    expect(await orders.get(unconfirmed.order.orderId)).toBeUndefined();
-    expect(await orders.history(unconfirmed.order.orderId)).toBeUndefined();
-    expect((await orders.get(id))?.settlement).toEqual({
-      settleBy: 1,
-      confirmed: true,
-    });
+    );
   });
 
-  it('voids an unconfirmed append back to the previous snapshot, but not once another write followed', async () => {
+  it('voids a fenced append back to the previous snapshot, but not once another write followed', async () => {
     // Prepare
     const { order, event } = placed(`o-${randomUUID()}`);
     await orders.create(order, event);
@@ -367,11 +366,23 @@ describe('OrderRepository on DynamoDB', () => {
     const payment = paymentProcessed(order.orderId);
     const paid = advanced(order, 'PAID');
     await orders.append(paid, payment, [], { settleBy: 1 });
+    await orders.fence(order.orderId, payment.eventId);
 
     // Act
-    const voided = await orders.voidWrite(order.orderId, 2, before.Item);
+    const voided = await orders.voidWrite(
+      order.orderId,
+      2,
+      payment.eventId,
+      before.Item,
+    );
     const again = await orders.append(paid, paymentProcessed(order.orderId));
-    const stands = await orders.voidWrite(order.orderId, 1, undefined);
+    await orders.fence(order.orderId, event.eventId);
+    const stands = await orders.voidWrite(
+      order.orderId,
+      1,
+      event.eventId,
+      undefined,
+    );
 
     // Assess
     expect(voided).toBe('voided');

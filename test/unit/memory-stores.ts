@@ -84,11 +84,7 @@ export class MemoryOrders implements OrderRepository {
 
   /** The store answers every write, so nothing is left to fence. */
   async fence() {
-    return 'applied' as const;
-  }
-
-  async confirm() {
-    return true;
+    return 'marked' as const;
   }
 
   async voidWrite() {

@@ -176,10 +176,14 @@ describe('the outbox relay', () => {
     expect(deps.calls).toEqual(['get']);
   });
 
-  it('waits (retries the record) while the API may still confirm its write', async () => {
+  it('waits (retries the record) while the API may still give its write up', async () => {
     // Prepare
     const settleBy = 5_000;
-    const deps = fakes(stored({ settlement: { settleBy, confirmed: false } }));
+    const deps = fakes(
+      stored({
+        settlement: { settleBy, eventId: placed.eventId, fenced: false },
+      }),
+    );
 
     // Act: the relay's clock within the grace period.
     const response = await relay(deps, settleBy + SETTLE_GRACE_MS)(
@@ -192,13 +196,35 @@ describe('the outbox relay', () => {
     expect(deps.calls).toEqual(['get']);
   });
 
-  it('voids an API write left unconfirmed past its grace period, publishing nothing', async () => {
+  it('publishes an API write nobody gave up, once its grace period is over', async () => {
     // Prepare
     const settleBy = 5_000;
-    const deps = fakes(stored({ settlement: { settleBy, confirmed: false } }));
+    const deps = fakes(
+      stored({
+        settlement: { settleBy, eventId: placed.eventId, fenced: false },
+      }),
+    );
 
     // Act
-    const response = await relay(deps, settleBy + SETTLE_GRACE_MS + 1)(
+    await relay(deps, settleBy + SETTLE_GRACE_MS + 1)(
+      { Records: [streamRecord('INSERT', snapshot())] },
+      context,
+    );
+
+    // Assess
+    expect(deps.calls).toEqual(['get', 'publish', 'clearOutbox']);
+  });
+
+  it('voids an API write the API gave up (fenced) at once, publishing nothing', async () => {
+    // Prepare: well within the grace period.
+    const deps = fakes(
+      stored({
+        settlement: { settleBy: 5_000, eventId: placed.eventId, fenced: true },
+      }),
+    );
+
+    // Act
+    const response = await relay(deps, 1_000)(
       { Records: [streamRecord('INSERT', snapshot())] },
       context,
     );
@@ -207,22 +233,6 @@ describe('the outbox relay', () => {
     expect(response).toEqual({ batchItemFailures: [] });
     expect(deps.calls).toEqual(['get', 'voidWrite']);
     expect(deps.published).toEqual([]);
-  });
-
-  it('publishes a confirmed API write', async () => {
-    // Prepare
-    const deps = fakes(
-      stored({ settlement: { settleBy: 1, confirmed: true } }),
-    );
-
-    // Act
-    await relay(deps, 10_000_000)(
-      { Records: [streamRecord('INSERT', snapshot())] },
-      context,
-    );
-
-    // Assess
-    expect(deps.calls).toEqual(['get', 'publish', 'clearOutbox']);
   });
 
   it('stops at the first record that fails, so that the rest come again in order', async () => {
@@ -251,22 +261,22 @@ describe('the outbox relay', () => {
 
 describe('the outbox relay, on a batch of several orders', () => {
   it('publishes every outbox up to a write that is not settled, in one publish, and retries from there', async () => {
-    // Prepare: orders a and b ready, c unconfirmed within its grace, d ready.
+    // Prepare: orders a, b and d past their grace period, c within its own.
     const event = (orderId: string) => ({
       ...placed,
       eventId: `e-${orderId}`,
       data: { ...placed.data, orderId },
     });
-    const stored = (orderId: string, confirmed = true): StoredOrder => ({
+    const stored = (orderId: string, settleBy = 0): StoredOrder => ({
       order: { ...order, orderId },
       appliedEventIds: new Set(),
       outbox: [event(orderId)],
-      settlement: { settleBy: 5_000, confirmed },
+      settlement: { settleBy, eventId: `e-${orderId}`, fenced: false },
     });
     const state = new Map([
       ['a', stored('a')],
       ['b', stored('b')],
-      ['c', stored('c', false)],
+      ['c', stored('c', 5_000)],
       ['d', stored('d')],
     ]);
     const publishes: string[][] = [];

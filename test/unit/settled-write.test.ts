@@ -7,24 +7,17 @@ import {
   WriteNotStoredError,
 } from '#commons/settled-write.ts';
 
-/** The settling calls a test scripts, in order; each entry answers one call. */
-type Answer<T> = T | Error;
-
-function scriptedOrders(script: {
-  fence?: Answer<'fenced' | 'applied'>[];
-  confirm?: Answer<boolean>[];
-}) {
+/** The fences a test scripts, in order; each entry answers one call. */
+function scriptedOrders(fences: ('blocked' | 'marked' | Error)[] = []) {
   const calls: string[] = [];
-  const next = <T>(name: string, answers: Answer<T>[] | undefined): T => {
-    calls.push(name);
-    const answer = answers?.shift();
-    if (answer === undefined) throw new Error(`unexpected ${name}`);
-    if (answer instanceof Error) throw answer;
-    return answer;
-  };
   const orders = {
-    fence: async () => next('fence', script.fence),
-    confirm: async () => next('confirm', script.confirm),
+    fence: async () => {
+      calls.push('fence');
+      const answer = fences.shift();
+      if (answer === undefined) throw new Error('unexpected fence');
+      if (answer instanceof Error) throw answer;
+      return answer;
+    },
   } as unknown as OrderRepository;
   return { orders, calls };
 }
@@ -43,46 +36,59 @@ function steppingClock(step: number) {
   };
 }
 
-const base = { orderId: 'o-1', version: 1, eventId: 'e-1' } as const;
+const base = { orderId: 'o-1', eventId: 'e-1' } as const;
 
 describe('settledWrite', () => {
-  it('confirms a write that succeeded, and answers with its result', async () => {
+  it('answers with the result of a write that answered in time, fencing nothing', async () => {
     // Prepare
-    const { orders, calls } = scriptedOrders({ confirm: [true] });
+    const { orders, calls } = scriptedOrders();
+    let settleBy = 0;
 
     // Act
     const result = await settledWrite({
       ...base,
       orders,
-      write: async () => 'created' as const,
-      stored: 'created',
+      write: async (options) => {
+        settleBy = options.settleBy ?? 0;
+        return 'created' as const;
+      },
+      timings: { writeMs: 100, answerMs: 2_000, callMs: 100 },
+      now: () => 5_000,
     });
 
-    // Assess
+    // Assess: the write carried the instant by which the API answers.
     expect(result).toBe('created');
-    expect(calls).toEqual(['confirm']);
-  });
-
-  it('passes a result that stored nothing straight through', async () => {
-    // Prepare
-    const { orders, calls } = scriptedOrders({});
-
-    // Act
-    const result = await settledWrite({
-      ...base,
-      orders,
-      write: async (): Promise<'created' | 'exists'> => 'exists',
-      stored: 'created',
-    });
-
-    // Assess
-    expect(result).toBe('exists');
+    expect(settleBy).toBe(7_000);
     expect(calls).toEqual([]);
   });
 
-  it('fences a write that timed out; once fenced, nothing was stored: 503', async () => {
+  // 'blocked': the write had not landed, and now never can; 'marked': it had, and
+  // the relay voids it.
+  it.each(['blocked', 'marked'] as const)(
+    'fences a write that timed out (%s), then answers 503',
+    async (fence) => {
+      // Prepare
+      const { orders, calls } = scriptedOrders([fence]);
+
+      // Act
+      const failure = await settledWrite({
+        ...base,
+        orders,
+        write: async () => {
+          throw timedOut();
+        },
+      }).catch((error: unknown) => error);
+
+      // Assess
+      expect(failure).toBeInstanceOf(WriteNotStoredError);
+      expect(failure).toBeInstanceOf(StoreUnavailableError);
+      expect(calls).toEqual(['fence']);
+    },
+  );
+
+  it('tries the fence again while the store does not answer it', async () => {
     // Prepare
-    const { orders, calls } = scriptedOrders({ fence: ['fenced'] });
+    const { orders, calls } = scriptedOrders([timedOut(), 'marked']);
 
     // Act
     const failure = await settledWrite({
@@ -91,58 +97,16 @@ describe('settledWrite', () => {
       write: async () => {
         throw timedOut();
       },
-      stored: 'created',
     }).catch((error: unknown) => error);
 
     // Assess
     expect(failure).toBeInstanceOf(WriteNotStoredError);
-    expect(failure).toBeInstanceOf(StoreUnavailableError);
-    expect(calls).toEqual(['fence']);
-  });
-
-  it('confirms a timed-out write the fence finds applied: it stands', async () => {
-    // Prepare: the first fence times out as well, the second answers.
-    const { orders, calls } = scriptedOrders({
-      fence: [timedOut(), 'applied'],
-      confirm: [true],
-    });
-
-    // Act
-    const result = await settledWrite({
-      ...base,
-      orders,
-      write: async () => {
-        throw timedOut();
-      },
-      stored: 'created',
-    });
-
-    // Assess
-    expect(result).toBe('created');
-    expect(calls).toEqual(['fence', 'fence', 'confirm']);
-  });
-
-  it('answers 503 when the relay voided the write before it could be confirmed', async () => {
-    // Prepare
-    const { orders } = scriptedOrders({ fence: ['applied'], confirm: [false] });
-
-    // Act
-    const failure = await settledWrite({
-      ...base,
-      orders,
-      write: async () => {
-        throw timedOut();
-      },
-      stored: 'created',
-    }).catch((error: unknown) => error);
-
-    // Assess
-    expect(failure).toBeInstanceOf(WriteNotStoredError);
+    expect(calls).toEqual(['fence', 'fence']);
   });
 
   it('does not fence a write refused before it was sent', async () => {
     // Prepare
-    const { orders, calls } = scriptedOrders({});
+    const { orders, calls } = scriptedOrders();
     const error = refused();
 
     // Act
@@ -152,7 +116,6 @@ describe('settledWrite', () => {
       write: async () => {
         throw error;
       },
-      stored: 'created',
     }).catch((e: unknown) => e);
 
     // Assess
@@ -161,10 +124,10 @@ describe('settledWrite', () => {
   });
 
   it('gives up at the deadline with StoreUnavailableError while the store stays silent', async () => {
-    // Prepare: every settling call times out; the clock runs 300 ms a reading.
-    const { orders, calls } = scriptedOrders({
-      fence: Array.from({ length: 50 }, timedOut),
-    });
+    // Prepare: every fence times out; the clock runs 300 ms a reading.
+    const { orders, calls } = scriptedOrders(
+      Array.from({ length: 50 }, timedOut),
+    );
 
     // Act
     const failure = await settledWrite({
@@ -173,33 +136,15 @@ describe('settledWrite', () => {
       write: async () => {
         throw timedOut();
       },
-      stored: 'created',
       timings: { writeMs: 100, answerMs: 2_000, callMs: 100 },
       now: steppingClock(300),
     }).catch((e: unknown) => e);
 
-    // Assess: a plain 503, not a claim that nothing was stored.
+    // Assess: a plain 503, not a claim that the write is fenced off.
     expect(failure).toBeInstanceOf(StoreUnavailableError);
     expect(failure).not.toBeInstanceOf(WriteNotStoredError);
     expect(calls.length).toBeGreaterThan(0);
     expect(calls.length).toBeLessThan(10);
-  });
-
-  it('retries a confirm that timed out, fencing no more', async () => {
-    // Prepare
-    const { orders, calls } = scriptedOrders({ confirm: [timedOut(), true] });
-
-    // Act
-    const result = await settledWrite({
-      ...base,
-      orders,
-      write: async () => 'appended' as const,
-      stored: 'appended',
-    });
-
-    // Assess
-    expect(result).toBe('appended');
-    expect(calls).toEqual(['confirm', 'confirm']);
   });
 });
 
