@@ -8,6 +8,7 @@
  * as PaymentOrphaned, to be refunded (docs/domain.md section 6).
  */
 import { randomUUID } from 'node:crypto';
+import { setTimeout as delay } from 'node:timers/promises';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
@@ -45,7 +46,10 @@ import {
   createOrphanPaymentRepository,
   type OrphanPaymentRepository,
 } from '#commons/orphan-payment-repository.ts';
-import { SETTLE_GRACE_MS } from '#commons/settled-write.ts';
+import {
+  DEFAULT_WRITE_TIMINGS,
+  SETTLE_GRACE_MS,
+} from '#commons/settled-write.ts';
 import {
   type Clock,
   type DomainEvent,
@@ -76,6 +80,13 @@ export interface OrderEventsDependencies {
 
 /** Optimistic concurrency: re-read and retry this often before calling it transient. */
 const MAX_CONFLICTS = 5;
+
+/**
+ * How long a record waits for the order's last API write to settle (the API's
+ * answer deadline plus the relay's grace, and a second more), and how often it looks.
+ */
+const SETTLE_WAIT_MS = DEFAULT_WRITE_TIMINGS.answerMs + SETTLE_GRACE_MS + 1000;
+const SETTLE_POLL_MS = 250;
 
 /** Publishes what a write caused, then empties the outbox it was kept in. */
 async function publishOutbox(
@@ -109,6 +120,7 @@ export async function foldPaymentOutcome(
     now: deps.clock.now,
     uuid: () => deterministicUuid('ShippingRequested', event.eventId),
   };
+  const settleWaitEnd = performance.now() + SETTLE_WAIT_MS;
   for (let attempt = 1; attempt <= MAX_CONFLICTS; attempt += 1) {
     // Strongly consistent, and the order API stores an order before its OrderPlaced
     // is published: an order not found here does not exist (docs/domain.md section 5).
@@ -124,13 +136,21 @@ export async function foldPaymentOutcome(
     // still give up): an outcome folded on top of it would make it stand
     // (docs/outbox.md). A creation whose OrderPlaced led to this outcome was
     // published, so it stands.
+    // The API's settleBy is wall-clock time, whatever clock the events use.
     const settlement = found.settlement;
     if (
       settlement &&
       (settlement.fenced ||
         (found.order.version > 1 &&
-          deps.clock.now().getTime() <= settlement.settleBy + SETTLE_GRACE_MS))
+          Date.now() <= settlement.settleBy + SETTLE_GRACE_MS))
     ) {
+      // It settles within seconds (the API's answer plus the grace, or the relay's
+      // void): wait here rather than spend the mapping's retries.
+      if (performance.now() < settleWaitEnd) {
+        await delay(SETTLE_POLL_MS);
+        attempt -= 1;
+        continue;
+      }
       throw new OrderNotSettledError(
         `order ${orderId} version ${found.order.version} is not settled by the API yet`,
       );

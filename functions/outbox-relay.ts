@@ -20,6 +20,7 @@
  * retries from it, and later records of the shard wait, so an order's events stay in
  * order.
  */
+import { setTimeout as delay } from 'node:timers/promises';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
@@ -28,6 +29,7 @@ import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import middy from '@middy/core';
 import type {
+  Context,
   DynamoDBBatchResponse,
   DynamoDBRecord,
   DynamoDBStreamEvent,
@@ -40,6 +42,7 @@ import {
   tableName,
 } from '#commons/config.ts';
 import { createDocumentClient } from '#commons/dynamodb.ts';
+import { isDependencyOutage } from '#commons/kafka-consumer.ts';
 import {
   createKafkaPublisher,
   type EventPublisher,
@@ -51,7 +54,12 @@ import {
   type StoredOrder,
 } from '#commons/order-repository.ts';
 import { SETTLE_GRACE_MS } from '#commons/settled-write.ts';
+import type { DomainEvent } from '#domain/events.ts';
 import { TransientError } from '#domain/failures.ts';
+import {
+  DEFAULT_OUTAGE_POLICY,
+  nextOutageDelay,
+} from '#domain/outage-policy.ts';
 import { TABLES } from '#infra/tables.ts';
 
 export interface OutboxRelayDependencies {
@@ -155,8 +163,45 @@ export function createOutboxRelay(deps: OutboxRelayDependencies) {
    * records settled in order; every outbox left in one publish; the outboxes
    * cleared side by side. Returns the index of the first record to retry.
    */
+  /**
+   * Publishes, waiting inside the invocation while Kafka is down (docs/broker-
+   * outages.md): retried every 1-2 s while the invocation has time, so the events go
+   * out within about 2 s of the broker's return, whatever the mapping's pacing.
+   */
+  const publishRidingOutages = async (
+    events: readonly DomainEvent[],
+    context: Context,
+  ): Promise<void> => {
+    let longestTryMs = 0;
+    for (let failures = 1; ; failures += 1) {
+      const started = performance.now();
+      try {
+        return await publisher.publish(events);
+      } catch (error) {
+        if (!isDependencyOutage(error)) throw error;
+        longestTryMs = Math.max(longestTryMs, performance.now() - started);
+        const wait = nextOutageDelay(
+          DEFAULT_OUTAGE_POLICY,
+          {
+            failures,
+            longestTryMs,
+            remainingMs: context.getRemainingTimeInMillis(),
+          },
+          Math.random,
+        );
+        if (wait === undefined) throw error;
+        logger.warn('Kafka unavailable: publishing again', {
+          failures,
+          waitMs: wait,
+        });
+        await delay(wait);
+      }
+    }
+  };
+
   const relay = async (
     records: readonly DynamoDBRecord[],
+    context: Context,
   ): Promise<{ failedAt: number; error: unknown } | undefined> => {
     const writes = records.map(outboxWrite);
     const ids = [...new Set(writes.flatMap((w) => (w ? [w.orderId] : [])))];
@@ -196,7 +241,10 @@ export function createOutboxRelay(deps: OutboxRelayDependencies) {
     const [first] = ready;
     if (!first) return failure;
     try {
-      await publisher.publish(ready.flatMap(({ order }) => order.outbox));
+      await publishRidingOutages(
+        ready.flatMap(({ order }) => order.outbox),
+        context,
+      );
     } catch (error) {
       return { failedAt: first.index, error };
     }
@@ -230,13 +278,13 @@ export function createOutboxRelay(deps: OutboxRelayDependencies) {
   return middy<DynamoDBStreamEvent, DynamoDBBatchResponse>()
     .use(injectLambdaContext(logger))
     .use(logMetrics(metrics ?? createMetrics('outbox-relay')))
-    .handler(async (event) => {
+    .handler(async (event, context) => {
       metrics?.addMetric(
         'StreamRecords',
         MetricUnit.Count,
         event.Records.length,
       );
-      const failure = await relay(event.Records);
+      const failure = await relay(event.Records, context);
       if (!failure) return { batchItemFailures: [] };
       const sequence =
         event.Records[failure.failedAt]?.dynamodb?.SequenceNumber ?? '';

@@ -328,3 +328,59 @@ describe('the outbox relay, on a batch of several orders', () => {
     expect(response).toEqual({ batchItemFailures: [{ itemIdentifier: '3' }] });
   });
 });
+
+describe('the outbox relay while Kafka is down', () => {
+  it('publishes again inside the invocation, and succeeds once Kafka is back', async () => {
+    // Prepare: Kafka refuses the first publish.
+    const { KafkaUnavailableError } = await import(
+      '#commons/kafka-publisher.ts'
+    );
+    const deps = fakes({
+      order,
+      appliedEventIds: new Set([placed.eventId]),
+      outbox: [placed],
+    });
+    let tries = 0;
+    deps.publisher.publish = async () => {
+      tries += 1;
+      if (tries === 1) throw new KafkaUnavailableError('broker not connected');
+    };
+
+    // Act
+    const response = await relay(deps)(
+      { Records: [streamRecord('INSERT', snapshot())] },
+      context,
+    );
+
+    // Assess
+    expect(response).toEqual({ batchItemFailures: [] });
+    expect(tries).toBe(2);
+  });
+
+  it('hands the record back to the mapping when the invocation has no time to wait', async () => {
+    // Prepare
+    const { KafkaUnavailableError } = await import(
+      '#commons/kafka-publisher.ts'
+    );
+    const deps = fakes({
+      order,
+      appliedEventIds: new Set([placed.eventId]),
+      outbox: [placed],
+    });
+    let tries = 0;
+    deps.publisher.publish = async () => {
+      tries += 1;
+      throw new KafkaUnavailableError('broker not connected');
+    };
+
+    // Act
+    const response = await relay(deps)(
+      { Records: [streamRecord('INSERT', snapshot(), '9')] },
+      { getRemainingTimeInMillis: () => 3_000 } as Context,
+    );
+
+    // Assess
+    expect(response).toEqual({ batchItemFailures: [{ itemIdentifier: '9' }] });
+    expect(tries).toBe(1);
+  });
+});
