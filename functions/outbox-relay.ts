@@ -302,11 +302,14 @@ export function createOutboxRelay(deps: OutboxRelayDependencies) {
 }
 
 function wireFromEnvironment(): OutboxRelayDependencies {
-  // Nobody waits on the relay: the budgets of the Kafka-triggered functions.
+  // Nobody waits on the relay: the store budget of the Kafka-triggered functions.
+  // But the short publish deadline of the HTTP functions: the relay tries again
+  // every 1-2 s while Kafka is down, and a long try would hold it past the broker's
+  // return.
   const config = loadConfig({
     kafka: KafkaConfig,
     dynamodb: dynamoDbConfig('consumer'),
-    kafkaBudget: kafkaBudget('consumer'),
+    kafkaBudget: kafkaBudget('api'),
     ordersTable: tableName(TABLES.orders.envVar),
   });
   const logger = createLogger('outbox-relay');
