@@ -53,61 +53,50 @@ export interface LocalFunction {
   readonly memoryMb: number;
 }
 
-/** An `AWS::Lambda::EventSourceMapping` on a Kafka topic, with Lambda's defaults. */
-export interface LocalMapping {
+/** What every `AWS::Lambda::EventSourceMapping` says, with Lambda's defaults. */
+export interface MappingSettings {
   readonly logicalId: string;
   readonly functionLogicalId: string;
-  readonly topic: string;
-  readonly consumerGroupId: string;
-  readonly startingPosition: 'TRIM_HORIZON' | 'LATEST' | 'AT_TIMESTAMP';
-  /** Unix seconds, with `AT_TIMESTAMP`. */
-  readonly startingPositionTimestamp?: number;
   /** Default 100. */
   readonly batchSize: number;
-  /** Default 0.5 (Kafka's 500 ms) when absent. */
-  readonly maximumBatchingWindowSeconds: number;
-  /** -1 (infinite) when absent. */
+  /** -1 (infinite: until the record leaves its source) when absent. */
   readonly maximumRetryAttempts: number;
-  /** -1 (infinite) when absent. */
+  /** -1 (infinite: until the record leaves its source) when absent. */
   readonly maximumRecordAgeSeconds: number;
   readonly bisectBatchOnFunctionError: boolean;
   readonly reportBatchItemFailures: boolean;
-  /** E.g. `kafka://order.placed.v1.dead-letter`. */
+  /**
+   * Kafka: e.g. `kafka://order.placed.v1.dead-letter`. A stream: an SQS queue or SNS
+   * topic ARN, as JSON; not emulated locally (logged instead).
+   */
   readonly onFailureDestination?: string;
-  readonly minimumPollers?: number;
-  readonly maximumPollers?: number;
   readonly enabled: boolean;
   /** The `FilterCriteria` patterns, as JSON strings. */
   readonly filters: readonly string[];
 }
 
-/**
- * An `AWS::Lambda::EventSourceMapping` on a DynamoDB table's stream, with Lambda's
- * defaults for stream sources.
- */
-export interface LocalStreamMapping {
-  readonly logicalId: string;
-  readonly functionLogicalId: string;
+/** An `AWS::Lambda::EventSourceMapping` on a Kafka topic. */
+export interface LocalMapping extends MappingSettings {
+  readonly topic: string;
+  readonly consumerGroupId: string;
+  readonly startingPosition: 'TRIM_HORIZON' | 'LATEST' | 'AT_TIMESTAMP';
+  /** Unix seconds, with `AT_TIMESTAMP`. */
+  readonly startingPositionTimestamp?: number;
+  /** Default 0.5 (Kafka's 500 ms) when absent. */
+  readonly maximumBatchingWindowSeconds: number;
+  readonly minimumPollers?: number;
+  readonly maximumPollers?: number;
+}
+
+/** An `AWS::Lambda::EventSourceMapping` on a DynamoDB table's stream. */
+export interface LocalStreamMapping extends MappingSettings {
   /** The table's logical id, which is also its local name. */
   readonly tableLogicalId: string;
   readonly startingPosition: 'TRIM_HORIZON' | 'LATEST';
-  /** Default 100. */
-  readonly batchSize: number;
   /** Default 0. */
   readonly maximumBatchingWindowSeconds: number;
-  /** -1 (until the record leaves the stream) when absent. */
-  readonly maximumRetryAttempts: number;
-  /** -1 (until the record leaves the stream) when absent. */
-  readonly maximumRecordAgeSeconds: number;
-  readonly bisectBatchOnFunctionError: boolean;
-  readonly reportBatchItemFailures: boolean;
   /** Default 1. */
   readonly parallelizationFactor: number;
-  /** An SQS queue or SNS topic ARN; not emulated locally (logged instead). */
-  readonly onFailureDestination?: string;
-  readonly enabled: boolean;
-  /** The `FilterCriteria` patterns, as JSON strings. */
-  readonly filters: readonly string[];
 }
 
 /** An HTTP API route and the function behind it. */
@@ -529,10 +518,10 @@ function readMappings(
     )
     .map(([logicalId, resource]) => {
       const props = resource.Properties ?? {};
-      const functionLogicalId = functionOf(
-        props.FunctionName,
+      const { destination, ...settings } = readMappingSettings(
+        logicalId,
+        props,
         names,
-        `event source mapping ${logicalId}`,
       );
       const topics = props.Topics;
       if (
@@ -560,12 +549,6 @@ function readMappings(
           `event source mapping ${logicalId}: StartingPosition ${JSON.stringify(startingPosition)}`,
         );
       }
-      const destinationConfig = isRecord(props.DestinationConfig)
-        ? props.DestinationConfig.OnFailure
-        : undefined;
-      const destination = isRecord(destinationConfig)
-        ? destinationConfig.Destination
-        : undefined;
       if (destination !== undefined && typeof destination !== 'string') {
         throw new UnsupportedTemplateError(
           `event source mapping ${logicalId}: on-failure destination ${JSON.stringify(destination)} is not a kafka:// topic`,
@@ -574,13 +557,8 @@ function readMappings(
       const pollers = isRecord(props.ProvisionedPollerConfig)
         ? props.ProvisionedPollerConfig
         : {};
-      const responseTypes = props.FunctionResponseTypes;
-      const filterCriteria = isRecord(props.FilterCriteria)
-        ? props.FilterCriteria.Filters
-        : undefined;
       const mapping: LocalMapping = {
-        logicalId,
-        functionLogicalId,
+        ...settings,
         topic: topics[0],
         consumerGroupId: typeof groupId === 'string' ? groupId : logicalId,
         startingPosition,
@@ -591,17 +569,10 @@ function readMappings(
               ),
             }
           : {}),
-        batchSize: numberOr(props.BatchSize, 100),
         maximumBatchingWindowSeconds: numberOr(
           props.MaximumBatchingWindowInSeconds,
           0.5,
         ),
-        maximumRetryAttempts: numberOr(props.MaximumRetryAttempts, -1),
-        maximumRecordAgeSeconds: numberOr(props.MaximumRecordAgeInSeconds, -1),
-        bisectBatchOnFunctionError: props.BisectBatchOnFunctionError === true,
-        reportBatchItemFailures:
-          Array.isArray(responseTypes) &&
-          responseTypes.includes('ReportBatchItemFailures'),
         ...(destination !== undefined
           ? { onFailureDestination: destination }
           : {}),
@@ -611,17 +582,53 @@ function readMappings(
         ...(pollers.MaximumPollers !== undefined
           ? { maximumPollers: Number(pollers.MaximumPollers) }
           : {}),
-        enabled: props.Enabled !== false && props.Enabled !== 'false',
-        filters: Array.isArray(filterCriteria)
-          ? filterCriteria.flatMap((filter: unknown) =>
-              isRecord(filter) && typeof filter.Pattern === 'string'
-                ? [filter.Pattern]
-                : [],
-            )
-          : [],
       };
       return mapping;
     });
+}
+
+/**
+ * The properties every event source mapping has, with Lambda's defaults, and its
+ * on-failure destination as the template gives it.
+ */
+function readMappingSettings(
+  logicalId: string,
+  props: Record<string, unknown>,
+  names: ReadonlyMap<string, string>,
+): Omit<MappingSettings, 'onFailureDestination'> & { destination: unknown } {
+  const destinationConfig = isRecord(props.DestinationConfig)
+    ? props.DestinationConfig.OnFailure
+    : undefined;
+  const responseTypes = props.FunctionResponseTypes;
+  const filterCriteria = isRecord(props.FilterCriteria)
+    ? props.FilterCriteria.Filters
+    : undefined;
+  return {
+    logicalId,
+    functionLogicalId: functionOf(
+      props.FunctionName,
+      names,
+      `event source mapping ${logicalId}`,
+    ),
+    batchSize: numberOr(props.BatchSize, 100),
+    maximumRetryAttempts: numberOr(props.MaximumRetryAttempts, -1),
+    maximumRecordAgeSeconds: numberOr(props.MaximumRecordAgeInSeconds, -1),
+    bisectBatchOnFunctionError: props.BisectBatchOnFunctionError === true,
+    reportBatchItemFailures:
+      Array.isArray(responseTypes) &&
+      responseTypes.includes('ReportBatchItemFailures'),
+    destination: isRecord(destinationConfig)
+      ? destinationConfig.Destination
+      : undefined,
+    enabled: props.Enabled !== false && props.Enabled !== 'false',
+    filters: Array.isArray(filterCriteria)
+      ? filterCriteria.flatMap((filter: unknown) =>
+          isRecord(filter) && typeof filter.Pattern === 'string'
+            ? [filter.Pattern]
+            : [],
+        )
+      : [],
+  };
 }
 
 /** The table whose stream a mapping reads (`Fn::GetAtt [table, StreamArn]`), if any. */
@@ -648,51 +655,29 @@ function readStreamMappings(
     const tableLogicalId = streamTableOf(resource, resources);
     if (tableLogicalId === undefined) return [];
     const props = resource.Properties ?? {};
-    const where = `event source mapping ${logicalId}`;
+    const { destination, ...settings } = readMappingSettings(
+      logicalId,
+      props,
+      names,
+    );
     const startingPosition = props.StartingPosition ?? 'LATEST';
     if (startingPosition !== 'TRIM_HORIZON' && startingPosition !== 'LATEST') {
       throw new UnsupportedTemplateError(
-        `${where}: StartingPosition ${JSON.stringify(startingPosition)} on a DynamoDB stream`,
+        `event source mapping ${logicalId}: StartingPosition ${JSON.stringify(startingPosition)} on a DynamoDB stream`,
       );
     }
-    const destinationConfig = isRecord(props.DestinationConfig)
-      ? props.DestinationConfig.OnFailure
-      : undefined;
-    const destination = isRecord(destinationConfig)
-      ? destinationConfig.Destination
-      : undefined;
-    const responseTypes = props.FunctionResponseTypes;
-    const filterCriteria = isRecord(props.FilterCriteria)
-      ? props.FilterCriteria.Filters
-      : undefined;
     const mapping: LocalStreamMapping = {
-      logicalId,
-      functionLogicalId: functionOf(props.FunctionName, names, where),
+      ...settings,
       tableLogicalId,
       startingPosition,
-      batchSize: numberOr(props.BatchSize, 100),
       maximumBatchingWindowSeconds: numberOr(
         props.MaximumBatchingWindowInSeconds,
         0,
       ),
-      maximumRetryAttempts: numberOr(props.MaximumRetryAttempts, -1),
-      maximumRecordAgeSeconds: numberOr(props.MaximumRecordAgeInSeconds, -1),
-      bisectBatchOnFunctionError: props.BisectBatchOnFunctionError === true,
-      reportBatchItemFailures:
-        Array.isArray(responseTypes) &&
-        responseTypes.includes('ReportBatchItemFailures'),
       parallelizationFactor: numberOr(props.ParallelizationFactor, 1),
       ...(destination !== undefined
         ? { onFailureDestination: JSON.stringify(destination) }
         : {}),
-      enabled: props.Enabled !== false && props.Enabled !== 'false',
-      filters: Array.isArray(filterCriteria)
-        ? filterCriteria.flatMap((filter: unknown) =>
-            isRecord(filter) && typeof filter.Pattern === 'string'
-              ? [filter.Pattern]
-              : [],
-          )
-        : [],
     };
     return [mapping];
   });
