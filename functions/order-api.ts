@@ -190,6 +190,24 @@ export function createOrderApi(deps: OrderApiDependencies) {
     return true;
   };
 
+  /** Voids the order's creation when the API gave it up; whether it did. */
+  const voidGivenUpCreate = async (orderId: string): Promise<boolean> => {
+    const found = await orders.get(orderId);
+    const settlement = found?.settlement;
+    if (found?.order.version !== 1 || !settlement?.fenced) return false;
+    const outcome = await orders.voidWrite(
+      orderId,
+      1,
+      settlement.eventId,
+      undefined,
+    );
+    logger.info('a given-up creation voided before placing again', {
+      orderId,
+      outcome,
+    });
+    return true;
+  };
+
   /** What each POST /orders answered, for when saving it as idempotent fails. */
   const answered = new WeakMap<HttpEvent, HttpResult>();
 
@@ -200,13 +218,21 @@ export function createOrderApi(deps: OrderApiDependencies) {
       causationId: null,
     };
     const { order, event: placed } = placeOrder(request, causation, clock);
-    const stored = await settledWrite({
-      orders,
-      orderId: order.orderId,
-      eventId: placed.eventId,
-      write: (options) => orders.create(order, placed, options),
-      timings,
-    });
+    const create = () =>
+      settledWrite({
+        orders,
+        orderId: order.orderId,
+        eventId: placed.eventId,
+        write: (options) => orders.create(order, placed, options),
+        timings,
+      });
+    let stored = await create();
+    // The order a request before this one placed, gave up and answered 503 for
+    // (fenced), but the relay has not voided yet: void it now, as the relay would,
+    // so that the client's retry is not told 409 about an order that is going away.
+    if (stored === 'exists' && (await voidGivenUpCreate(order.orderId))) {
+      stored = await create();
+    }
     if (stored === 'exists') {
       throw new ProblemError(409, 'order-exists', 'Order already exists', {
         detail: `an order ${order.orderId} exists; use another orderId or an Idempotency-Key`,

@@ -32,11 +32,13 @@ export interface WriteTimings {
 
 /**
  * An answer within 3 s even when DynamoDB hangs, with room for the idempotency
- * record's removal after a failure (docs/outbox.md, "Timings").
+ * record's removal after a failure; as much of it as possible for the write itself,
+ * so that a store slowed by a busy machine is not taken for a hung one
+ * (docs/outbox.md, "Timings").
  */
 export const DEFAULT_WRITE_TIMINGS: WriteTimings = {
-  writeMs: 1200,
-  answerMs: 2200,
+  writeMs: 2000,
+  answerMs: 2500,
   callMs: 500,
 };
 

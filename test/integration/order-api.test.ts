@@ -301,6 +301,40 @@ describe('order API: Idempotency-Key', () => {
     expect(second.statusCode).toBe(409);
     expect(bodyOf(second as never).type).toBe('/problems/order-exists');
   });
+
+  it('places an order again over one the API gave up (fenced) that the relay has not voided yet', async () => {
+    // Prepare: a creation that landed after its request was answered 503 and fenced.
+    const { createDocumentClient } = await import('#commons/dynamodb.ts');
+    const { createOrderRepository } = await import(
+      '#commons/order-repository.ts'
+    );
+    const { placeOrder } = await import('#domain/order.ts');
+    const orders = createOrderRepository(
+      createDocumentClient(
+        { endpoint, region: LOCAL_AWS.region },
+        { credentials: LOCAL_AWS.credentials },
+      ),
+      `api-orders-${run}`,
+    );
+    const orderId = `given-up-${run}`;
+    const body = { ...valid, orderId };
+    const earlier = placeOrder(
+      body as never,
+      { correlationId: 'c-1', causationId: null },
+      { now: () => new Date(), uuid: randomUUID },
+    );
+    await orders.create(earlier.order, earlier.event, { settleBy: Date.now() });
+    await orders.fence(orderId, earlier.event.eventId);
+
+    // Act: the client's retry.
+    const retry = await api(httpEvent('POST', '/orders', body), context);
+
+    // Assess: placed anew, not 409; the earlier event is gone from its history.
+    expect([201, 202]).toContain(retry.statusCode);
+    const stored = await orders.get(orderId);
+    expect(stored?.appliedEventIds.has(earlier.event.eventId)).toBe(false);
+    expect(stored?.settlement?.fenced).toBe(false);
+  });
 });
 
 describe('order API: health', () => {

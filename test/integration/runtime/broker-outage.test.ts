@@ -67,14 +67,25 @@ afterAll(async () => {
   await platform?.stop();
 }, 120_000);
 
+/**
+ * Places an order as a client would: a 503 (a store slowed by a busy machine) means
+ * nothing happened, so it is sent again after its Retry-After, with the same key.
+ */
 async function place(orderId: string): Promise<number> {
-  const response = await fetch(`${system.url}/orders`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(orderRequest(orderId)),
-  });
-  await response.body?.cancel();
-  return response.status;
+  for (let attempt = 1; ; attempt += 1) {
+    const response = await fetch(`${system.url}/orders`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        'idempotency-key': `key-${orderId}`,
+      },
+      body: JSON.stringify(orderRequest(orderId)),
+    });
+    await response.body?.cancel();
+    if (response.status !== 503 || attempt === 5) return response.status;
+    const after = Number(response.headers.get('retry-after') ?? 1);
+    await hold(Math.min(after, 5) * 1000);
+  }
 }
 
 async function statusOf(orderId: string): Promise<string | undefined> {
