@@ -46,10 +46,7 @@ import {
   createOrphanPaymentRepository,
   type OrphanPaymentRepository,
 } from '#commons/orphan-payment-repository.ts';
-import {
-  DEFAULT_WRITE_TIMINGS,
-  SETTLE_GRACE_MS,
-} from '#commons/settled-write.ts';
+import { DEFAULT_WRITE_TIMINGS, settledAfter } from '#commons/settled-write.ts';
 import {
   type Clock,
   type DomainEvent,
@@ -85,7 +82,7 @@ const MAX_CONFLICTS = 5;
  * How long a record waits for the order's last API write to settle (the API's
  * answer deadline plus the relay's grace, and a second more), and how often it looks.
  */
-const SETTLE_WAIT_MS = DEFAULT_WRITE_TIMINGS.answerMs + SETTLE_GRACE_MS + 1000;
+const SETTLE_WAIT_MS = settledAfter(DEFAULT_WRITE_TIMINGS.answerMs) + 1000;
 const SETTLE_POLL_MS = 250;
 
 /** Publishes what a write caused, then empties the outbox it was kept in. */
@@ -142,7 +139,7 @@ export async function foldPaymentOutcome(
       settlement &&
       (settlement.fenced ||
         (found.order.version > 1 &&
-          Date.now() <= settlement.settleBy + SETTLE_GRACE_MS))
+          Date.now() <= settledAfter(settlement.settleBy)))
     ) {
       // It settles within seconds (the API's answer plus the grace, or the relay's
       // void): wait here rather than spend the mapping's retries.

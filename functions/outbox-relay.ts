@@ -11,7 +11,7 @@
  *   record is not the order's latest write (a later record covers it): done;
  * - the latest write is an API write the API gave up on (fenced: it answered 503):
  *   void it, publishing nothing;
- * - an API write not fenced, before its `settleBy` plus SETTLE_GRACE_MS: the API may
+ * - an API write not fenced, before `settledAfter(settleBy)`: the API may
  *   still give it up: try again later (the API usually publishes it itself first);
  * - otherwise publish the outbox, then clear it: every outbox of the batch in one
  *   publish. Events keep their ids, so publishing twice (the API and the relay
@@ -50,12 +50,12 @@ import {
 import { createLogger, createMetrics } from '#commons/observability.ts';
 import {
   createOrderRepository,
+  OrderNotSettledError,
   type OrderRepository,
   type StoredOrder,
 } from '#commons/order-repository.ts';
-import { SETTLE_GRACE_MS } from '#commons/settled-write.ts';
+import { settledAfter } from '#commons/settled-write.ts';
 import type { DomainEvent } from '#domain/events.ts';
-import { TransientError } from '#domain/failures.ts';
 import {
   DEFAULT_OUTAGE_POLICY,
   nextOutageDelay,
@@ -69,14 +69,6 @@ export interface OutboxRelayDependencies {
   readonly metrics?: Metrics;
   /** Epoch milliseconds. Default Date.now. */
   readonly now?: () => number;
-}
-
-/** An API write the API may still give up: the mapping retries the record later. */
-export class WriteNotSettledError extends TransientError {
-  constructor(message: string) {
-    super(message);
-    this.name = 'WriteNotSettledError';
-  }
 }
 
 /** The order and version a stream record wrote, when it left events in the outbox. */
@@ -127,9 +119,9 @@ export function createOutboxRelay(deps: OutboxRelayDependencies) {
     if (!settlement) return found;
     if (!settlement.fenced) {
       // Until then the API may still give the write up (fence it).
-      const due = settlement.settleBy + SETTLE_GRACE_MS;
+      const due = settledAfter(settlement.settleBy);
       if (now() <= due) {
-        throw new WriteNotSettledError(
+        throw new OrderNotSettledError(
           `order ${orderId} version ${version}: the API may still give it up (until ${new Date(due).toISOString()})`,
         );
       }
@@ -289,7 +281,7 @@ export function createOutboxRelay(deps: OutboxRelayDependencies) {
       const sequence =
         event.Records[failure.failedAt]?.dynamodb?.SequenceNumber ?? '';
       const log =
-        failure.error instanceof WriteNotSettledError
+        failure.error instanceof OrderNotSettledError
           ? logger.info
           : logger.error;
       log.call(logger, 'the mapping retries from this record', {

@@ -49,6 +49,19 @@ export const DEFAULT_WRITE_TIMINGS: WriteTimings = {
  */
 export const SETTLE_GRACE_MS = 2000;
 
+/**
+ * Until when the API may still give up (fence) the write it stamped `settleBy`:
+ * before this instant, nothing may publish it or build on it.
+ *
+ * @example
+ * ```ts
+ * if (Date.now() <= settledAfter(settlement.settleBy)) retryLater();
+ * ```
+ */
+export function settledAfter(settleBy: number): number {
+  return settleBy + SETTLE_GRACE_MS;
+}
+
 /** Between two settling attempts that found the store unavailable. */
 const RETRY_PAUSE_MS = 100;
 
