@@ -103,13 +103,16 @@ describe('chaos in the local Lambda sandbox', () => {
     const echoes = results.flatMap((r) => (r.ok ? [r.result as Echo] : []));
     expect(echoes.map((e) => e.count)).toEqual(echoes.map((_, i) => i + 1));
     expect(new Set(echoes.map((e) => e.sandboxId)).size).toBe(1);
-    // Logged as the runtime logs a handler's error, and announced.
-    expect(lines.some((l) => l.includes('"message":"Invoke Error"'))).toBe(
-      true,
-    );
-    expect(
-      lines.some((l) => /^\[chaotic\] chaos: .* fails before/.test(l)),
-    ).toBe(true);
+    // Logged as the runtime logs a handler's error, and announced. The sandbox's
+    // output arrives on its own stream, after the result: wait for it.
+    await expect
+      .poll(() => lines.some((l) => l.includes('"message":"Invoke Error"')))
+      .toBe(true);
+    await expect
+      .poll(() =>
+        lines.some((l) => /^\[chaotic\] chaos: .* fails before/.test(l)),
+      )
+      .toBe(true);
   });
 
   it('fails after the handler ran, when asked to', async () => {
