@@ -22,7 +22,7 @@ import type { Metrics } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import httpRouterHandler from '@middy/http-router';
-import { z } from 'zod';
+import * as z from 'zod';
 import {
   DynamoDbConfig,
   KafkaConfig,

@@ -24,7 +24,7 @@ import {
   type KafkaConfig as KafkaJsConfig,
   logLevel,
 } from 'kafkajs';
-import { z } from 'zod';
+import * as z from 'zod';
 import { KafkaConfig, loadConfig } from '#commons/config.ts';
 
 /** What a topic should look like. */

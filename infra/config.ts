@@ -3,7 +3,7 @@
  * setting has a documented default here; `cdk.json` and `-c` override them. Validated
  * with zod so a typo fails `cdk synth` with a message, not a broken deployment.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { guaranteedOutageSeconds } from '#domain/outage-policy.ts';
 
 const EsmSettings = z.object({

@@ -2,7 +2,7 @@
  * Configuration: read from the environment once, at cold start, validated with zod.
  * A bad or missing variable fails the cold start with one message naming every problem.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** The configuration is invalid; the message names every offending variable. */
 export class ConfigError extends Error {

@@ -13,7 +13,7 @@
  * `x.dead-letter.dead-letter`): the reprocessor parks them itself, with their raw bytes,
  * through the consumer module's `park` option and {@link poisonDeadLetter}.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import {
   type DeadLetterError,
   DeadLetterError as DeadLetterErrorSchema,

@@ -8,7 +8,7 @@ import type {
   APIGatewayProxyEventV2,
   APIGatewayProxyStructuredResultV2,
 } from 'aws-lambda';
-import type { z } from 'zod';
+import type * as z from 'zod';
 import { TransientError } from '#domain/failures.ts';
 
 export type HttpEvent = APIGatewayProxyEventV2;

@@ -22,7 +22,7 @@ import { randomUUID } from 'node:crypto';
 import { setTimeout as sleepFor } from 'node:timers/promises';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { ReceivedDeadLetter } from '#domain/dead-letter.ts';
 import { deadLetterTopic, HEADERS } from '#domain/events.ts';
 import {

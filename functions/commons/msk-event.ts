@@ -9,7 +9,7 @@
  * whose Kafka record schema rejects tombstones and throws on signed header bytes
  * (docs/aws-kafka-esm.md, Event payload).
  */
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * One header element: a one-entry object `{ "<name>": [byte, ...] }`. The bytes are

@@ -33,7 +33,7 @@ import {
   TransactWriteCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import { z } from 'zod';
+import * as z from 'zod';
 import { PaymentFailureReason } from '#domain/events.ts';
 import { TransientError } from '#domain/failures.ts';
 import { Money } from '#domain/money.ts';

@@ -5,7 +5,7 @@
  * of both are decoded at the edge (`#commons/dead-letter-codec.ts`) into this one shape.
  */
 import { createHash } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * - SCHEDULED: retryable; the reprocessor redrives it automatically at `redriveAt`;

@@ -3,7 +3,7 @@
  * is the one source of these types; producers validate before sending and consumers on
  * receipt, and `npm run schemas` exports JSON Schema from it for other languages.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { Money, sum } from './money.ts';
 
 /** Versioned topic names: a breaking schema change makes a `.v2`, never an edit of `.v1`. */

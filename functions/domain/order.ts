@@ -9,7 +9,7 @@
  * PAID --cancel--> CANCELLATION_REQUESTED --PaymentRefunded--> REFUNDED
  * ```
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import {
   type Causation,
   type Clock,

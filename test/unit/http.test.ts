@@ -1,6 +1,6 @@
 import middy from '@middy/core';
 import { describe, expect, it } from 'vitest';
-import { z } from 'zod';
+import * as z from 'zod';
 import { CircuitOpenError } from '#commons/circuit-breaker.ts';
 import {
   type HttpEvent,

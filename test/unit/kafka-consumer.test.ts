@@ -1,7 +1,7 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { z } from 'zod';
+import * as z from 'zod';
 import { decodeDeadLetter } from '#commons/dead-letter-codec.ts';
 import { StoreUnavailableError } from '#commons/dynamodb.ts';
 import {
