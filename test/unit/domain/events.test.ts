@@ -49,3 +49,22 @@ describe('CountryCode', () => {
     );
   });
 });
+
+describe('CountryCode table', () => {
+  it('holds only codes ICU names as regions', () => {
+    // Prepare
+    const regions = new Intl.DisplayNames('en', {
+      type: 'region',
+      fallback: 'none',
+    });
+
+    // Act
+    const unnamed = CountryCode.options.filter(
+      (code) => regions.of(code) === undefined,
+    );
+
+    // Assess
+    expect(CountryCode.options).toHaveLength(249);
+    expect(unnamed).toEqual([]);
+  });
+});
