@@ -1,13 +1,16 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   decodeHeaders,
   decodeKey,
   decodeValue,
+  decodeValueText,
   findHeader,
   headerMap,
   MskEvent,
-  type MskHeader,
+  MskHeader,
   type MskRecord,
+  NotUtf8Error,
   topicPartition,
 } from '#commons/msk-event.ts';
 import { loadFixture } from '../fixtures/fixtures.ts';
@@ -112,6 +115,85 @@ describe('MskEvent', () => {
     // Assess
     expect(result.success).toBe(false);
   });
+
+  it.each([
+    ['a byte outside -128..255', { bad: [-129] }],
+    ['a fractional byte', { bad: [1.5] }],
+    ['bytes that are not an array', { bad: 'text' }],
+    ['a header that is an array', [[1]]],
+    ['a header that is null', null],
+  ])('refuses %s, at the header, with a message', (_name, header) => {
+    // Prepare
+    const raw = structuredClone(batchEvent) as MskEvent;
+    firstRecord(raw).headers = [{ ok: [1] }, header as MskHeader];
+
+    // Act
+    const result = MskEvent.safeParse(raw);
+
+    // Assess
+    expect(result.error?.issues).toEqual([
+      expect.objectContaining({
+        path: ['records', 'order.placed.v1-0', 0, 'headers', 1],
+        message:
+          'must be a header { "<name>": [byte, ...] } of bytes -128..255',
+      }),
+    ]);
+  });
+
+  it('accepts signed and unsigned bytes, and headers of several names', () => {
+    expect(MskHeader.safeParse({ a: [-128, 0, 127, 255], b: [] }).success).toBe(
+      true,
+    );
+  });
+});
+
+describe('decodeValueText', () => {
+  it('reads the value as UTF-8 text, null for a tombstone', () => {
+    // Prepare
+    const value = Buffer.from('{"city":"café"}').toString('base64');
+
+    // Act & Assess
+    expect(decodeValueText({ value })).toBe('{"city":"café"}');
+    expect(decodeValueText({ value: null })).toBeNull();
+    expect(decodeValueText({})).toBeNull();
+  });
+
+  it('throws NotUtf8Error for bytes that are not UTF-8', () => {
+    // Prepare
+    const value = Buffer.from([0x7b, 0xff, 0x7d]).toString('base64');
+
+    // Act & Assess
+    expect(() => decodeValueText({ value })).toThrow(NotUtf8Error);
+  });
+
+  it('agrees with a fatal TextDecoder on any bytes', () => {
+    const strict = new TextDecoder('utf-8', { fatal: true });
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 64 }), (bytes) => {
+        // Prepare
+        const value = Buffer.from(bytes).toString('base64');
+        let expected: string | undefined;
+        try {
+          expected = strict.decode(bytes);
+        } catch {
+          expected = undefined;
+        }
+
+        // Act
+        let actual: string | undefined;
+        try {
+          actual = decodeValueText({ value }) ?? undefined;
+        } catch (error) {
+          expect(error).toBeInstanceOf(NotUtf8Error);
+          actual = undefined;
+        }
+
+        // Assess
+        expect(actual).toBe(expected);
+      }),
+      { numRuns: 500 },
+    );
+  });
 });
 
 describe('decodeHeaders', () => {
@@ -167,6 +249,56 @@ describe('headerMap and findHeader', () => {
 
   it('gives an empty object for no headers', () => {
     expect(headerMap([])).toEqual({});
+  });
+
+  it('keeps a header named __proto__ as a header, not a prototype', () => {
+    // Prepare
+    const headers = JSON.parse('[{"__proto__":[120]}]') as MskHeader[];
+
+    // Act
+    const map = headerMap(headers);
+
+    // Assess
+    expect(Object.getPrototypeOf(map)).toBe(Object.prototype);
+    expect(Object.keys(map)).toEqual(['__proto__']);
+    expect(Object.getOwnPropertyDescriptor(map, '__proto__')?.value).toBe('x');
+  });
+
+  it('reads any bytes as Buffer does, short or long, ASCII or not', () => {
+    const byte = fc.integer({ min: -128, max: 255 });
+    const ascii = fc.integer({ min: 0, max: 127 });
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.record({
+            name: fc.constantFrom('a', 'b', 'c'),
+            bytes: fc.oneof(
+              fc.array(byte, { maxLength: 300 }),
+              fc.array(ascii, { maxLength: 300 }),
+            ),
+          }),
+          { maxLength: 4 },
+        ),
+        (entries) => {
+          // Prepare
+          const headers = entries.map(({ name, bytes }) => ({ [name]: bytes }));
+          const expected = new Map<string, string>();
+          for (const { name, bytes } of entries) {
+            expected.set(name, Buffer.from(bytes).toString('utf8'));
+          }
+
+          // Act
+          const map = headerMap(headers);
+
+          // Assess
+          expect(map).toEqual(Object.fromEntries(expected));
+          for (const name of ['a', 'b', 'c']) {
+            expect(findHeader(headers, name)).toBe(expected.get(name));
+          }
+        },
+      ),
+      { numRuns: 500 },
+    );
   });
 });
 
