@@ -1,0 +1,172 @@
+/**
+ * `npm run bench:records`: what one Kafka record costs before any handler sees it.
+ *
+ * Builds real MSK-shaped records (the shape of test/fixtures/msk-order-placed-batch.json:
+ * base64 key and value, signed-byte headers) whose values are OrderPlaced.v1 events made
+ * by the domain (`placeOrder`, hence `newEvent`), 1-3 items each, in EUR, USD and JPY.
+ * Each round times, over all records, in an order that rotates between rounds:
+ * - `JSON.parse`: JSON.parse of each value's text (the baseline: what reading it costs
+ *   at all);
+ * - `decode`: the value's base64 to UTF-8 text (`decodeValueText`) and the headers
+ *   (`headerMap`);
+ * - `MskEvent`: validating the whole event (`MskEvent.safeParse`), per record;
+ * - `decode+OrderPlaced` and `decode+PaymentInput`: decode, JSON.parse, then the schema;
+ * - `consumer path`: all that the consumer module does to a record before its
+ *   handler, i.e. its share of `MskEvent`, decode, JSON.parse and `PaymentInput`.
+ * It prints the median µs per record over the rounds, the ratio to the baseline, and
+ * the goal line (decode + validate <= 2 µs). Figures, not assertions: tests never time.
+ */
+import { randomUUID } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import {
+  decodeValueText,
+  headerMap,
+  MskEvent,
+  type MskRecord,
+} from '#commons/msk-event.ts';
+import { HEADERS, OrderPlaced, PaymentInput, TOPICS } from '#domain/events.ts';
+import { placeOrder } from '#domain/order.ts';
+
+const RECORDS = Number(process.env.BENCH_RECORDS ?? 2000);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 21);
+const GOAL_US = 2;
+
+/** Java's signed bytes, as the ESM sends header values. */
+const signedBytes = (text: string) =>
+  [...Buffer.from(text, 'utf8')].map((byte) =>
+    byte > 127 ? byte - 256 : byte,
+  );
+
+const CURRENCIES = ['EUR', 'USD', 'JPY'] as const;
+const clock = { now: () => new Date(), uuid: randomUUID };
+
+function orderPlacedRecord(index: number): MskRecord {
+  const items = Array.from({ length: 1 + (index % 3) }, (_, line) => ({
+    productId: `sku-${index}-${line}`,
+    quantity: 1 + ((index + line) % 4),
+    unitPrice: 199 + 100 * line,
+  }));
+  const { event } = placeOrder(
+    {
+      customerId: `customer-${index % 97}`,
+      currency: CURRENCIES[index % CURRENCIES.length] ?? 'EUR',
+      items,
+      shippingAddress: {
+        street: `Hauptstraße ${index}`,
+        city: 'Köln',
+        postalCode: '50667',
+        country: 'DE',
+      },
+    },
+    { correlationId: randomUUID(), causationId: null },
+    clock,
+  );
+  return {
+    topic: TOPICS.orderPlaced,
+    partition: index % 3,
+    offset: index,
+    timestamp: Date.now(),
+    timestampType: 'CREATE_TIME',
+    key: Buffer.from(event.data.orderId).toString('base64'),
+    value: Buffer.from(JSON.stringify(event)).toString('base64'),
+    headers: [
+      { [HEADERS.eventType]: signedBytes(event.eventType) },
+      { [HEADERS.correlationId]: signedBytes(event.correlationId) },
+      { [HEADERS.contentType]: signedBytes('application/json') },
+    ],
+  };
+}
+
+const records = Array.from({ length: RECORDS }, (_, i) => orderPlacedRecord(i));
+const texts = records.map((record) => decodeValueText(record) ?? '');
+const event = {
+  eventSource: 'aws:kafka',
+  eventSourceArn: 'arn:aws:kafka:eu-west-1:111122223333:cluster/orders/x',
+  bootstrapServers: 'b-1.orders.kafka.eu-west-1.amazonaws.com:9098',
+  records: {
+    [`${TOPICS.orderPlaced}-0`]: records.filter((r) => r.partition === 0),
+    [`${TOPICS.orderPlaced}-1`]: records.filter((r) => r.partition === 1),
+    [`${TOPICS.orderPlaced}-2`]: records.filter((r) => r.partition === 2),
+  },
+};
+const valueBytes = Math.round(
+  texts.reduce((sum, text) => sum + Buffer.byteLength(text), 0) / RECORDS,
+);
+
+/** Keeps the results alive, so that no work is optimised away. */
+let sink = 0;
+
+function decodeAndValidate(schema: typeof PaymentInput | typeof OrderPlaced) {
+  for (const record of records) {
+    const text = decodeValueText(record);
+    const headers = headerMap(record.headers);
+    const result = schema.safeParse(JSON.parse(text ?? 'null'));
+    if (!result.success || headers[HEADERS.eventType] === undefined) {
+      throw new Error('a bench record failed to validate');
+    }
+    sink += 1;
+  }
+}
+
+const CASES: Readonly<Record<string, () => void>> = {
+  'JSON.parse': () => {
+    for (const text of texts) sink += JSON.parse(text) === null ? 0 : 1;
+  },
+  decode: () => {
+    for (const record of records) {
+      sink += decodeValueText(record)?.length ?? 0;
+      sink += headerMap(record.headers)[HEADERS.eventType]?.length ?? 0;
+    }
+  },
+  MskEvent: () => {
+    if (!MskEvent.safeParse(event).success) throw new Error('bad event');
+  },
+  'decode+OrderPlaced': () => decodeAndValidate(OrderPlaced),
+  'decode+PaymentInput': () => decodeAndValidate(PaymentInput),
+  'consumer path': () => {
+    if (!MskEvent.safeParse(event).success) throw new Error('bad event');
+    decodeAndValidate(PaymentInput);
+  },
+};
+
+const names = Object.keys(CASES);
+const perRecord: Record<string, number[]> = Object.fromEntries(
+  names.map((name) => [name, []]),
+);
+// Round 0 warms every case up and is not counted.
+for (let round = 0; round <= ROUNDS; round += 1) {
+  for (let i = 0; i < names.length; i += 1) {
+    const name = names[(round + i) % names.length] as string;
+    const started = performance.now();
+    CASES[name]?.();
+    const us = ((performance.now() - started) * 1000) / RECORDS;
+    if (round > 0) perRecord[name]?.push(us);
+  }
+}
+
+const median = (values: readonly number[]) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
+};
+const us = (name: string) => median(perRecord[name] ?? []);
+const base = us('JSON.parse');
+
+console.log(
+  `Per-record cost (median of ${ROUNDS} rounds, ${RECORDS} OrderPlaced.v1 records, ` +
+    `values of ${valueBytes} B on average, 3 headers; Node.js ${process.versions.node})`,
+);
+for (const name of names) {
+  console.log(
+    `  ${name.padEnd(22)} ${us(name).toFixed(2).padStart(7)} µs  ` +
+      `${(us(name) / base).toFixed(2).padStart(6)} x JSON.parse`,
+  );
+}
+const total = us('decode+PaymentInput');
+const beyond = total - base;
+console.log(
+  `  decode + validate (PaymentInput, JSON.parse included): ${total.toFixed(2)} µs; ` +
+    `beyond JSON.parse: ${beyond.toFixed(2)} µs ` +
+    `(goal: decode + validate <= ${GOAL_US} µs: ${beyond <= GOAL_US ? 'met' : 'not met'} ` +
+    `beyond JSON.parse, ${total <= GOAL_US ? 'met' : 'not met'} with it)`,
+);
+if (sink === 0) console.log('(nothing was decoded)');
