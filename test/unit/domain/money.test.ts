@@ -7,7 +7,7 @@ import {
 } from '#domain/money.ts';
 
 /** What ICU says, asked the way money.ts once asked it on every call. */
-function icuExponent(code: string): number {
+function icuExponent(code: string): number | undefined {
   return new Intl.NumberFormat('en', {
     style: 'currency',
     currency: code,
