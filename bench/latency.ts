@@ -16,6 +16,12 @@
  *   same broker, each timed from the send to the moment a consumer (its own group,
  *   same fetch settings as the order path's observer) receives it.
  *
+ * - one hop of the local runtime: N messages produced one after the other to a topic
+ *   whose mapping (window 0, as the dev order path's) invokes a no-op function in a
+ *   sandbox (bench/noop-handler.ts), each timed from the send to the sandbox's answer.
+ *   The order path has three such hops (ESM to payment, ESM to order-events, and the
+ *   API's own invoke); what is left of its time is the functions' work.
+ *
  * It prints p50/p90/p99 of each over every round, the medians of the rounds' p50, and
  * the ratio of the p99s (goal: <= 3 with the order path's windows at 0). For each
  * order, the records' CreateTime stamps (set by each producer, same clock, ms) split
@@ -32,6 +38,12 @@ import { performance } from 'node:perf_hooks';
 import { Kafka, logLevel } from 'kafkajs';
 import { TOPICS } from '#domain/events.ts';
 import { startPlatform } from '#platform/platform.ts';
+import {
+  type Invoker,
+  startEventSourceMapping,
+} from '../local/runtime/event-source-mapping.ts';
+import { ConsumerThread } from '../local/runtime/kafka-consumer-thread.ts';
+import { startLocalLambda } from '../local/runtime/lambda.ts';
 import { startLocalSystem } from '../local/runtime/system.ts';
 
 const ORDERS = Number(process.env.BENCH_LATENCY_ORDERS ?? 200);
@@ -42,6 +54,8 @@ const WARM_UP = 10;
 /** An order that is not PAID by then is a failure, not a figure. */
 const DEADLINE_MS = 30_000;
 const BASELINE_TOPIC = 'bench.latency.v1';
+/** The topic of the one-hop series: the local ESM into a no-op sandbox. */
+const HOP_TOPIC = 'bench.latency.hop.v1';
 /** Stamped on every record of the path, in the order they are produced. */
 const STAGES = ['api', 'payment', 'order-events', 'observe'] as const;
 
@@ -107,7 +121,10 @@ const kafka = new Kafka({
   brokers: [...platform.kafka.brokers],
   logLevel: logLevel.NOTHING,
 });
-await platform.createTopics([{ name: BASELINE_TOPIC, partitions: 3 }]);
+await platform.createTopics([
+  { name: BASELINE_TOPIC, partitions: 3 },
+  { name: HOP_TOPIC, partitions: 3 },
+]);
 const consumerSettings = {
   maxWaitTimeInMs: MAX_WAIT_MS,
   sessionTimeout: 30_000,
@@ -195,6 +212,72 @@ await Promise.all([observerJoined, baselineJoined]);
 const producer = kafka.producer({ allowAutoTopicCreation: false });
 await producer.connect();
 
+// One hop: a mapping like the dev order path's, on a consumer thread of its own,
+// into a no-op sandbox. One message is in flight at a time, so the invocation that
+// answers next is the current message's.
+const noop = startLocalLambda(
+  {
+    logicalId: 'Noop',
+    name: 'noop',
+    entry: 'bench/noop-handler.ts',
+    handler: 'handler',
+    environment: {},
+    timeoutSeconds: 60,
+    memoryMb: 512,
+  },
+  { log: (line) => logs.push(line) },
+);
+let hopDone: ((at: number) => void) | undefined;
+const hopTarget: Invoker = {
+  name: noop.name,
+  invoke: (event) => noop.invoke(event),
+  async invokeKafka(envelope, records) {
+    const result = await noop.invokeKafka(envelope, records);
+    hopDone?.(performance.now());
+    hopDone = undefined;
+    return result;
+  },
+};
+const hopThread = new ConsumerThread();
+const hopMapping = await startEventSourceMapping(
+  {
+    logicalId: 'BenchHop',
+    functionLogicalId: 'Noop',
+    topic: HOP_TOPIC,
+    consumerGroupId: `bench-latency-hop-${randomUUID()}`,
+    startingPosition: 'TRIM_HORIZON',
+    batchSize: 100,
+    maximumBatchingWindowSeconds: 0,
+    maximumRetryAttempts: -1,
+    maximumRecordAgeSeconds: -1,
+    bisectBatchOnFunctionError: false,
+    reportBatchItemFailures: true,
+    enabled: true,
+    filters: [],
+  },
+  hopTarget,
+  { brokers: platform.kafka.brokers, consumerThread: hopThread },
+);
+
+/** One hop: produce (acks -1), then wait for the no-op function's answer. */
+async function hop(): Promise<number> {
+  const { promise, resolve } = Promise.withResolvers<number>();
+  hopDone = resolve;
+  const started = performance.now();
+  await producer.send({
+    topic: HOP_TOPIC,
+    acks: -1,
+    messages: [{ key: randomUUID(), value: 'x'.repeat(300) }],
+  });
+  const timer = setTimeout(
+    () => console.error('a hop is late: no invocation yet'),
+    DEADLINE_MS,
+  );
+  const answered = await promise;
+  clearTimeout(timer);
+  return answered - started;
+}
+
 /** One order: POST, then wait for its ShippingRequested; then check it is PAID. */
 async function placeOrder(): Promise<{
   total: number;
@@ -254,12 +337,14 @@ async function roundTrip(): Promise<number> {
 const orderTimes: number[] = [];
 const postTimes: number[] = [];
 const baselineTimes: number[] = [];
+const hopTimes: number[] = [];
 const roundMedians = { orders: [] as number[], baseline: [] as number[] };
 const measured: string[] = [];
 
 for (let i = 0; i < WARM_UP; i += 1) {
   await placeOrder();
   await roundTrip();
+  await hop();
 }
 const perRound = Math.max(1, Math.round(ORDERS / ROUNDS));
 for (let round = 1; round <= ROUNDS; round += 1) {
@@ -275,6 +360,7 @@ for (let round = 1; round <= ROUNDS; round += 1) {
   };
   const runBaseline = async () => {
     for (let i = 0; i < perRound; i += 1) trips.push(await roundTrip());
+    for (let i = 0; i < perRound; i += 1) hopTimes.push(await hop());
   };
   if (round % 2 === 1) {
     await runOrders();
@@ -335,6 +421,7 @@ console.log(
     row('POST -> PAID (ShippingRequested seen)', orderTimes),
     row('  of which POST answered', postTimes),
     row('raw produce -> consume (acks -1)', baselineTimes),
+    row('one hop: produce -> ESM -> no-op', hopTimes),
     `  medians of the rounds' p50: POST -> PAID ${median(roundMedians.orders).toFixed(1)} ms, round trip ${median(roundMedians.baseline).toFixed(1)} ms`,
     `  p99 ratio POST -> PAID / round trip: ${ratio.toFixed(2)} (goal <= 3)`,
     '',
@@ -346,6 +433,9 @@ console.log(
   ].join('\n'),
 );
 
+await hopMapping.stop();
+await hopThread.stop();
+await noop.stop();
 await Promise.all([
   producer.disconnect(),
   observer.disconnect(),
