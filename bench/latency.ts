@@ -31,13 +31,20 @@
  * Figures, not assertions: tests never time.
  *
  * Environment: BENCH_LATENCY_ORDERS (N, default 200), BENCH_ROUNDS (default 4),
- * BENCH_LATENCY_MAX_WAIT_MS (the consumers' maxWaitTimeInMs, default 5).
+ * BENCH_LATENCY_MAX_WAIT_MS (the consumers' maxWaitTimeInMs, default 5),
+ * BENCH_LATENCY_WINDOW_SECONDS (the order path's window, set as cdk.json would set
+ * `esm.orderPathBatchingWindowSeconds`; default: the dev stage's, 0).
  */
 import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as delay } from 'node:timers/promises';
+import { App } from 'aws-cdk-lib';
 import { Kafka, logLevel } from 'kafkajs';
 import { TOPICS } from '#domain/events.ts';
+import { buildApp } from '#infra/app.ts';
 import { startPlatform } from '#platform/platform.ts';
 import {
   type Invoker,
@@ -46,6 +53,10 @@ import {
 import { ConsumerThread } from '../local/runtime/kafka-consumer-thread.ts';
 import { startLocalLambda } from '../local/runtime/lambda.ts';
 import { type LocalSystem, startLocalSystem } from '../local/runtime/system.ts';
+import {
+  type CfnTemplate,
+  synthesizeTemplate,
+} from '../local/runtime/template.ts';
 
 const ORDERS = Number(process.env.BENCH_LATENCY_ORDERS ?? 200);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 4);
@@ -59,6 +70,31 @@ const BASELINE_TOPIC = 'bench.latency.v1';
 const HOP_TOPIC = 'bench.latency.hop.v1';
 /** Stamped on every record of the path, in the order they are produced. */
 const STAGES = ['api', 'payment', 'order-events', 'observe'] as const;
+const WINDOW_SECONDS = process.env.BENCH_LATENCY_WINDOW_SECONDS;
+
+/**
+ * The dev template, as `npm run dev` synthesizes it; with BENCH_LATENCY_WINDOW_SECONDS,
+ * the order path's window set through CDK context as `cdk.json` would set it.
+ */
+function devTemplate(): CfnTemplate {
+  if (WINDOW_SECONDS === undefined) return synthesizeTemplate('dev');
+  const app = new App({
+    outdir: mkdtempSync(path.join(tmpdir(), 'bench-latency-synth-')),
+    context: {
+      stage: 'dev',
+      stages: {
+        dev: {
+          esm: { orderPathBatchingWindowSeconds: Number(WINDOW_SECONDS) },
+        },
+      },
+      'aws:cdk:bundling-stacks': [],
+    },
+  });
+  const { stack } = buildApp(app);
+  const template = app.synth().getStackByName(stack.stackName).template;
+  rmSync(app.outdir, { recursive: true, force: true });
+  return template as CfnTemplate;
+}
 
 const percentile = (values: readonly number[], p: number) => {
   const sorted = [...values].sort((a, b) => a - b);
@@ -119,6 +155,7 @@ const stops: (() => Promise<void>)[] = [];
 try {
   const logs: string[] = [];
   const running = await startLocalSystem(platform, {
+    template: devTemplate(),
     port: 0,
     log: (line) => logs.push(line),
   });
