@@ -9,8 +9,22 @@ import { guaranteedOutageSeconds } from '#domain/outage-policy.ts';
 const EsmSettings = z.object({
   /** Records per batch (1-10 000). */
   batchSize: z.number().int().min(1).max(10_000),
-  /** Whole seconds to gather a batch (0-300). */
+  /**
+   * Whole seconds to gather a batch (0-300), on every mapping off the order path
+   * (dead letters, orphan charges). AWS takes whole seconds only.
+   */
   maxBatchingWindowSeconds: z.number().int().min(0).max(300),
+  /**
+   * Whole seconds to gather a batch (0-300) on the order path: the mappings a
+   * customer waits on after an API call, `order.placed.v1` and `order.cancelled.v1`
+   * into payment, and the payment outcomes (`payment.processed.v1`,
+   * `payment.failed.v1`, `payment.refunded.v1`) into order-events. A placed order
+   * crosses two of them before it is PAID, so each second here is up to two seconds
+   * of waiting; 0 invokes as soon as records are polled, at the price of more, smaller
+   * invocations while traffic is low (docs/performance.md, Latency and batching
+   * windows).
+   */
+  orderPathBatchingWindowSeconds: z.number().int().min(0).max(300),
   /** Retries after the first attempt (0-10 000), then the `.dead-letter` topic. */
   retryAttempts: z.number().int().min(0).max(10_000),
   /** Older records go to the dead-letter topic unprocessed (60-604 800 s). */
@@ -105,6 +119,8 @@ export const STAGE_DEFAULTS: Readonly<
     esm: {
       batchSize: 100,
       maxBatchingWindowSeconds: 1,
+      // Interactive: POST /orders -> PAID without a batching wait.
+      orderPathBatchingWindowSeconds: 0,
       retryAttempts: 3,
       maxRecordAgeSeconds: 3_600,
       minimumPollers: 1,
@@ -122,6 +138,10 @@ export const STAGE_DEFAULTS: Readonly<
     esm: {
       batchSize: 100,
       maxBatchingWindowSeconds: 1,
+      // The smallest window AWS allows: up to 100 records an invocation from 100
+      // orders/s on, for at most 1 s a hop (docs/performance.md, Latency and
+      // batching windows).
+      orderPathBatchingWindowSeconds: 1,
       retryAttempts: 10,
       maxRecordAgeSeconds: 86_400,
       minimumPollers: 1,

@@ -219,6 +219,12 @@ export interface KafkaSubscription {
    * for a consumer that must never drop a record (the dead-letter reprocessor).
    */
   readonly onFailure: 'dead-letter-topic' | 'none';
+  /**
+   * Whole seconds to gather a batch on this mapping. Default: the stage's
+   * `esm.maxBatchingWindowSeconds`; the stack gives the order path its own
+   * (`esm.orderPathBatchingWindowSeconds`).
+   */
+  readonly maxBatchingWindowSeconds?: number;
 }
 
 /** Props of {@link KafkaConsumerFunction}. */
@@ -401,7 +407,9 @@ function eventSourceProps(
     consumerGroupId: subscription.consumerGroupId,
     startingPosition: lambda.StartingPosition.TRIM_HORIZON,
     batchSize: esm.batchSize,
-    maxBatchingWindow: Duration.seconds(esm.maxBatchingWindowSeconds),
+    maxBatchingWindow: Duration.seconds(
+      subscription.maxBatchingWindowSeconds ?? esm.maxBatchingWindowSeconds,
+    ),
     provisionedPollerConfig: {
       minimumPollers: esm.minimumPollers,
       maximumPollers: esm.maximumPollers,

@@ -29,6 +29,27 @@ import { Monitoring } from './monitoring.ts';
 import { Network } from './network.ts';
 import { KafkaTopics, topicsFor } from './topics.ts';
 
+/**
+ * The order path: the topics whose mappings a customer waits on after an API call,
+ * from OrderPlaced (or OrderCancelled) through payment to the order's outcome in
+ * order-events. Their batching window is the stage's latency choice,
+ * `esm.orderPathBatchingWindowSeconds` (docs/performance.md, Latency and batching
+ * windows). Orphan charges and dead letters have no one waiting on them: they keep
+ * `esm.maxBatchingWindowSeconds`, which saves invocations.
+ *
+ * @example
+ * ```ts
+ * ORDER_PATH_TOPICS.includes(TOPICS.orderPlaced); // true
+ * ```
+ */
+export const ORDER_PATH_TOPICS: readonly string[] = [
+  TOPICS.orderPlaced,
+  TOPICS.orderCancelled,
+  TOPICS.paymentProcessed,
+  TOPICS.paymentFailed,
+  TOPICS.paymentRefunded,
+];
+
 /** Settings that differ between stages, read from `cdk.json` context. */
 export interface OrdersStackProps extends StackProps {
   readonly config: StageConfig;
@@ -84,6 +105,7 @@ export class OrdersStack extends Stack {
     };
     // Every mapping of the stack in one poller group: they share event poller units.
     const pollerGroupName = this.stackName;
+    const orderPath = new Set<string>(ORDER_PATH_TOPICS);
     const subscribe = (
       consumer: string,
       subscribed: readonly string[],
@@ -93,6 +115,12 @@ export class OrdersStack extends Stack {
         topic,
         consumerGroupId: `${this.stackName}-${consumer}-${topic}`,
         onFailure,
+        ...(orderPath.has(topic)
+          ? {
+              maxBatchingWindowSeconds:
+                config.esm.orderPathBatchingWindowSeconds,
+            }
+          : {}),
       }));
 
     // order: the HTTP API, and the Kafka handler that folds payment outcomes.

@@ -37,6 +37,31 @@ describe('stageConfig', () => {
     expect(config.alarmEmail).toBe('ops@example.com');
   });
 
+  it('tunes dev for interactive use: the order path without a batching window', () => {
+    const config = stageConfig(context({}));
+    expect(config.esm.orderPathBatchingWindowSeconds).toBe(0);
+    expect(stageConfig(context({ stage: 'prod' })).esm).toMatchObject({
+      orderPathBatchingWindowSeconds: 1,
+    });
+  });
+
+  it.each([-1, 0.5, 301])(
+    'refuses an order path window of %s s (AWS: whole seconds, 0-300)',
+    (window) => {
+      const bad = () =>
+        stageConfig(
+          context({
+            stages: {
+              dev: { esm: { orderPathBatchingWindowSeconds: window } },
+            },
+          }),
+        );
+      expect(bad).toThrow(
+        /invalid configuration for stage dev: .*orderPathBatchingWindowSeconds/s,
+      );
+    },
+  );
+
   it('fails the synth with a message naming a bad setting', () => {
     const bad = () =>
       stageConfig(

@@ -191,6 +191,41 @@ describe('KafkaConsumerFunction', () => {
       },
     );
 
+    it("takes a subscription's own batching window over the stage's", () => {
+      // Prepare
+      const { stack: own } = testStack();
+
+      // Act
+      new KafkaConsumerFunction(
+        own,
+        'Payment',
+        consumerProps({
+          subscriptions: [
+            {
+              topic: PLACED,
+              consumerGroupId: 'payment-order-placed',
+              onFailure: 'dead-letter-topic',
+              maxBatchingWindowSeconds: 0,
+            },
+            {
+              topic: FAILED_DLT,
+              consumerGroupId: 'payment-failed-dead-letters',
+              onFailure: 'none',
+            },
+          ],
+        }),
+      );
+      const ownTemplate = Template.fromStack(own);
+
+      // Assess: 0 is written, not left out (absent, AWS waits 0.5 s).
+      expect(mappingOf(ownTemplate, PLACED).Properties).toMatchObject({
+        MaximumBatchingWindowInSeconds: 0,
+      });
+      expect(mappingOf(ownTemplate, FAILED_DLT).Properties).toMatchObject({
+        MaximumBatchingWindowInSeconds: 2,
+      });
+    });
+
     it('gives up after the retries or the record age, to <topic>.dead-letter', () => {
       const { Properties } = mappingOf(template, PLACED);
       expect(Properties).toMatchObject({

@@ -9,6 +9,15 @@ import { guaranteedOutageSeconds } from '../../functions/domain/outage-policy.ts
 import { buildApp } from '../../infra/app.ts';
 import { testApp } from './test-app.ts';
 
+/** The topics a customer waits on after an API call (infra/orders-stack.ts). */
+const ORDER_PATH: readonly string[] = [
+  TOPICS.orderPlaced,
+  TOPICS.orderCancelled,
+  TOPICS.paymentProcessed,
+  TOPICS.paymentFailed,
+  TOPICS.paymentRefunded,
+];
+
 type Resources = Record<
   string,
   { Type: string; Properties: Record<string, unknown> }
@@ -64,7 +73,6 @@ describe('the stack (dev, a new MSK Serverless cluster)', () => {
       expect(byTopic.get(topic)).toMatchObject({
         StartingPosition: 'TRIM_HORIZON',
         BatchSize: 100,
-        MaximumBatchingWindowInSeconds: 1,
         MaximumRetryAttempts: 3,
         MaximumRecordAgeInSeconds: 3600,
         BisectBatchOnFunctionError: true,
@@ -129,6 +137,28 @@ describe('the stack (dev, a new MSK Serverless cluster)', () => {
         return text.includes(action) && text.includes(TOPICS.paymentOrphaned);
       }),
     ).toBe(true);
+  });
+
+  it("invokes the order path at once and batches the rest for 1 s (dev's windows)", () => {
+    // Prepare
+    const windows = Object.fromEntries(
+      ofType(template, 'AWS::Lambda::EventSourceMapping')
+        .filter((m) => m.Properties.Topics !== undefined)
+        .map((m) => [
+          (m.Properties.Topics as string[])[0],
+          m.Properties.MaximumBatchingWindowInSeconds,
+        ]),
+    );
+
+    // Assess: the window is set on every mapping (absent, AWS would wait 0.5 s),
+    // 0 from OrderPlaced or OrderCancelled to the order's outcome.
+    expect(windows).toEqual({
+      ...Object.fromEntries(ORDER_PATH.map((topic) => [topic, 0])),
+      [TOPICS.paymentOrphaned]: 1,
+      ...Object.fromEntries(
+        CONSUMED_TOPICS.map((topic) => [deadLetterTopic(topic), 1]),
+      ),
+    });
   });
 
   it('rides out a 60 s broker outage on every mapping that can give up (docs/broker-outages.md)', () => {
@@ -330,11 +360,50 @@ describe('the stack (prod, an existing cluster, a JWT authorizer)', () => {
     expect(routes['GET /dead-letters']).toBe('AWS_IAM');
   });
 
+  it("batches the order path for the stage's window, 1 s", () => {
+    const windows = ofType(template, 'AWS::Lambda::EventSourceMapping')
+      .filter((m) =>
+        ORDER_PATH.includes(
+          (m.Properties.Topics as string[] | undefined)?.[0] ?? '',
+        ),
+      )
+      .map((m) => m.Properties.MaximumBatchingWindowInSeconds);
+    expect(windows).toEqual(ORDER_PATH.map(() => 1));
+  });
+
   it('keeps the tables on stack deletion', () => {
     const tables = Object.values(template.toJSON().Resources as Resources)
       .filter((r) => r.Type === 'AWS::DynamoDB::GlobalTable')
       .map((r) => r as unknown as { DeletionPolicy?: string });
     expect(tables.length).toBe(4);
     for (const table of tables) expect(table.DeletionPolicy).toBe('Retain');
+  });
+});
+
+describe('the stack (dev, the order path window set in cdk.json)', () => {
+  it('uses esm.orderPathBatchingWindowSeconds on the order path only', () => {
+    // Prepare
+    const { app, stack } = buildApp(
+      testApp({
+        stage: 'dev',
+        stages: { dev: { esm: { orderPathBatchingWindowSeconds: 7 } } },
+      }),
+    );
+
+    // Act
+    app.synth();
+    const mappings = ofType(
+      Template.fromStack(stack),
+      'AWS::Lambda::EventSourceMapping',
+    ).filter((m) => m.Properties.Topics !== undefined);
+
+    // Assess
+    for (const { Properties } of mappings) {
+      const [topic] = Properties.Topics as string[];
+      expect(Properties.MaximumBatchingWindowInSeconds, topic).toBe(
+        ORDER_PATH.includes(topic ?? '') ? 7 : 1,
+      );
+    }
+    expect(mappings).toHaveLength(12);
   });
 });

@@ -271,6 +271,30 @@ describe('local event source mapping', () => {
     expect(fn.offsets()).toEqual([[0, 1, 2]]);
   });
 
+  it('invokes at once with window 0: no window opens, records go as they come', async () => {
+    // Prepare: a clock whose window never elapses, so any wait would hang here.
+    const { topic, mapping } = await setup();
+    const fn = fakeFunction();
+    const { clock, windows } = controlledClock();
+    const esm = await start(
+      { ...mapping, maximumBatchingWindowSeconds: 0 },
+      fn.invoker,
+      clock,
+    );
+
+    // Act: one record at a time, the next once the last was invoked (docs/domain.md:
+    // the order path, one order after the other).
+    await produce(topic, values(1, 'first'));
+    await until(() => fn.events.length === 1, 'the first record invoked');
+    await produce(topic, values(1, 'second'));
+    await until(() => fn.events.length === 2, 'the second record invoked');
+    await esm.stop();
+
+    // Assess
+    expect(windows).toEqual([]);
+    expect(fn.offsets()).toEqual([[0], [1]]);
+  });
+
   it('keeps offset order per partition, never two batches of one partition in flight', async () => {
     // Prepare: 3 partitions, 3 concurrent batches, small batches.
     const { topic, mapping } = await setup(3);

@@ -9,6 +9,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { CONSUMED_TOPICS, deadLetterTopic, TOPICS } from '#domain/events.ts';
 import { stageConfig } from '#infra/config.ts';
 import { ADMIN_ROUTES, ORDER_ROUTES } from '#infra/http-api.ts';
+import { ORDER_PATH_TOPICS } from '#infra/orders-stack.ts';
 import { createTableInput, TABLES } from '#infra/tables.ts';
 import { topicsFor } from '#infra/topics.ts';
 import {
@@ -161,7 +162,9 @@ describe('readSystem on the dev template', () => {
       expect(m).toMatchObject({
         startingPosition: 'TRIM_HORIZON',
         batchSize: config.esm.batchSize,
-        maximumBatchingWindowSeconds: config.esm.maxBatchingWindowSeconds,
+        maximumBatchingWindowSeconds: ORDER_PATH_TOPICS.includes(m.topic)
+          ? config.esm.orderPathBatchingWindowSeconds
+          : config.esm.maxBatchingWindowSeconds,
         maximumRetryAttempts: dlt ? config.esm.retryAttempts : -1,
         maximumRecordAgeSeconds: dlt ? config.esm.maxRecordAgeSeconds : -1,
         bisectBatchOnFunctionError: config.esm.bisectBatchOnError,
@@ -172,6 +175,13 @@ describe('readSystem on the dev template', () => {
         filters: [],
       });
     }
+  });
+
+  it("reads dev's order path with window 0, so the local ESM invokes at once", () => {
+    const windows = system.mappings
+      .filter((m) => ORDER_PATH_TOPICS.includes(m.topic))
+      .map((m) => m.maximumBatchingWindowSeconds);
+    expect(windows).toEqual(ORDER_PATH_TOPICS.map(() => 0));
   });
 
   it('reads every route with its function and authorization', () => {
