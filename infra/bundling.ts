@@ -43,7 +43,7 @@ export const LAZY_EXTERNALS = [
  * - CommonJS, not ESM: an ES module takes Node's built-ins (`node:http`, ...)
  *   through their ESM facade, which reads every export and so loads undici on
  *   `import 'node:http'`; `require` does not. Measured: the payment bundle's
- *   import is about 20 % faster as CommonJS. Nothing of ours needs ESM (no
+ *   import went from 1.93x to 1.59x a bare client-dynamodb import. Nothing of ours needs ESM (no
  *   top-level await, no `import.meta`), and the `createRequire` banner that an ESM
  *   bundle of kafkajs needs goes with it.
  * - No source map: the map was 1.9-4.2 MB of the zip, and `--enable-source-maps`
