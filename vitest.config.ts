@@ -46,8 +46,8 @@ export default defineConfig({
           name: 'infra',
           include: ['test/infra/**/*.test.ts'],
           globalSetup: ['test/infra/global-setup.ts'],
-          // Synthesis without bundling: 1-2 s quiet, 4 s loaded; the one test that
-          // bundles, 3 s quiet.
+          // Synthesis without bundling: 1-2 s quiet, 4 s loaded; the one suite that
+          // bundles (bundles.test.ts, every function), 6-10 s quiet.
           testTimeout: 120_000,
           hookTimeout: 120_000,
         },

@@ -16,7 +16,6 @@
  */
 
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
-import { generateAuthToken } from 'aws-msk-iam-sasl-signer-js';
 import {
   type Admin,
   ConfigResourceTypes,
@@ -26,6 +25,7 @@ import {
 } from 'kafkajs';
 import * as z from 'zod';
 import { KafkaConfig, loadConfig } from '#commons/config.ts';
+import { generateMskAuthToken } from '#commons/msk-iam-token.ts';
 
 /** What a topic should look like. */
 export interface TopicSpec {
@@ -181,7 +181,7 @@ export async function createTopicAdmin(options: {
             // Signed locally from the role's credentials: no STS call, so the
             // function needs no route out of the VPC.
             oauthBearerProvider: async () => ({
-              value: (await generateAuthToken({ region })).token,
+              value: (await generateMskAuthToken({ region })).token,
             }),
           },
         }

@@ -17,27 +17,17 @@ import {
 import {
   NodejsFunction,
   type NodejsFunctionProps,
-  OutputFormat,
 } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { deadLetterTopic } from '#domain/events.ts';
+import { FUNCTION_BUNDLING } from './bundling.ts';
 import type { StageConfig } from './config.ts';
 
 /** The repository root: `projectRoot` of every bundle, home of the lock file. */
 const REPO_ROOT = path.resolve(import.meta.dirname, '..');
 /** Where the handlers live; `entry` is relative to it. */
 const FUNCTIONS_DIR = path.join(REPO_ROOT, 'functions');
-
-/**
- * Makes `require` exist in the ESM bundle. esbuild turns the `require('events')`,
- * `require('net')`... of CommonJS dependencies (kafkajs) into a `__require` shim that
- * throws "Dynamic require of "events" is not supported" at module load when no
- * `require` is in scope, which is the case in an ES module. Checked: the payment
- * bundle fails to load without this banner and loads with it.
- */
-const ESM_REQUIRE_BANNER =
-  "import { createRequire } from 'module'; const require = createRequire(import.meta.url);";
 
 /**
  * The subnets and security group of a function that must reach the brokers: what the
@@ -73,18 +63,19 @@ export interface OrdersFunctionProps {
 
 /**
  * A Node.js function with the project's defaults: Node.js 24 on arm64, one minified
- * ESM bundle with source maps, its own log group with the stage's retention, memory
- * and timeout from the stage, and the VPC when a network is given.
+ * CommonJS bundle without a source map ({@link FUNCTION_BUNDLING}), its own log group
+ * with the stage's retention, memory and timeout from the stage, and the VPC when a
+ * network is given.
  *
  * A class rather than a factory: the stack and tests can tell our functions apart
  * (`instanceof`), and callers keep the full `NodejsFunction` API (grants, metrics).
  *
  * The AWS SDK v3 is bundled, not taken from the runtime: the bundle then runs the
  * exact versions of the lock file, the ones the tests ran, whatever SDK the runtime
- * ships that month (https://docs.aws.amazon.com/lambda/latest/dg/lambda-nodejs.html).
- * It costs ~0.5 MB of zip (0.83 to 1.37 MB minified) and no cold start: loading
- * the tree-shaken bundle was a few ms faster locally than resolving the SDK packages
- * from `node_modules` as the runtime would.
+ * ships that month (https://docs.aws.amazon.com/lambda/latest/dg/lambda-nodejs.html),
+ * and loads faster than resolving the runtime's SDK packages (measured:
+ * docs/performance.md section "Cold start"). Only packages a deployed function never
+ * loads are left out (`LAZY_EXTERNALS`).
  *
  * @example
  * ```ts
@@ -149,11 +140,7 @@ function ordersFunctionProps(
     timeout: Duration.seconds(props.functions.timeoutSeconds),
     logGroup,
     tracing: props.tracing ? lambda.Tracing.ACTIVE : undefined,
-    environment: {
-      ...props.environment,
-      // Stack traces point at the TypeScript sources, through the bundled map.
-      NODE_OPTIONS: '--enable-source-maps',
-    },
+    environment: props.environment,
     ...(props.network
       ? {
           vpc: props.network.vpc,
@@ -165,18 +152,7 @@ function ordersFunctionProps(
       : {}),
     projectRoot: REPO_ROOT,
     depsLockFilePath: path.join(REPO_ROOT, 'package-lock.json'),
-    bundling: {
-      format: OutputFormat.ESM,
-      target: 'node24',
-      // ESM builds of dependencies first (tree-shaking), CommonJS otherwise.
-      mainFields: ['module', 'main'],
-      minify: true,
-      sourceMap: true,
-      // Mappings are enough for stack traces; the sources would double the zip.
-      sourcesContent: false,
-      banner: ESM_REQUIRE_BANNER,
-      bundleAwsSDK: true,
-    },
+    bundling: FUNCTION_BUNDLING,
   };
 }
 

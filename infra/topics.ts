@@ -20,6 +20,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
 import { CONSUMED_TOPICS, deadLetterTopic, TOPICS } from '#domain/events.ts';
+import { FUNCTION_BUNDLING } from './bundling.ts';
 import type { StageConfig } from './config.ts';
 import type { KafkaCluster } from './kafka-cluster.ts';
 import type { Network } from './network.ts';
@@ -119,26 +120,12 @@ export class KafkaTopics extends Construct {
       environment: {
         KAFKA_BROKERS: cluster.bootstrapBrokers,
         KAFKA_AUTH: 'iam',
-        NODE_OPTIONS: '--enable-source-maps',
       },
       logGroup: new logs.LogGroup(this, 'ProvisionerLogs', {
         retention,
         removalPolicy: RemovalPolicy.DESTROY,
       }),
-      bundling: {
-        format: nodejs.OutputFormat.ESM,
-        target: 'node24',
-        minify: true,
-        sourceMap: true,
-        mainFields: ['module', 'main'],
-        // Bundle everything (the AWS SDK too): the MSK IAM signer's credential
-        // providers are then the tested versions, not whatever the runtime has.
-        externalModules: [],
-        // kafkajs is CommonJS and requires Node built-ins; an ESM bundle needs a
-        // `require` for them.
-        banner:
-          "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
-      },
+      bundling: FUNCTION_BUNDLING,
     });
 
     // MSK IAM data-plane actions, on the cluster and on each listed topic only

@@ -38,6 +38,7 @@ import {
   type KafkaBudget,
   type KafkaConfig,
 } from './config.ts';
+import { generateMskAuthToken } from './msk-iam-token.ts';
 
 /** A record to send as is: the dead-letter reprocessor redrives bytes, not events. */
 export interface OutgoingMessage {
@@ -152,7 +153,7 @@ export interface BootstrapBrokersClient {
   ): Promise<GetBootstrapBrokersCommandOutput>;
 }
 
-/** `aws-msk-iam-sasl-signer-js` `generateAuthToken`, or a fake. */
+/** {@link generateMskAuthToken} (signs with the role's credentials), or a fake. */
 export type AuthTokenGenerator = (options: {
   region: string;
 }) => Promise<{ token: string; expiryTime: number }>;
@@ -167,7 +168,7 @@ export interface KafkaPublisherOptions {
   readonly kafkaFactory?: KafkaFactory;
   /** Used only with `config.clusterArn`; default: a `KafkaClient` for the ARN's region. */
   readonly discoveryClient?: BootstrapBrokersClient;
-  /** Used only with `config.auth === 'iam'`; default: the MSK IAM signer. */
+  /** Used only with `config.auth === 'iam'`; default: {@link generateMskAuthToken}. */
   readonly generateAuthToken?: AuthTokenGenerator;
   /**
    * The publish deadline and kafkajs's timeouts; default: the HTTP functions' budget
@@ -325,10 +326,7 @@ export function createKafkaPublisher(
     return discovery;
   };
 
-  const authTokenGenerator = async (): Promise<AuthTokenGenerator> =>
-    options.generateAuthToken ??
-    // Loaded on demand: it pulls in STS and the credential providers.
-    (await import('aws-msk-iam-sasl-signer-js')).generateAuthToken;
+  const generateAuthToken = options.generateAuthToken ?? generateMskAuthToken;
 
   const clientConfig = ({ brokers, tls }: DiscoveredBrokers): KafkaJsConfig => {
     const base: KafkaJsConfig = {
@@ -351,10 +349,9 @@ export function createKafkaPublisher(
         mechanism: 'oauthbearer',
         // Called for every new broker connection and re-authentication; the token is
         // signed locally from the role's credentials, valid 15 minutes.
-        oauthBearerProvider: async () => {
-          const generate = await authTokenGenerator();
-          return { value: (await generate({ region })).token };
-        },
+        oauthBearerProvider: async () => ({
+          value: (await generateAuthToken({ region })).token,
+        }),
       },
     };
   };

@@ -6,8 +6,8 @@
  * What runs is the TypeScript source named by the template (`orders:source-entry`),
  * not the esbuild bundle that deploys: no build step, an edit is live on the next
  * start, and stack traces point at the sources without source maps. The bundle
- * differs from the source only by esbuild's transformation (tree-shaking, the ESM
- * `require` banner); that is covered where it is made, not here.
+ * differs from the source only by esbuild's transformation (tree-shaking, CommonJS
+ * output); that is covered where it is made (test/infra/bundles.test.ts), not here.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import path from 'node:path';

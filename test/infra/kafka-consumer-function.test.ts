@@ -257,15 +257,14 @@ describe('KafkaConsumerFunction', () => {
       });
     });
 
-    it('gets the Kafka settings and source maps beside its own environment', () => {
+    it('gets the Kafka settings beside its own environment, and nothing else', () => {
       template.hasResourceProperties('AWS::Lambda::Function', {
         Environment: {
-          Variables: {
+          Variables: Match.exact({
             PAYMENTS_TABLE: 'payments-test',
             KAFKA_AUTH: 'iam',
             KAFKA_BROKERS: BROKERS,
-            NODE_OPTIONS: '--enable-source-maps',
-          },
+          }),
         },
       });
     });

@@ -1,6 +1,4 @@
-import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { App, type CfnElement, Stack } from 'aws-cdk-lib';
+import { type CfnElement, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { CONSUMED_TOPICS, deadLetterTopic, TOPICS } from '#domain/events.ts';
@@ -9,8 +7,6 @@ import { KafkaCluster } from '#infra/kafka-cluster.ts';
 import { Network } from '#infra/network.ts';
 import { KafkaTopics, topicsFor } from '#infra/topics.ts';
 import { testApp } from './test-app.ts';
-
-const BUNDLE_TIMEOUT_MS = 90_000;
 
 const KAFKA: StageConfig['kafka'] = {
   mode: 'serverless',
@@ -49,7 +45,7 @@ describe('topicsFor', () => {
 });
 
 describe('KafkaTopics', () => {
-  // One synthesis for the suite, without bundling; the bundle test bundles its own.
+  // One synthesis for the suite, without bundling (bundles.test.ts bundles).
   let built: ReturnType<typeof build>;
   let template: Template;
   const id = (element: CfnElement) => built.stack.getLogicalId(element);
@@ -88,7 +84,6 @@ describe('KafkaTopics', () => {
         Variables: {
           KAFKA_BROKERS: built.stack.resolve(built.cluster.bootstrapBrokers),
           KAFKA_AUTH: 'iam',
-          NODE_OPTIONS: '--enable-source-maps',
         },
       },
     });
@@ -189,35 +184,6 @@ describe('KafkaTopics', () => {
     expect(resource.DependsOn).toContain(
       id(network.clusterSecurityGroup.node.defaultChild as CfnElement),
     );
-  });
-
-  // The one test of the suite that runs esbuild: 2-3 s on a quiet 2-core machine, up
-  // to 30 s beside two busy processes; the deadline leaves room above that.
-  it('bundles the provisioner as minified ESM with a source map', {
-    timeout: BUNDLE_TIMEOUT_MS,
-  }, () => {
-    // Prepare
-    const app = new App();
-    const bundled = build(topicsFor(KAFKA), app);
-    const outdir = app.synth().directory;
-    const fn = bundled.topics.provisioner.node.defaultChild as CfnElement;
-
-    // Act
-    // The asset directory is named after the hash the function's code points at.
-    const s3Key: string = Template.fromStack(bundled.stack).toJSON().Resources[
-      bundled.stack.getLogicalId(fn)
-    ].Properties.Code.S3Key;
-    const dir = join(outdir, `asset.${s3Key.replace(/\.zip$/, '')}`);
-
-    // Assess
-    expect(readdirSync(dir).sort()).toEqual(['index.mjs', 'index.mjs.map']);
-    const code = readFileSync(join(dir, 'index.mjs'), 'utf8');
-    expect(code.startsWith('import { createRequire }')).toBe(true);
-    expect(code.trimEnd().endsWith('//# sourceMappingURL=index.mjs.map')).toBe(
-      true,
-    );
-    // Minified and tree-shaken: kafkajs, the MSK IAM signer and zod in under 2 MB.
-    expect(code.length).toBeLessThan(2_000_000);
   });
 
   it('refuses an empty or duplicated topic list', () => {

@@ -1,6 +1,6 @@
 import type { GetBootstrapBrokersCommand } from '@aws-sdk/client-kafka';
 import type { KafkaConfig as KafkaJsConfig, ProducerBatch } from 'kafkajs';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { KafkaConfig } from '#commons/config.ts';
 import {
   type BootstrapBrokersClient,
@@ -151,6 +151,38 @@ describe('createKafkaPublisher wiring (no network)', () => {
     expect(token).toEqual({ value: 'signed-token' });
     expect(tokenRequests).toEqual([{ region: 'eu-central-1' }]);
     expect(kafka.batches).toHaveLength(2);
+  });
+
+  it('signs the OAUTHBEARER token with the credentials Lambda puts in the environment by default', async () => {
+    // Prepare
+    vi.stubEnv('AWS_ACCESS_KEY_ID', 'ASIAUNITTEST');
+    vi.stubEnv('AWS_SECRET_ACCESS_KEY', 'secret');
+    vi.stubEnv('AWS_SESSION_TOKEN', 'session');
+    const kafka = fakeKafka();
+    const publisher = createKafkaPublisher(
+      iamConfig({ brokers: ['boot:9098'], clusterArn: undefined }),
+      { kafkaFactory: kafka.factory },
+    );
+
+    // Act
+    await publisher.publish([orderPlaced]);
+    const sasl = kafka.configs[0]?.sasl;
+    const token =
+      sasl && 'oauthBearerProvider' in sasl
+        ? await sasl.oauthBearerProvider()
+        : undefined;
+    vi.unstubAllEnvs();
+
+    // Assess: a presigned kafka-cluster:Connect URL for the region, by the role.
+    const url = new URL(
+      Buffer.from(token?.value ?? '', 'base64url').toString('utf8'),
+    );
+    expect(url.host).toBe('kafka.us-east-1.amazonaws.com');
+    expect(url.searchParams.get('Action')).toBe('kafka-cluster:Connect');
+    expect(url.searchParams.get('X-Amz-Credential')).toMatch(
+      /^ASIAUNITTEST\/\d{8}\/us-east-1\/kafka-cluster\/aws4_request$/,
+    );
+    expect(url.searchParams.get('X-Amz-Security-Token')).toBe('session');
   });
 
   it('builds the batch: topic, key, headers, JSON value, acks -1', async () => {
