@@ -23,18 +23,8 @@
  * fail when the schemas gain a field or a check this module does not know.
  */
 import * as z from 'zod';
-import {
-  CountryCode,
-  CustomerId,
-  OrderId,
-  OrderItem,
-  OrderPlaced,
-  OrderPlacedData,
-  PaymentInput,
-  ProductId,
-  ShippingAddress,
-} from './events.ts';
-import { currencyExponent, MinorUnits, Money } from './money.ts';
+import { OrderPlaced, PaymentInput } from './events.ts';
+import { currencyExponent, type Money } from './money.ts';
 
 /**
  * What the consumer module needs of a schema: `safeParse`. A zod schema is one; so is
@@ -187,25 +177,42 @@ function hasExactly(
   return index === keys.length;
 }
 
+// Every rule is read from the OrderPlaced schema's own tree, not from the named
+// schemas it was built from, so a field given another schema cannot go unnoticed.
 const envelope = OrderPlaced.shape;
-const data = OrderPlacedData.shape;
+const data = envelope.data.shape;
+const lineItem = data.items.element.shape;
+const address = data.shippingAddress.shape;
 const EVENT_ID = stringRule(envelope.eventId);
 const EVENT_TYPE = envelope.eventType.value;
 const VERSION = envelope.version.value;
 const OCCURRED_AT = stringRule(envelope.occurredAt);
 const CORRELATION_ID = stringRule(envelope.correlationId);
 const CAUSATION_ID = stringRule(envelope.causationId.unwrap());
-const ORDER_ID = stringRule(OrderId);
-const CUSTOMER_ID = stringRule(CustomerId);
-const PRODUCT_ID = stringRule(ProductId);
-const QUANTITY = integerRule(OrderItem.shape.quantity);
-const AMOUNT = integerRule(MinorUnits);
-const CURRENCY = stringRule(Money.shape.currency);
-const STREET = stringRule(ShippingAddress.shape.street);
-const CITY = stringRule(ShippingAddress.shape.city);
-const POSTAL_CODE = stringRule(ShippingAddress.shape.postalCode);
-const COUNTRIES: ReadonlySet<unknown> = new Set(CountryCode.options);
+const ORDER_ID = stringRule(data.orderId);
+const CUSTOMER_ID = stringRule(data.customerId);
 const ITEMS = arrayBounds(data.items);
+const PRODUCT_ID = stringRule(lineItem.productId);
+const QUANTITY = integerRule(lineItem.quantity);
+const UNIT_PRICE = moneyRule(lineItem.unitPrice);
+const TOTAL = moneyRule(data.total);
+const STREET = stringRule(address.street);
+const CITY = stringRule(address.city);
+const POSTAL_CODE = stringRule(address.postalCode);
+const COUNTRIES: ReadonlySet<unknown> = new Set(address.country.options);
+
+/** Money's rules; its currency refine is `CurrencyCode`'s (a unit test checks). */
+interface MoneyRule {
+  readonly amount: IntegerRule;
+  readonly currency: StringRule;
+}
+
+function moneyRule(schema: typeof Money): MoneyRule {
+  return {
+    amount: integerRule(schema.shape.amount),
+    currency: stringRule(schema.shape.currency),
+  };
+}
 
 /** An array schema's `.min(a).max(b)`, read from its checks. */
 function arrayBounds(schema: z.ZodArray): { min: number; max: number } {
@@ -224,11 +231,11 @@ function arrayBounds(schema: z.ZodArray): { min: number; max: number } {
 }
 
 /** Money: a non-negative safe integer amount and a currency ICU knows. */
-function isMoney(value: unknown): value is Money {
+function isMoney(value: unknown, rule: MoneyRule): value is Money {
   if (!hasExactly(value, KNOWN_KEYS.money)) return false;
   return (
-    isInteger(value.amount, AMOUNT) &&
-    isString(value.currency, CURRENCY) &&
+    isInteger(value.amount, rule.amount) &&
+    isString(value.currency, rule.currency) &&
     currencyExponent(value.currency) !== undefined
   );
 }
@@ -249,7 +256,7 @@ function isShippingAddress(value: unknown): boolean {
  * (so a sum beyond 2^53 rounds the same way).
  */
 function isItemsAndTotal(items: unknown, total: unknown): boolean {
-  if (!Array.isArray(items) || !isMoney(total)) return false;
+  if (!Array.isArray(items) || !isMoney(total, TOTAL)) return false;
   if (items.length < ITEMS.min || items.length > ITEMS.max) return false;
   let sum = 0;
   for (let index = 0; index < items.length; index += 1) {
@@ -257,7 +264,9 @@ function isItemsAndTotal(items: unknown, total: unknown): boolean {
     if (!hasExactly(item, KNOWN_KEYS.orderItem)) return false;
     const { productId, quantity, unitPrice } = item;
     if (!isString(productId, PRODUCT_ID)) return false;
-    if (!isInteger(quantity, QUANTITY) || !isMoney(unitPrice)) return false;
+    if (!isInteger(quantity, QUANTITY) || !isMoney(unitPrice, UNIT_PRICE)) {
+      return false;
+    }
     if (unitPrice.currency !== total.currency) return false;
     sum += unitPrice.amount * quantity;
   }

@@ -16,7 +16,7 @@ import {
   PaymentInputParser,
   withFastAccept,
 } from '#domain/fast-accept.ts';
-import { Money } from '#domain/money.ts';
+import { CurrencyCode, Money } from '#domain/money.ts';
 import { placeOrder } from '#domain/order.ts';
 
 /**
@@ -581,6 +581,18 @@ describe('the fast check knows the schemas', () => {
     expect(Object.keys(ShippingAddress.shape)).toEqual(
       KNOWN_KEYS.shippingAddress,
     );
+  });
+
+  it('checks currencies with the refine it calls (CurrencyCode`s)', () => {
+    // The fast check reads bounds and patterns from the schemas, but a refine is a
+    // function: it calls currencyExponent as CurrencyCode does, so the schemas must
+    // use CurrencyCode itself.
+    const data = OrderPlaced.shape.data.shape;
+    expect(data.total.shape.currency).toBe(CurrencyCode);
+    expect(data.items.element.shape.unitPrice.shape.currency).toBe(
+      CurrencyCode,
+    );
+    expect(OrderPlaced.shape.data).toBe(OrderPlacedData);
   });
 
   it('was written for exactly these nodes and checks of OrderPlaced', () => {
