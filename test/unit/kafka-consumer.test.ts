@@ -71,6 +71,14 @@ function batch(): MskEvent {
   return structuredClone(batchFixture);
 }
 
+/** The batch with one key per partition, so each partition runs as one lane. */
+function oneKeyPerPartition(event: MskEvent): MskEvent {
+  for (const record of Object.values(event.records).flat()) {
+    record.key = base64(`key-${record.partition}`);
+  }
+  return event;
+}
+
 function partitionOf(event: MskEvent, partition: number): MskRecord[] {
   const records = event.records[`${TOPIC}-${partition}`];
   if (!records) throw new Error(`fixture has no partition ${partition}`);
@@ -414,7 +422,7 @@ describe('createKafkaConsumer: transient failures', () => {
     });
 
     // Act
-    const response = await consume(batch());
+    const response = await consume(oneKeyPerPartition(batch()));
 
     // Assess
     expect(response).toEqual({
@@ -472,7 +480,7 @@ describe('createKafkaConsumer: transient failures', () => {
 
   it('stops the partition at a poison record whose dead letter cannot be written', async () => {
     // Prepare
-    const event = batch();
+    const event = oneKeyPerPartition(batch());
     recordAt(event, 0, 11).value = base64('not json');
     const { consume, deadLetters, handled } = setup();
     deadLetters.failWith = new Error('broker unreachable');
@@ -563,7 +571,7 @@ describe('createKafkaConsumer: dependency outages', () => {
     });
 
     // Act
-    const response = await consume(batch(), invocation.context);
+    const response = await consume(oneKeyPerPartition(batch()), invocation.context);
 
     // Assess
     expect(response).toEqual({ batchItemFailures: [] });
@@ -587,7 +595,7 @@ describe('createKafkaConsumer: dependency outages', () => {
     });
 
     // Act
-    const response = await consume(batch(), invocation.context);
+    const response = await consume(oneKeyPerPartition(batch()), invocation.context);
 
     // Assess
     expect(response).toEqual({
@@ -730,9 +738,9 @@ describe('isDependencyOutage', () => {
 });
 
 describe('createKafkaConsumer: ordering and concurrency', () => {
-  it('handles one partition in offset order, one record at a time', async () => {
+  it('handles the records of one key in offset order, one at a time', async () => {
     // Prepare
-    const event = batch();
+    const event = oneKeyPerPartition(batch());
     partitionOf(event, 0).reverse();
     const steps: string[] = [];
     const { consume } = setup({
@@ -876,7 +884,7 @@ describe('createKafkaConsumer: metrics', () => {
         if (record.offset === 40) throw new PoisonRecordError('bad');
       },
     });
-    const event = batch();
+    const event = oneKeyPerPartition(batch());
     const total = Object.values(event.records).flat().length;
 
     // Act
