@@ -127,7 +127,7 @@ export async function receiveDeadLetter(
     // Due at once (no backoff configured): no need to wait for the schedule.
     await redrive(deps, stored, 'dlq-reprocessor');
   }
-  deps.logger.info(
+  deps.logger.debug(
     result === 'saved' ? 'dead letter stored' : 'dead letter seen before',
     {
       deadLetterId: letter.id,

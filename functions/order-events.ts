@@ -124,7 +124,7 @@ export async function foldPaymentOutcome(
     const found = await deps.orders.get(orderId);
     if (!found) return foldOrphanOutcome(deps, record);
     if (found.appliedEventIds.has(event.eventId)) {
-      record.logger.info('already applied', { eventId: event.eventId });
+      record.debug('already applied', { eventId: event.eventId });
       // A crash may have come between recording and publishing: finish the job.
       await publishOutbox(deps, orderId, found.order.version, found.outbox);
       return;
@@ -168,16 +168,13 @@ export async function foldPaymentOutcome(
       throw error;
     }
     await publishOutbox(deps, orderId, next.version, outbox);
-    record.logger.info(
-      outcome === 'applied' ? 'order updated' : 'event ignored',
-      {
-        orderId,
-        eventType: event.eventType,
-        status: next.status,
-        version: next.version,
-        ...(note ? { note } : {}),
-      },
-    );
+    record.debug(outcome === 'applied' ? 'order updated' : 'event ignored', {
+      orderId,
+      eventType: event.eventType,
+      status: next.status,
+      version: next.version,
+      ...(note ? { note } : {}),
+    });
     return;
   }
   throw new TransientError(
@@ -227,7 +224,7 @@ async function foldOrphanOutcome(
     return;
   }
   if (orphan.compensationPublishedAt) {
-    record.logger.info('orphan charge: refund already requested', {
+    record.debug('orphan charge: refund already requested', {
       orderId,
     });
     return;
@@ -257,7 +254,7 @@ async function closeOrphan(
       `PaymentRefunded ${event.eventId} is for an unknown order ${orderId} with no orphan charge`,
     );
   }
-  record.logger.info('orphan charge refunded', {
+  record.debug('orphan charge refunded', {
     orderId,
     refundId: event.data.refundId,
     duplicate: result === 'duplicate',

@@ -207,6 +207,12 @@ export interface ConsumedRecord<T> {
   /** A child logger with correlationId, consumer, topic, partition and offset. */
   readonly logger: Logger;
   /**
+   * A debug line on {@link ConsumedRecord.logger}, made only when the logger writes
+   * debug lines: a handler's per-record lines go here, so that at the usual INFO
+   * level a record costs no child logger.
+   */
+  debug(message: string, attributes?: Record<string, unknown>): void;
+  /**
    * Hands events over to be published with the batch: once every record of the
    * batch is handled, the consumer publishes the events of all of them in one
    * `publish` call (in offset order per partition), then runs every record's
@@ -470,11 +476,17 @@ class Received<T> implements ConsumedRecord<T> {
   readonly value: T;
   readonly #progress: RecordInProgress;
   readonly #canPublish: boolean;
+  readonly #debug: boolean;
 
-  constructor(progress: RecordInProgress, value: T, canPublish: boolean) {
+  constructor(
+    progress: RecordInProgress,
+    value: T,
+    consumer: { canPublish: boolean; debug: boolean },
+  ) {
     this.#progress = progress;
     this.value = value;
-    this.#canPublish = canPublish;
+    this.#canPublish = consumer.canPublish;
+    this.#debug = consumer.debug;
     this.topic = progress.record.topic;
     this.partition = progress.record.partition;
     this.offset = progress.record.offset;
@@ -495,6 +507,10 @@ class Received<T> implements ConsumedRecord<T> {
   }
   get logger(): Logger {
     return this.#progress.logger;
+  }
+
+  debug(message: string, attributes?: Record<string, unknown>): void {
+    if (this.#debug) this.#progress.logger.debug(message, attributes ?? {});
   }
 
   publishWithBatch(
@@ -643,7 +659,9 @@ export function createKafkaConsumer<T>(
           `record value belongs on ${belongsOn}, not on ${record.topic}`,
         );
       }
-      await options.handle(new Received(progress, value, canPublish));
+      await options.handle(
+        new Received(progress, value, { canPublish, debug: debugEnabled }),
+      );
       if (debugEnabled) progress.logger.debug('record consumed');
       return { outcome: 'consumed' };
     } catch (error) {
