@@ -215,7 +215,7 @@ export interface ConsumedRecord<T> {
   /**
    * Hands events over to be published with the batch: once every record of the
    * batch is handled, the consumer publishes the events of all of them in one
-   * `publish` call (in offset order per partition), then runs every record's
+   * `publish` call (in offset order per partition; an event id once), then runs every record's
    * `afterPublished` side by side, and only then answers. If that publish, or this
    * record's `afterPublished`, fails, the record is reported failed and delivered
    * again, so its handler must hand over the same events again (deterministic event
@@ -787,9 +787,17 @@ export function createKafkaConsumer<T>(
   ): Promise<Set<RecordInProgress>> {
     const publisher = options.publisher;
     if (emitters.length === 0 || !publisher) return new Set();
-    const events = emitters.flatMap(
-      (progress) => progress.emission?.events ?? [],
-    );
+    // An event handed over twice in one batch (a duplicate delivery of the same
+    // record, whose redelivery re-derives the same event) goes out once.
+    const seen = new Set<string>();
+    const events: DomainEvent[] = [];
+    for (const progress of emitters) {
+      for (const event of progress.emission?.events ?? []) {
+        if (seen.has(event.eventId)) continue;
+        seen.add(event.eventId);
+        events.push(event);
+      }
+    }
     const published = await withOutageWaits(
       () => attempt(() => publisher.publish(events)),
       context,
