@@ -740,14 +740,15 @@ export function createKafkaConsumer<T>(
     const work = async () => {
       for (let lane = queue[next++]; lane; lane = queue[next++]) {
         for (const record of lane) {
-          const progress = new RecordInProgress(
-            record,
-            parse(record),
-            options.name,
-            options.logger,
-          );
+          let progress: RecordInProgress | undefined;
           let outcome: Outcome;
           try {
+            progress = new RecordInProgress(
+              record,
+              parse(record),
+              options.name,
+              options.logger,
+            );
             outcome = await consumeRecord(progress, context);
           } catch (error) {
             // Only a logger or a clock could throw here; stop rather than skip.
@@ -767,7 +768,7 @@ export function createKafkaConsumer<T>(
             );
             break;
           }
-          if (progress.emission) emitters.push(progress);
+          if (progress?.emission) emitters.push(progress);
         }
       }
     };
