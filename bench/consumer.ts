@@ -19,8 +19,10 @@ import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Logger } from '@aws-lambda-powertools/logger';
+import { PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { Context } from 'aws-lambda';
 import { z } from 'zod';
+import { DEFAULT_BUDGETS } from '#commons/config.ts';
 import { createDocumentClient } from '#commons/dynamodb.ts';
 import { createKafkaConsumer } from '#commons/kafka-consumer.ts';
 import type { EventPublisher } from '#commons/kafka-publisher.ts';
@@ -211,6 +213,12 @@ process.env.PAYMENTS_TABLE ??= 'bench-unused';
 process.env.POWERTOOLS_METRICS_DISABLED = 'true';
 const { createPaymentHandler } = await import('../functions/payment.ts');
 
+/** DynamoDB Local with the consumers' budget, as the payment function has it. */
+const storeConfig = () => ({
+  endpoint: dynamo.endpoint,
+  budget: DEFAULT_BUDGETS.consumer.store,
+});
+
 const context = {
   functionName: 'payment',
   getRemainingTimeInMillis: () => 60_000,
@@ -240,7 +248,7 @@ function paymentHandler(
   concurrency: number,
 ) {
   const db = createDocumentClient(
-    { endpoint: dynamo.endpoint, region: LOCAL_AWS.region },
+    { ...storeConfig(), region: LOCAL_AWS.region },
     { credentials: LOCAL_AWS.credentials },
   );
   if (delayMs > 0) {
@@ -340,9 +348,49 @@ try {
   const handlers = cases.map((c) =>
     paymentHandler(c.store, tableName, c.delay, c.concurrency),
   );
+  // DynamoDB Local alone: a charged payment's three writes (conditional Put, two
+  // Updates) for 100 orders, 48 orders at once (3 partitions x 16), no handler.
+  const raw = createDocumentClient(
+    { ...storeConfig(), region: LOCAL_AWS.region },
+    { credentials: LOCAL_AWS.credentials },
+  );
+  const rawWrites = async () => {
+    const queue = ids(PER_BATCH);
+    const lane = async () => {
+      for (let orderId = queue.pop(); orderId; orderId = queue.pop()) {
+        const Key = { pk: `ORDER#${orderId}`, sk: 'PAYMENT' };
+        await raw.send(
+          new PutCommand({
+            TableName: tableName,
+            Item: { ...Key, status: 'CLAIMED' },
+            ConditionExpression: 'attribute_not_exists(pk)',
+          }),
+        );
+        for (const status of ['CHARGED', 'PUBLISHED']) {
+          await raw.send(
+            new UpdateCommand({
+              TableName: tableName,
+              Key,
+              UpdateExpression: 'SET #s = :s',
+              ExpressionAttributeNames: { '#s': 'status' },
+              ExpressionAttributeValues: { ':s': status },
+            }),
+          );
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: 48 }, lane));
+  };
+  const RAW = 'DynamoDB Local alone: the same 300 writes, 48 at once';
   mute();
   try {
     for (let round = 0; round <= ROUNDS; round += 1) {
+      const started = performance.now();
+      await rawWrites();
+      if (round > 0) {
+        settle[RAW] ??= [];
+        settle[RAW]?.push(performance.now() - started);
+      }
       for (const [index, c] of cases.entries()) {
         const handler = handlers[index];
         if (!handler) continue;
