@@ -15,6 +15,7 @@ import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import {
+  ConsumerConcurrency,
   dynamoDbConfig,
   KafkaConfig,
   kafkaBudget,
@@ -73,6 +74,11 @@ export interface OrderEventsDependencies {
    * orphan counts of {@link ORPHAN_METRICS}.
    */
   readonly metrics?: Metrics;
+  /**
+   * Records of different keys of one partition handled at once (the consumer's
+   * `concurrency`; its default when absent). From `CONSUMER_CONCURRENCY`.
+   */
+  readonly concurrency?: number;
 }
 
 /** Optimistic concurrency: re-read and retry this often before calling it transient. */
@@ -280,6 +286,7 @@ export function createOrderEventsHandler(given: OrderEventsDependencies) {
     topicOf: (event) => TOPIC_OF[event.eventType],
     logger: deps.logger,
     metrics: deps.metrics,
+    ...(deps.concurrency ? { concurrency: deps.concurrency } : {}),
     deadLetters: {
       send: (topic, message) => deps.publisher.send(topic, [message]),
     },
@@ -297,6 +304,7 @@ function wireFromEnvironment(): OrderEventsDependencies {
     dynamodb: dynamoDbConfig('consumer'),
     kafkaBudget: kafkaBudget('consumer'),
     ordersTable: tableName(TABLES.orders.envVar),
+    concurrency: ConsumerConcurrency,
   });
   const logger = createLogger('order');
   const db = createDocumentClient(config.dynamodb);
@@ -310,6 +318,7 @@ function wireFromEnvironment(): OrderEventsDependencies {
     clock: { now: () => new Date(), uuid: randomUUID },
     logger,
     metrics: createMetrics('order'),
+    ...(config.concurrency ? { concurrency: config.concurrency } : {}),
   };
 }
 
