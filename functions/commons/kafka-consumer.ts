@@ -803,7 +803,7 @@ export function createKafkaConsumer<T>(
       () => attempt(() => publisher.publish(events)),
       context,
       () => options.logger,
-      "dependency unavailable: publishing the batch's events again",
+      "dependency unavailable: trying the batch's publish again",
     );
     if (published.tried.outcome === 'failed') {
       options.logger.error(
