@@ -24,6 +24,7 @@ import middy from '@middy/core';
 import httpRouterHandler from '@middy/http-router';
 import * as z from 'zod';
 import {
+  ConsumerConcurrency,
   DynamoDbConfig,
   KafkaConfig,
   loadConfig,
@@ -85,6 +86,11 @@ export interface ReprocessorDependencies {
   readonly logger: Logger;
   /** Batch metrics (records consumed, dead-lettered, failed) per topic. */
   readonly metrics?: Metrics;
+  /**
+   * Records of different keys of one partition handled at once (the consumer's
+   * `concurrency`; its default when absent). From `CONSUMER_CONCURRENCY`.
+   */
+  readonly concurrency?: number;
 }
 
 /**
@@ -127,7 +133,7 @@ export async function receiveDeadLetter(
     // Due at once (no backoff configured): no need to wait for the schedule.
     await redrive(deps, stored, 'dlq-reprocessor');
   }
-  deps.logger.info(
+  deps.logger.debug(
     result === 'saved' ? 'dead letter stored' : 'dead letter seen before',
     {
       deadLetterId: letter.id,
@@ -263,6 +269,7 @@ export function createReprocessorHandler(deps: ReprocessorDependencies) {
     schema: z.unknown(),
     logger: deps.logger,
     ...(deps.metrics ? { metrics: deps.metrics } : {}),
+    ...(deps.concurrency ? { concurrency: deps.concurrency } : {}),
     deadLetters: {
       send: async (topic) => {
         throw new DeadLetterRecursionError(
@@ -563,6 +570,7 @@ function wireFromEnvironment(): ReprocessorDependencies {
     dynamodb: DynamoDbConfig,
     deadLettersTable: tableName(TABLES.deadLetters.envVar),
     policy: RedriveSettings,
+    concurrency: ConsumerConcurrency,
   });
   const logger = createLogger('dlq-reprocessor');
   return {
@@ -576,6 +584,7 @@ function wireFromEnvironment(): ReprocessorDependencies {
     random: Math.random,
     logger,
     metrics: createMetrics('dlq-reprocessor'),
+    ...(config.concurrency ? { concurrency: config.concurrency } : {}),
   };
 }
 

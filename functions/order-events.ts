@@ -15,6 +15,7 @@ import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import {
+  ConsumerConcurrency,
   dynamoDbConfig,
   KafkaConfig,
   kafkaBudget,
@@ -73,6 +74,11 @@ export interface OrderEventsDependencies {
    * orphan counts of {@link ORPHAN_METRICS}.
    */
   readonly metrics?: Metrics;
+  /**
+   * Records of different keys of one partition handled at once (the consumer's
+   * `concurrency`; its default when absent). From `CONSUMER_CONCURRENCY`.
+   */
+  readonly concurrency?: number;
 }
 
 /** Optimistic concurrency: re-read and retry this often before calling it transient. */
@@ -124,7 +130,7 @@ export async function foldPaymentOutcome(
     const found = await deps.orders.get(orderId);
     if (!found) return foldOrphanOutcome(deps, record);
     if (found.appliedEventIds.has(event.eventId)) {
-      record.logger.info('already applied', { eventId: event.eventId });
+      record.debug('already applied', { eventId: event.eventId });
       // A crash may have come between recording and publishing: finish the job.
       await publishOutbox(deps, orderId, found.order.version, found.outbox);
       return;
@@ -168,16 +174,13 @@ export async function foldPaymentOutcome(
       throw error;
     }
     await publishOutbox(deps, orderId, next.version, outbox);
-    record.logger.info(
-      outcome === 'applied' ? 'order updated' : 'event ignored',
-      {
-        orderId,
-        eventType: event.eventType,
-        status: next.status,
-        version: next.version,
-        ...(note ? { note } : {}),
-      },
-    );
+    record.debug(outcome === 'applied' ? 'order updated' : 'event ignored', {
+      orderId,
+      eventType: event.eventType,
+      status: next.status,
+      version: next.version,
+      ...(note ? { note } : {}),
+    });
     return;
   }
   throw new TransientError(
@@ -227,7 +230,7 @@ async function foldOrphanOutcome(
     return;
   }
   if (orphan.compensationPublishedAt) {
-    record.logger.info('orphan charge: refund already requested', {
+    record.debug('orphan charge: refund already requested', {
       orderId,
     });
     return;
@@ -257,7 +260,7 @@ async function closeOrphan(
       `PaymentRefunded ${event.eventId} is for an unknown order ${orderId} with no orphan charge`,
     );
   }
-  record.logger.info('orphan charge refunded', {
+  record.debug('orphan charge refunded', {
     orderId,
     refundId: event.data.refundId,
     duplicate: result === 'duplicate',
@@ -283,6 +286,7 @@ export function createOrderEventsHandler(given: OrderEventsDependencies) {
     topicOf: (event) => TOPIC_OF[event.eventType],
     logger: deps.logger,
     metrics: deps.metrics,
+    ...(deps.concurrency ? { concurrency: deps.concurrency } : {}),
     deadLetters: {
       send: (topic, message) => deps.publisher.send(topic, [message]),
     },
@@ -300,6 +304,7 @@ function wireFromEnvironment(): OrderEventsDependencies {
     dynamodb: dynamoDbConfig('consumer'),
     kafkaBudget: kafkaBudget('consumer'),
     ordersTable: tableName(TABLES.orders.envVar),
+    concurrency: ConsumerConcurrency,
   });
   const logger = createLogger('order');
   const db = createDocumentClient(config.dynamodb);
@@ -313,6 +318,7 @@ function wireFromEnvironment(): OrderEventsDependencies {
     clock: { now: () => new Date(), uuid: randomUUID },
     logger,
     metrics: createMetrics('order'),
+    ...(config.concurrency ? { concurrency: config.concurrency } : {}),
   };
 }
 

@@ -244,7 +244,7 @@ export function createOutboxRelay(deps: OutboxRelayDependencies) {
       ready.map(({ order: { order, outbox } }) =>
         orders.clearOutbox(order.orderId, order.version).then(
           () => {
-            logger.info('outbox relayed', {
+            logger.debug('outbox relayed', {
               orderId: order.orderId,
               eventIds: outbox.map((event) => event.eventId),
             });

@@ -18,6 +18,7 @@ import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import * as z from 'zod';
 import {
+  ConsumerConcurrency,
   dynamoDbConfig,
   KafkaConfig,
   kafkaBudget,
@@ -47,12 +48,12 @@ import {
   type OrderCancelled,
   type OrderPlaced,
   type PaymentFailed,
-  PaymentInput,
   type PaymentOrphaned,
   type PaymentProcessed,
   TOPIC_OF,
 } from '#domain/events.ts';
 import { PoisonRecordError } from '#domain/failures.ts';
+import { PaymentInputParser } from '#domain/fast-accept.ts';
 import { deterministicUuid } from '#domain/ids.ts';
 import {
   compensationFor,
@@ -79,6 +80,11 @@ export interface PaymentDependencies {
   readonly metrics?: Metrics;
   /** In-invocation retries of transient gateway failures (time comes from the context). */
   readonly retry: Omit<RetryOptions, 'remainingTimeMs'>;
+  /**
+   * Records of different orders of one partition handled at once (the consumer's
+   * `concurrency`; its default when absent). From `CONSUMER_CONCURRENCY`.
+   */
+  readonly concurrency?: number;
 }
 
 /** The payment id of an order: derived from it, so a retry reuses it. */
@@ -130,6 +136,14 @@ function outcomeEvent(
   return undefined;
 }
 
+/**
+ * Charges an order once. Store round trips: a rule rejection is one conditional
+ * write (REJECTED at once, no claim); a charge is a claim and the outcome, with the
+ * gateway between; a redelivery of a decided payment is one failed conditional
+ * write, which returns the stored payment. The outcome event goes out with the
+ * batch's one publish, and `markPublished` runs after it, side by side with the
+ * other records' (docs/performance.md section "Round trips of a payment").
+ */
 async function charge(
   deps: PaymentDependencies,
   record: ConsumedRecord<OrderPlaced>,
@@ -137,24 +151,23 @@ async function charge(
 ): Promise<void> {
   const placed = record.value;
   const { orderId, total } = placed.data;
-  const now = deps.clock.now();
-  const claim = await deps.payments.claimCharge(
+  // Pure and deterministic: the same verdict on every delivery.
+  const verdict = evaluatePayment(placed.data, deps.rules);
+  const started = await deps.payments.startPayment(
     orderId,
     paymentIdOf(orderId),
     total,
-    now,
+    verdict.decision === 'reject'
+      ? { status: 'REJECTED', reason: verdict.reason, detail: verdict.detail }
+      : { status: 'CLAIMED' },
+    deps.clock.now(),
   );
-  if (claim === 'voided') {
-    record.logger.info('order was cancelled before payment: no charge', {
-      orderId,
-    });
+  if (started.step === 'voided') {
+    record.debug('order was cancelled before payment: no charge', { orderId });
     return;
   }
-  // A fresh claim needs no read; otherwise the stored payment says what is left to do.
-  let payment =
-    claim === 'claimed' ? undefined : await deps.payments.getPayment(orderId);
-  if (claim === 'claimed' || payment?.status === 'CLAIMED') {
-    const verdict = evaluatePayment(placed.data, deps.rules);
+  let payment = started.step === 'decided' ? started.payment : undefined;
+  if (started.step === 'claimed' || payment?.status === 'CLAIMED') {
     if (verdict.decision === 'reject') {
       payment = await deps.payments.recordOutcome(
         orderId,
@@ -183,17 +196,15 @@ async function charge(
     }
   }
   if (!payment || payment.publishedAt) {
-    record.logger.info('payment already decided and published', { orderId });
+    record.debug('payment already decided and published', { orderId });
     return;
   }
   const event = outcomeEvent(payment, placed, deps.clock);
   if (!event) return;
-  await deps.publisher.publish([event]);
-  await deps.payments.markPublished(orderId, 'payment', deps.clock.now());
-  record.logger.info('payment decided', {
-    orderId,
-    outcome: event.eventType,
-  });
+  record.publishWithBatch([event], () =>
+    deps.payments.markPublished(orderId, 'payment', deps.clock.now()),
+  );
+  record.debug('payment decided', { orderId, outcome: event.eventType });
 }
 
 async function refund(
@@ -210,9 +221,7 @@ async function refund(
       deps.clock.now(),
     );
     if (result !== 'already-charged') {
-      record.logger.info('unpaid order cancelled: no charge may follow', {
-        orderId,
-      });
+      record.debug('unpaid order cancelled: no charge may follow', { orderId });
       return;
     }
     return refund(deps, record);
@@ -223,13 +232,10 @@ async function refund(
     );
   }
   if (payment.status !== 'CHARGED') {
-    record.logger.info('nothing to refund', {
-      orderId,
-      status: payment.status,
-    });
+    record.debug('nothing to refund', { orderId, status: payment.status });
     return;
   }
-  await refundCharge(deps, record.logger, payment, cancelled);
+  await refundCharge(deps, record, payment, cancelled);
 }
 
 /**
@@ -239,7 +245,7 @@ async function refund(
  */
 async function refundCharge(
   deps: PaymentDependencies,
-  logger: Logger,
+  record: ConsumedRecord<unknown>,
   payment: Extract<Payment, { status: 'CHARGED' }>,
   cause: OrderCancelled | PaymentOrphaned,
 ): Promise<void> {
@@ -266,21 +272,23 @@ async function refundCharge(
     );
   }
   if (!stored || stored.publishedAt) return;
-  await deps.publisher.publish([
-    newEvent(
-      'PaymentRefunded',
-      {
-        orderId,
-        paymentId: payment.paymentId,
-        refundId: stored.refundId,
-        amount: stored.amount,
-      },
-      { correlationId: cause.correlationId, causationId: cause.eventId },
-      derivedClock(deps.clock, 'PaymentRefunded', orderId),
-    ),
-  ]);
-  await deps.payments.markPublished(orderId, 'refund', deps.clock.now());
-  logger.info('refunded', { orderId, refundId, cause: cause.eventType });
+  record.publishWithBatch(
+    [
+      newEvent(
+        'PaymentRefunded',
+        {
+          orderId,
+          paymentId: payment.paymentId,
+          refundId: stored.refundId,
+          amount: stored.amount,
+        },
+        { correlationId: cause.correlationId, causationId: cause.eventId },
+        derivedClock(deps.clock, 'PaymentRefunded', orderId),
+      ),
+    ],
+    () => deps.payments.markPublished(orderId, 'refund', deps.clock.now()),
+  );
+  record.debug('refunded', { orderId, refundId, cause: cause.eventType });
 }
 
 /**
@@ -307,7 +315,7 @@ async function compensate(
         `${decision.detail}; the compensation waits`,
       );
     case 'none':
-      record.logger.info('orphan payment: nothing to refund', {
+      record.debug('orphan payment: nothing to refund', {
         orderId,
         detail: decision.detail,
       });
@@ -319,7 +327,7 @@ async function compensate(
     orderId,
     paymentId: payment.paymentId,
   });
-  await refundCharge(deps, record.logger, payment, orphaned);
+  await refundCharge(deps, record, payment, orphaned);
 }
 
 /**
@@ -338,11 +346,13 @@ export function createPaymentHandler(deps: PaymentDependencies) {
     .handler((event, context) =>
       createKafkaConsumer({
         name: 'payment',
-        schema: PaymentInput,
+        schema: PaymentInputParser,
         // One schema for the events of every topic consumed: each only on its own.
         topicOf: (event) => TOPIC_OF[event.eventType],
         logger: deps.logger,
         ...(deps.metrics ? { metrics: deps.metrics } : {}),
+        ...(deps.concurrency ? { concurrency: deps.concurrency } : {}),
+        publisher: deps.publisher,
         deadLetters: {
           send: (topic, message) => deps.publisher.send(topic, [message]),
         },
@@ -420,6 +430,7 @@ function wireFromEnvironment(): PaymentDependencies {
     kafkaBudget: kafkaBudget('consumer'),
     paymentsTable: tableName(TABLES.payments.envVar),
     payment: PaymentSettings,
+    concurrency: ConsumerConcurrency,
   });
   const logger = createLogger('payment');
   const clock: Clock = { now: () => new Date(), uuid: randomUUID };
@@ -437,6 +448,7 @@ function wireFromEnvironment(): PaymentDependencies {
     clock,
     logger,
     metrics: createMetrics('payment'),
+    ...(config.concurrency ? { concurrency: config.concurrency } : {}),
     retry: {
       ...config.payment.retry,
       sleep: (ms) => sleep(ms),

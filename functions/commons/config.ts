@@ -234,3 +234,20 @@ export function tableName(envVar: string) {
     .object({ [envVar]: z.string().min(3).max(255) })
     .transform((env) => env[envVar] as string);
 }
+
+/**
+ * `CONSUMER_CONCURRENCY`: how many records of different keys of one partition a
+ * Kafka consumer handles at once (docs/performance.md section "Concurrency within a
+ * batch"); unset, the consumer's default (16).
+ *
+ * @example
+ * ```ts
+ * loadConfig({ concurrency: ConsumerConcurrency }, { CONSUMER_CONCURRENCY: '8' });
+ * // { concurrency: 8 }
+ * ```
+ */
+export const ConsumerConcurrency = z
+  .object({
+    CONSUMER_CONCURRENCY: z.coerce.number().int().min(1).max(1_000).optional(),
+  })
+  .transform((env) => env.CONSUMER_CONCURRENCY);

@@ -8,8 +8,13 @@
  *   partition at that record and reports it in the partial batch response, so the ESM
  *   retries from there (and, once its limits are reached, writes the record to its
  *   on-failure destination);
- * - ordering: records of one partition one after the other in offset order, partitions
- *   concurrently, as the ESM itself does across pollers;
+ * - ordering and concurrency: records of one key one after the other in offset order;
+ *   within a partition, records of different keys side by side up to `concurrency`;
+ *   partitions concurrently, as the ESM itself does across pollers (see
+ *   {@link createKafkaConsumer} for the exact contract, docs/performance.md section
+ *   "Concurrency within a batch");
+ * - outcome events: a handler hands them over with `record.publishWithBatch`, and
+ *   the consumer publishes those of the whole batch in one call before it answers;
  * - outages: a record that fails because Kafka or the store is down is tried again
  *   inside the invocation while it has time (docs/broker-outages.md), so a broker
  *   outage does not use up the ESM's retries in seconds.
@@ -24,12 +29,13 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import * as z from 'zod';
 import type { ReceivedDeadLetter } from '#domain/dead-letter.ts';
-import { deadLetterTopic, HEADERS } from '#domain/events.ts';
+import { type DomainEvent, deadLetterTopic, HEADERS } from '#domain/events.ts';
 import {
   classifyFailure,
   PoisonRecordError,
   TransientError,
 } from '#domain/failures.ts';
+import type { SafeParser } from '#domain/fast-accept.ts';
 import {
   DEFAULT_OUTAGE_POLICY,
   nextOutageDelay,
@@ -41,10 +47,14 @@ import {
   redriveAttempt,
 } from './dead-letter-codec.ts';
 import { StoreUnavailableError } from './dynamodb.ts';
-import { KafkaUnavailableError } from './kafka-publisher.ts';
+import {
+  type EventPublisher,
+  KafkaUnavailableError,
+} from './kafka-publisher.ts';
 import {
   decodeKey,
-  decodeValue,
+  decodeValueText,
+  findHeader,
   headerMap,
   type KafkaBatchItemFailure,
   type KafkaBatchResponse,
@@ -168,32 +178,55 @@ export class DeadLetterRecursionError extends TransientError {
 }
 
 /**
- * A decoded, validated record, as a handler receives it.
+ * A decoded, validated record, as a handler receives it. `key`, `headers`,
+ * `correlationId`, `redriveAttempt` and `logger` are worked out on first use: most
+ * handlers read few of them, and a child logger per record cost more than all the
+ * rest of the consumer's work on it.
  *
  * @example
  * ```ts
  * handle: async (record: ConsumedRecord<PaymentInput>) => {
- *   record.logger.info('charging', { orderId: record.value.data.orderId });
+ *   record.logger.debug('charging', { orderId: record.value.data.orderId });
  * },
  * ```
  */
 export interface ConsumedRecord<T> {
-  topic: string;
-  partition: number;
-  offset: number;
+  readonly topic: string;
+  readonly partition: number;
+  readonly offset: number;
   /** Epoch milliseconds. */
-  timestamp: number;
+  readonly timestamp: number;
   /** The key as UTF-8; `null` when the record has none. */
-  key: string | null;
+  readonly key: string | null;
   /** Header values as UTF-8; when a name repeats, the last value wins. */
-  headers: Readonly<Record<string, string>>;
-  value: T;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly value: T;
   /** The `correlation-id` header, else the value's `correlationId`, else a new one. */
-  correlationId: string;
+  readonly correlationId: string;
   /** The `redrive-attempt` header (0 when absent). */
-  redriveAttempt: number;
+  readonly redriveAttempt: number;
   /** A child logger with correlationId, consumer, topic, partition and offset. */
-  logger: Logger;
+  readonly logger: Logger;
+  /**
+   * A debug line on {@link ConsumedRecord.logger}, made only when the logger writes
+   * debug lines: a handler's per-record lines go here, so that at the usual INFO
+   * level a record costs no child logger.
+   */
+  debug(message: string, attributes?: Record<string, unknown>): void;
+  /**
+   * Hands events over to be published with the batch: once every record of the
+   * batch is handled, the consumer publishes the events of all of them in one
+   * `publish` call (in offset order per partition; an event id once), then runs every record's
+   * `afterPublished` side by side, and only then answers. If that publish, or this
+   * record's `afterPublished`, fails, the record is reported failed and delivered
+   * again, so its handler must hand over the same events again (deterministic event
+   * ids) and `afterPublished` must be safe to repeat. Needs the consumer's
+   * `publisher` option. Events handed over by a try that then throws are dropped.
+   */
+  publishWithBatch(
+    events: readonly DomainEvent[],
+    afterPublished?: () => Promise<void>,
+  ): void;
 }
 
 /**
@@ -218,6 +251,24 @@ export interface DeadLetterSink {
 }
 
 /**
+ * Where the events of `publishWithBatch` go: one call per batch (the
+ * {@link EventPublisher}'s `publish`, whose idempotent producer keeps each output
+ * partition's order).
+ *
+ * @example
+ * ```ts
+ * const publisher: BatchPublisher = createKafkaPublisher(config.kafka, { logger });
+ * ```
+ */
+export type BatchPublisher = Pick<EventPublisher, 'publish'>;
+
+/**
+ * How many records of different keys of one partition a consumer handles at once,
+ * unless told otherwise (docs/performance.md section "Concurrency within a batch").
+ */
+export const DEFAULT_CONSUMER_CONCURRENCY = 16;
+
+/**
  * How a consumer is made.
  *
  * @example
@@ -230,8 +281,12 @@ export interface DeadLetterSink {
 export interface KafkaConsumerOptions<T> {
   /** The consumer's name, e.g. `payment`: in every dead letter and log line. */
   name: string;
-  /** The value's schema; a value that fails it is poison. */
-  schema: z.ZodType<T>;
+  /**
+   * The value's schema (a zod schema, or one with a fast accept path in front of it,
+   * `withFastAccept` of functions/domain/fast-accept.ts); a value that fails it is
+   * poison.
+   */
+  schema: SafeParser<T>;
   /**
    * The topic a valid value belongs on (e.g. `TOPIC_OF[event.eventType]`), for a
    * consumer of several topics whose schema takes the events of all of them; a value
@@ -256,6 +311,14 @@ export interface KafkaConsumerOptions<T> {
    * topic, so a batch has one). Flushed by the handler's `logMetrics` middleware.
    */
   metrics?: Metrics;
+  /** Where the events handed to `record.publishWithBatch` are published. */
+  publisher?: BatchPublisher;
+  /**
+   * At most this many records of one partition are handled at once, each of another
+   * key (default {@link DEFAULT_CONSUMER_CONCURRENCY}); 1 handles a partition one
+   * record at a time.
+   */
+  concurrency?: number;
   now?: () => Date;
   /**
    * How a record that failed because a dependency is down ({@link isDependencyOutage})
@@ -314,7 +377,7 @@ export function isDependencyOutage(error: unknown): boolean {
 /** How a record ended, for the metrics. */
 type Outcome = 'consumed' | 'dead-lettered' | 'failed';
 
-/** One try at a record: how it ended, and the error when it failed. */
+/** One try at a record (or at the batch's publish): how it ended, and the error. */
 type Tried =
   | { outcome: 'consumed' | 'dead-lettered' }
   | { outcome: 'failed'; error: unknown; poison: unknown };
@@ -324,10 +387,177 @@ type Parsed =
   | { kind: 'json'; value: unknown }
   | { kind: 'not-json'; error: unknown };
 
+/** What a record handed over with `publishWithBatch`. */
+interface Emission {
+  readonly events: DomainEvent[];
+  readonly afterPublished: (() => Promise<void>)[];
+}
+
+/** One fatal decoder for every record: `decode` keeps no state between calls. */
+
+/**
+ * One record as the consumer works on it: what it derives from the record is
+ * derived once and only when read (see {@link ConsumedRecord}).
+ */
+class RecordInProgress {
+  #headers: Readonly<Record<string, string>> | undefined;
+  #correlationId: string | undefined;
+  #attempt: number | undefined;
+  #key: string | null | undefined;
+  #logger: Logger | undefined;
+  /** The events of the current try; dropped when the try fails. */
+  emission: Emission | undefined;
+
+  readonly record: MskRecord;
+  readonly parsed: Parsed;
+  readonly #consumer: string;
+  readonly #parentLogger: Logger;
+
+  constructor(
+    record: MskRecord,
+    parsed: Parsed,
+    consumer: string,
+    parentLogger: Logger,
+  ) {
+    this.record = record;
+    this.parsed = parsed;
+    this.#consumer = consumer;
+    this.#parentLogger = parentLogger;
+  }
+
+  get key(): string | null {
+    if (this.#key === undefined) {
+      this.#key = decodeKey(this.record)?.toString('utf8') ?? null;
+    }
+    return this.#key;
+  }
+
+  get headers(): Readonly<Record<string, string>> {
+    this.#headers ??= headerMap(this.record.headers);
+    return this.#headers;
+  }
+
+  get correlationId(): string {
+    this.#correlationId ??=
+      findHeader(this.record.headers, HEADERS.correlationId) ||
+      (this.parsed.kind === 'json'
+        ? valueCorrelationId(this.parsed.value)
+        : undefined) ||
+      randomUUID();
+    return this.#correlationId;
+  }
+
+  get redriveAttempt(): number {
+    this.#attempt ??= redriveAttempt(this.record.headers);
+    return this.#attempt;
+  }
+
+  /**
+   * A child logger of its own: appendKeys on the shared logger would mix keys of
+   * records handled at the same time.
+   */
+  get logger(): Logger {
+    this.#logger ??= this.#parentLogger.createChild({
+      persistentKeys: {
+        correlationId: this.correlationId,
+        consumer: this.#consumer,
+        topic: this.record.topic,
+        partition: this.record.partition,
+        offset: this.record.offset,
+      },
+    });
+    return this.#logger;
+  }
+}
+
+/** The record handed to a handler: its value, the rest read through. */
+class Received<T> implements ConsumedRecord<T> {
+  readonly topic: string;
+  readonly partition: number;
+  readonly offset: number;
+  readonly timestamp: number;
+
+  readonly value: T;
+  readonly #progress: RecordInProgress;
+  readonly #canPublish: boolean;
+  readonly #debug: boolean;
+
+  constructor(
+    progress: RecordInProgress,
+    value: T,
+    consumer: { canPublish: boolean; debug: boolean },
+  ) {
+    this.#progress = progress;
+    this.value = value;
+    this.#canPublish = consumer.canPublish;
+    this.#debug = consumer.debug;
+    this.topic = progress.record.topic;
+    this.partition = progress.record.partition;
+    this.offset = progress.record.offset;
+    this.timestamp = progress.record.timestamp;
+  }
+
+  get key(): string | null {
+    return this.#progress.key;
+  }
+  get headers(): Readonly<Record<string, string>> {
+    return this.#progress.headers;
+  }
+  get correlationId(): string {
+    return this.#progress.correlationId;
+  }
+  get redriveAttempt(): number {
+    return this.#progress.redriveAttempt;
+  }
+  get logger(): Logger {
+    return this.#progress.logger;
+  }
+
+  debug(message: string, attributes?: Record<string, unknown>): void {
+    if (this.#debug) this.#progress.logger.debug(message, attributes ?? {});
+  }
+
+  publishWithBatch(
+    events: readonly DomainEvent[],
+    afterPublished?: () => Promise<void>,
+  ): void {
+    if (!this.#canPublish) {
+      throw new Error(
+        'publishWithBatch needs the consumer to be made with a publisher',
+      );
+    }
+    this.#progress.emission ??= { events: [], afterPublished: [] };
+    this.#progress.emission.events.push(...events);
+    if (afterPublished)
+      this.#progress.emission.afterPublished.push(afterPublished);
+  }
+}
+
 /**
  * Makes a Kafka-triggered Lambda handler (Amazon MSK or self-managed). It resolves
  * with the partial batch response, `{ batchItemFailures: [] }` on full success; it
  * rejects only when the event is not a Kafka event (the whole batch is retried).
+ *
+ * Ordering and concurrency (docs/performance.md section "Concurrency within a
+ * batch"): partitions are handled side by side. Within a partition, the records of
+ * one key are handled one after the other in offset order, and records of other
+ * keys side by side with them, at most `concurrency` at once. Records without a key
+ * count as one key of their own: they keep their partition order among themselves.
+ * Once a record of a key fails (transient), the later records of that key in the
+ * batch are not handled; the other keys go on.
+ *
+ * The partial batch response names, per partition, only the lowest offset that did
+ * not finish: the ESM retries a partition from the record it is told about, and
+ * AWS does not say what it does with several of one partition
+ * (docs/aws-kafka-esm.md, "Partial batch response"). The records after that offset
+ * that did finish are delivered again: every handler must be idempotent.
+ * https://docs.aws.amazon.com/lambda/latest/dg/kafka-retry-configurations.html
+ *
+ * Events handed over with `record.publishWithBatch` are published in one call
+ * once every record is handled; then each record's `afterPublished` runs, side by
+ * side. A publish that fails fails every record that handed events over (so its
+ * partition is reported from the lowest of them); a follow-up that fails fails its
+ * record. Both wait out an outage inside the invocation, as a record does.
  *
  * @example
  * ```ts
@@ -335,8 +565,9 @@ type Parsed =
  *   name: 'payment',
  *   schema: PaymentInput,
  *   deadLetters: producer,
+ *   publisher: producer,
  *   logger,
- *   handle: async (record) => pay(record.value, record.logger),
+ *   handle: async (record) => pay(record),
  * });
  * ```
  */
@@ -344,50 +575,38 @@ export function createKafkaConsumer<T>(
   options: KafkaConsumerOptions<T>,
 ): (event: unknown, context?: InvocationClock) => Promise<KafkaBatchResponse> {
   const now = options.now ?? (() => new Date());
+  const concurrency = options.concurrency ?? DEFAULT_CONSUMER_CONCURRENCY;
+  if (!Number.isInteger(concurrency) || concurrency < 1) {
+    throw new RangeError(
+      `concurrency must be a whole number of at least 1, not ${concurrency}`,
+    );
+  }
+  const canPublish = options.publisher !== undefined;
   const wait = {
     policy: options.outageWait?.policy ?? DEFAULT_OUTAGE_POLICY,
     sleep: options.outageWait?.sleep ?? ((ms: number) => sleepFor(ms)),
     random: options.outageWait?.random ?? Math.random,
     isOutage: options.outageWait?.isOutage ?? isDependencyOutage,
   };
+  /** Whether per-record debug lines are written; read once per batch. */
+  let debugEnabled = false;
 
   /**
-   * Consumes one record; 'failed' when its partition must stop at it. A try that
-   * failed because a dependency is down is repeated, after a short backoff, while
-   * the invocation has time for it (docs/broker-outages.md).
+   * Tries `once` until it does not fail, or fails for another reason than an outage,
+   * or the invocation has no time left for another wait and try
+   * (docs/broker-outages.md). The last try, and how many there were.
    */
-  async function consumeRecord(
-    record: MskRecord,
+  async function withOutageWaits(
+    once: () => Promise<Tried>,
     context: InvocationClock | undefined,
-  ): Promise<Outcome> {
-    const parsed = parse(record);
-    const headers = headerMap(record.headers);
-    const correlationId =
-      headers[HEADERS.correlationId] ||
-      (parsed.kind === 'json' ? valueCorrelationId(parsed.value) : undefined) ||
-      randomUUID();
-    const attempt = redriveAttempt(record.headers);
-    // A child logger per record: appendKeys on a shared logger would mix keys of
-    // records that other partitions process at the same time.
-    const logger = options.logger.createChild({
-      persistentKeys: {
-        correlationId,
-        consumer: options.name,
-        topic: record.topic,
-        partition: record.partition,
-        offset: record.offset,
-      },
-    });
+    logger: () => Logger,
+    again: string,
+  ): Promise<{ tried: Tried; tries: number }> {
     let longestTryMs = 0;
     for (let failures = 1; ; failures += 1) {
       const started = now().getTime();
-      const tried = await tryRecord(record, parsed, {
-        headers,
-        correlationId,
-        attempt,
-        logger,
-      });
-      if (tried.outcome !== 'failed') return tried.outcome;
+      const tried = await once();
+      if (tried.outcome !== 'failed') return { tried, tries: failures };
       longestTryMs = Math.max(longestTryMs, now().getTime() - started);
       const delayMs =
         context && wait.isOutage(tried.error)
@@ -401,72 +620,60 @@ export function createKafkaConsumer<T>(
               wait.random,
             )
           : undefined;
-      if (delayMs === undefined) {
-        logger.error(
-          tried.poison === undefined
-            ? 'record failed: its partition stops here and is retried from it'
-            : 'poison record could not be put aside: its partition stops here and is retried from it',
-          {
-            error: tried.error,
-            ...(tried.poison === undefined ? {} : { poison: tried.poison }),
-            tries: failures,
-          },
-        );
-        return 'failed';
-      }
-      logger.warn('dependency unavailable: trying the record again', {
-        error: tried.error,
-        tries: failures,
-        delayMs,
-      });
+      if (delayMs === undefined) return { tried, tries: failures };
+      logger().warn(again, { error: tried.error, tries: failures, delayMs });
       await wait.sleep(delayMs);
     }
   }
 
+  /** Consumes one record; 'failed' when its key must stop at it. */
+  async function consumeRecord(
+    progress: RecordInProgress,
+    context: InvocationClock | undefined,
+  ): Promise<Outcome> {
+    const { tried, tries } = await withOutageWaits(
+      () => tryRecord(progress),
+      context,
+      () => progress.logger,
+      'dependency unavailable: trying the record again',
+    );
+    if (tried.outcome !== 'failed') return tried.outcome;
+    progress.logger.error(
+      tried.poison === undefined
+        ? 'record failed: its partition is retried from it'
+        : 'poison record could not be put aside: its partition is retried from it',
+      {
+        error: tried.error,
+        ...(tried.poison === undefined ? {} : { poison: tried.poison }),
+        tries,
+      },
+    );
+    return 'failed';
+  }
+
   /** One try: validate and handle, or put a poison record aside. */
-  async function tryRecord(
-    record: MskRecord,
-    parsed: Parsed,
-    meta: {
-      headers: Readonly<Record<string, string>>;
-      correlationId: string;
-      attempt: number;
-      logger: Logger;
-    },
-  ): Promise<Tried> {
-    const { headers, correlationId, attempt, logger } = meta;
+  async function tryRecord(progress: RecordInProgress): Promise<Tried> {
+    progress.emission = undefined;
+    const { record } = progress;
     try {
-      const value = validate(parsed, options.schema);
+      const value = validate(progress.parsed, options.schema);
       const belongsOn = options.topicOf?.(value);
       if (belongsOn !== undefined && belongsOn !== record.topic) {
         throw new WrongTopicRecordError(
           `record value belongs on ${belongsOn}, not on ${record.topic}`,
         );
       }
-      await options.handle({
-        topic: record.topic,
-        partition: record.partition,
-        offset: record.offset,
-        timestamp: record.timestamp,
-        key: decodeKey(record)?.toString('utf8') ?? null,
-        headers,
-        value,
-        correlationId,
-        redriveAttempt: attempt,
-        logger,
-      });
-      logger.debug('record consumed');
+      await options.handle(
+        new Received(progress, value, { canPublish, debug: debugEnabled }),
+      );
+      if (debugEnabled) progress.logger.debug('record consumed');
       return { outcome: 'consumed' };
     } catch (error) {
+      progress.emission = undefined;
       if (classifyFailure(error) === 'transient') {
         return { outcome: 'failed', error, poison: undefined };
       }
-      const failure = await putAside(record, {
-        error,
-        correlationId,
-        attempt,
-        logger,
-      });
+      const failure = await putAside(progress, error);
       return failure === undefined
         ? { outcome: 'dead-lettered' }
         : { outcome: 'failed', error: failure, poison: error };
@@ -475,21 +682,16 @@ export function createKafkaConsumer<T>(
 
   /** Dead-letters (or parks) a poison record; the error when that failed. */
   async function putAside(
-    record: MskRecord,
-    failure: {
-      error: unknown;
-      correlationId: string;
-      attempt: number;
-      logger: Logger;
-    },
+    progress: RecordInProgress,
+    error: unknown,
   ): Promise<DeadLetterWriteError | undefined> {
-    const { error, correlationId, attempt, logger } = failure;
+    const { record, logger } = progress;
     const input = {
       record,
       error,
       consumer: options.name,
-      correlationId,
-      attempt,
+      correlationId: progress.correlationId,
+      attempt: progress.redriveAttempt,
       now: now(),
     };
     try {
@@ -517,37 +719,131 @@ export function createKafkaConsumer<T>(
     }
   }
 
-  /** One partition in offset order; the first record it could not finish, if any. */
+  /**
+   * One partition: one lane per key, each in offset order, at most `concurrency`
+   * lanes at once. The lowest offset that did not finish, if any; the records that
+   * handed events over go to `emitters`.
+   */
   async function consumePartition(
     records: readonly MskRecord[],
     tally: Record<Outcome, number>,
     context: InvocationClock | undefined,
-  ): Promise<KafkaBatchItemFailure | null> {
+    emitters: RecordInProgress[],
+  ): Promise<number | undefined> {
+    // The key's base64 text names its lane; keyless records share the null lane.
+    const lanes = new Map<string | null, MskRecord[]>();
     for (const record of records) {
-      let outcome: Outcome;
-      try {
-        outcome = await consumeRecord(record, context);
-      } catch (error) {
-        // Only a logger or a clock could throw here; stop rather than skip.
-        options.logger.error('record consumption crashed', {
-          error,
-          topic: record.topic,
-          partition: record.partition,
-          offset: record.offset,
-        });
-        outcome = 'failed';
+      const id = record.key ?? null;
+      const lane = lanes.get(id);
+      if (lane) lane.push(record);
+      else lanes.set(id, [record]);
+    }
+    const queue = [...lanes.values()];
+    let next = 0;
+    let lowestFailed: number | undefined;
+    const work = async () => {
+      for (let lane = queue[next++]; lane; lane = queue[next++]) {
+        for (const record of lane) {
+          let progress: RecordInProgress | undefined;
+          let outcome: Outcome;
+          try {
+            progress = new RecordInProgress(
+              record,
+              parse(record),
+              options.name,
+              options.logger,
+            );
+            outcome = await consumeRecord(progress, context);
+          } catch (error) {
+            // Only a logger or a clock could throw here; stop rather than skip.
+            options.logger.error('record consumption crashed', {
+              error,
+              topic: record.topic,
+              partition: record.partition,
+              offset: record.offset,
+            });
+            outcome = 'failed';
+          }
+          tally[outcome] += 1;
+          if (outcome === 'failed') {
+            lowestFailed = Math.min(
+              lowestFailed ?? record.offset,
+              record.offset,
+            );
+            break;
+          }
+          if (progress?.emission) emitters.push(progress);
+        }
       }
-      tally[outcome] += 1;
-      if (outcome === 'failed') {
-        return {
-          itemIdentifier: {
-            partition: topicPartition(record),
-            offset: record.offset,
-          },
-        };
+    };
+    const workers = Math.min(concurrency, queue.length);
+    if (workers === 1) await work();
+    else await Promise.all(Array.from({ length: workers }, work));
+    return lowestFailed;
+  }
+
+  /**
+   * Publishes the events of every record that handed some over, in one call, then
+   * runs their follow-ups side by side. The records that must be retried.
+   */
+  async function publishBatch(
+    emitters: readonly RecordInProgress[],
+    context: InvocationClock | undefined,
+  ): Promise<Set<RecordInProgress>> {
+    const publisher = options.publisher;
+    if (emitters.length === 0 || !publisher) return new Set();
+    // An event handed over twice in one batch (a duplicate delivery of the same
+    // record, whose redelivery re-derives the same event) goes out once.
+    const seen = new Set<string>();
+    const events: DomainEvent[] = [];
+    for (const progress of emitters) {
+      for (const event of progress.emission?.events ?? []) {
+        if (seen.has(event.eventId)) continue;
+        seen.add(event.eventId);
+        events.push(event);
       }
     }
-    return null;
+    const published = await withOutageWaits(
+      () => attempt(() => publisher.publish(events)),
+      context,
+      () => options.logger,
+      "dependency unavailable: trying the batch's publish again",
+    );
+    if (published.tried.outcome === 'failed') {
+      options.logger.error(
+        "the batch's events were not published: every record that handed events over is retried",
+        {
+          consumer: options.name,
+          error: published.tried.error,
+          tries: published.tries,
+          records: emitters.length,
+          events: events.length,
+        },
+      );
+      return new Set(emitters);
+    }
+    const failed = new Set<RecordInProgress>();
+    await Promise.all(
+      emitters.map(async (progress) => {
+        for (const followUp of progress.emission?.afterPublished ?? []) {
+          const { tried, tries } = await withOutageWaits(
+            () => attempt(followUp),
+            context,
+            () => progress.logger,
+            'dependency unavailable: trying the follow-up of a publish again',
+          );
+          if (tried.outcome === 'failed') {
+            progress.logger.error(
+              'events published but their follow-up failed: the record is retried',
+              { error: tried.error, tries },
+            );
+            failed.add(progress);
+            return;
+          }
+        }
+      }),
+    );
+    return failed;
   }
 
   return async (event, context) => {
@@ -557,15 +853,44 @@ export function createKafkaConsumer<T>(
         `not a Kafka event source mapping event: ${z.prettifyError(result.error)}`,
       );
     }
+    const level = options.logger.getLevelName();
+    debugEnabled = level === 'DEBUG' || level === 'TRACE';
     const partitions = byPartition(result.data.records);
     const tally: Record<Outcome, number> = {
       consumed: 0,
       'dead-lettered': 0,
       failed: 0,
     };
-    const outcomes = await Promise.all(
-      partitions.map((records) => consumePartition(records, tally, context)),
+    const emitters = partitions.map((): RecordInProgress[] => []);
+    const lowest = await Promise.all(
+      partitions.map((records, index) =>
+        consumePartition(records, tally, context, emitters[index] ?? []),
+      ),
     );
+    // Offset order within each partition, so each key's events go out in order.
+    for (const list of emitters) {
+      list.sort((a, b) => a.record.offset - b.record.offset);
+    }
+    const unpublished = await publishBatch(emitters.flat(), context);
+    const batchItemFailures: KafkaBatchItemFailure[] = [];
+    partitions.forEach((records, index) => {
+      let offset = lowest[index];
+      for (const progress of emitters[index] ?? []) {
+        if (!unpublished.has(progress)) continue;
+        tally.consumed -= 1;
+        tally.failed += 1;
+        offset = Math.min(
+          offset ?? progress.record.offset,
+          progress.record.offset,
+        );
+      }
+      const first = records[0];
+      if (offset !== undefined && first) {
+        batchItemFailures.push({
+          itemIdentifier: { partition: topicPartition(first), offset },
+        });
+      }
+    });
     const topic = partitions[0]?.[0]?.topic;
     if (options.metrics && topic) {
       options.metrics.addDimensions({ topic });
@@ -585,19 +910,27 @@ export function createKafkaConsumer<T>(
         tally.failed,
       );
     }
-    const batchItemFailures = outcomes.filter(
-      (failure): failure is KafkaBatchItemFailure => failure !== null,
-    );
     options.logger.info('batch consumed', {
       consumer: options.name,
       partitions: partitions.length,
       records: partitions.reduce((count, records) => count + records.length, 0),
+      ...tally,
       failedPartitions: batchItemFailures.map(
         (failure) => failure.itemIdentifier,
       ),
     });
     return { batchItemFailures };
   };
+}
+
+/** Runs `work` as one try: failed with its error when it throws. */
+async function attempt(work: () => Promise<unknown>): Promise<Tried> {
+  try {
+    await work();
+    return { outcome: 'consumed' };
+  } catch (error) {
+    return { outcome: 'failed', error, poison: undefined };
+  }
 }
 
 /**
@@ -607,34 +940,39 @@ export function createKafkaConsumer<T>(
 function byPartition(
   records: Readonly<Record<string, readonly MskRecord[]>>,
 ): MskRecord[][] {
-  const groups = new Map<string, MskRecord[]>();
-  for (const record of Object.values(records).flat()) {
-    const id = JSON.stringify([record.topic, record.partition]);
-    const group = groups.get(id);
-    if (group) group.push(record);
-    else groups.set(id, [record]);
+  const topics = new Map<string, Map<number, MskRecord[]>>();
+  for (const list of Object.values(records)) {
+    for (const record of list) {
+      let partitions = topics.get(record.topic);
+      if (!partitions) {
+        partitions = new Map();
+        topics.set(record.topic, partitions);
+      }
+      const group = partitions.get(record.partition);
+      if (group) group.push(record);
+      else partitions.set(record.partition, [record]);
+    }
   }
-  return [...groups.values()].map((group) =>
-    group.sort((a, b) => a.offset - b.offset),
-  );
+  const groups: MskRecord[][] = [];
+  for (const partitions of topics.values()) {
+    for (const group of partitions.values()) {
+      groups.push(group.sort((a, b) => a.offset - b.offset));
+    }
+  }
+  return groups;
 }
 
 function parse(record: MskRecord): Parsed {
-  const bytes = decodeValue(record);
-  if (bytes === null) return { kind: 'tombstone' };
   try {
-    return {
-      kind: 'json',
-      value: JSON.parse(
-        new TextDecoder('utf-8', { fatal: true }).decode(bytes),
-      ),
-    };
+    const text = decodeValueText(record);
+    if (text === null) return { kind: 'tombstone' };
+    return { kind: 'json', value: JSON.parse(text) };
   } catch (error) {
     return { kind: 'not-json', error };
   }
 }
 
-function validate<T>(parsed: Parsed, schema: z.ZodType<T>): T {
+function validate<T>(parsed: Parsed, schema: SafeParser<T>): T {
   switch (parsed.kind) {
     case 'tombstone':
       throw new TombstoneRecordError('record has no value (tombstone)');

@@ -6,8 +6,12 @@
  * `sk=PAYMENT`, whose `status` moves only forward:
  * ```
  * (none) --claimCharge--> CLAIMED --recordOutcome--> CHARGED | REJECTED
+ * (none) --startPayment--> REJECTED       (a rule rejection: no claim, no gateway)
  * (none) --voidUnpaid--> VOIDED            (an unpaid order was cancelled)
  * ```
+ * `startPayment` is `claimCharge` or the rule rejection in one conditional write
+ * that also returns the existing item when there is one, so a redelivered record
+ * needs no read.
  * Whoever creates the item decides: after VOIDED no charge can be claimed, after a
  * claim no void can happen. A CLAIMED item without an outcome means the gateway call
  * was interrupted (timeout, crash): the redelivered record calls `claimCharge` with the
@@ -33,6 +37,7 @@ import {
   TransactWriteCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
 import * as z from 'zod';
 import { PaymentFailureReason } from '#domain/events.ts';
 import { TransientError } from '#domain/failures.ts';
@@ -117,6 +122,23 @@ export type ChargeOutcome =
   | { status: 'CHARGED'; transactionId: string }
   | { status: 'REJECTED'; reason: PaymentFailureReason; detail: string };
 
+/**
+ * How the payment of an order starts: `charge` claims it for the gateway;
+ * `REJECTED` records a rule rejection at once, no claim needed (no gateway call).
+ */
+export type PaymentStart =
+  | { status: 'CLAIMED' }
+  | { status: 'REJECTED'; reason: PaymentFailureReason; detail: string };
+
+/** What stands once {@link PaymentRepository.startPayment} has written (or not). */
+export type PaymentStarted =
+  /** Claimed by this paymentId with no outcome yet: decide it, then record it. */
+  | { step: 'claimed' }
+  /** The order was cancelled first: no charge may happen. */
+  | { step: 'voided' }
+  /** The PAYMENT item as it stands: the rejection just recorded, or an earlier one. */
+  | { step: 'decided'; payment: Payment };
+
 /** Where the payment function records charges, voids and refunds. */
 export interface PaymentRepository {
   /**
@@ -132,6 +154,20 @@ export interface PaymentRepository {
     amount: Money,
     now: Date,
   ): Promise<'claimed' | 'already-charged' | 'voided'>;
+  /**
+   * Starts the order's one payment with one conditional write, and never reads:
+   * when the PAYMENT item exists, the write's failure returns it. A claim that
+   * meets its own earlier claim (same paymentId, no outcome) is `'claimed'` again,
+   * as with {@link PaymentRepository.claimCharge}; a rejection that meets one is
+   * `'claimed'` too, so that the caller records the outcome.
+   */
+  startPayment(
+    orderId: string,
+    paymentId: string,
+    amount: Money,
+    start: PaymentStart,
+    now: Date,
+  ): Promise<PaymentStarted>;
   /**
    * Records the gateway's answer for a CLAIMED payment; repeating the same outcome is
    * a no-op. Throws {@link PaymentStateError} if nothing is claimed or another outcome
@@ -245,7 +281,13 @@ export function createPaymentRepository(
     item: Record<string, unknown>,
     operation: string,
   ): Promise<
-    { created: true } | { created: false; status?: string; paymentId?: string }
+    | { created: true }
+    | {
+        created: false;
+        status?: string;
+        paymentId?: string;
+        existing?: Record<string, unknown>;
+      }
   > {
     try {
       await db.send(
@@ -263,6 +305,7 @@ export function createPaymentRepository(
           created: false,
           status: rawString(error.Item, 'status'),
           paymentId: rawString(error.Item, 'paymentId'),
+          ...(error.Item ? { existing: unmarshall(error.Item) } : {}),
         };
       }
       throw toStoreError(error, operation);
@@ -291,6 +334,37 @@ export function createPaymentRepository(
         return 'claimed';
       }
       return 'already-charged';
+    },
+
+    async startPayment(orderId, paymentId, amount, start, now) {
+      const at = now.toISOString();
+      const item = {
+        ...key(orderId, PAYMENT),
+        orderId,
+        paymentId,
+        amount,
+        claimedAt: at,
+        updatedAt: at,
+        ...(start.status === 'CLAIMED'
+          ? { status: 'CLAIMED' }
+          : {
+              status: 'REJECTED',
+              reason: start.reason,
+              detail: start.detail,
+              rejectedAt: at,
+            }),
+      };
+      const result = await createPaymentItem(item, 'payments.startPayment');
+      if (result.created) {
+        return start.status === 'CLAIMED'
+          ? { step: 'claimed' }
+          : { step: 'decided', payment: Payment.parse(item) };
+      }
+      if (result.status === 'VOIDED') return { step: 'voided' };
+      if (result.status === 'CLAIMED' && result.paymentId === paymentId) {
+        return { step: 'claimed' };
+      }
+      return { step: 'decided', payment: Payment.parse(result.existing) };
     },
 
     async recordOutcome(orderId, outcome, now) {

@@ -312,4 +312,154 @@ describe('PaymentRepository on DynamoDB', () => {
     );
     expect((await payments.getPayment(orderId))?.publishedAt).toBeNull();
   });
+
+  describe('startPayment', () => {
+    const rejection = {
+      status: 'REJECTED',
+      reason: 'FRAUD_SUSPECTED',
+      detail: 'too large',
+    } as const;
+
+    it('claims once among concurrent starts, and lets the same paymentId go on', async () => {
+      // Prepare
+      const orderId = newOrderId();
+
+      // Act
+      const results = await Promise.all(
+        ['pay-a', 'pay-b', 'pay-c'].map((paymentId) =>
+          payments.startPayment(
+            orderId,
+            paymentId,
+            AMOUNT,
+            { status: 'CLAIMED' },
+            NOW,
+          ),
+        ),
+      );
+      const stored = await payments.getPayment(orderId);
+      const retry = await payments.startPayment(
+        orderId,
+        stored?.status === 'CLAIMED' ? stored.paymentId : 'none',
+        AMOUNT,
+        { status: 'CLAIMED' },
+        LATER,
+      );
+
+      // Assess
+      expect(results.filter((r) => r.step === 'claimed')).toHaveLength(1);
+      expect(results.filter((r) => r.step === 'decided')).toHaveLength(2);
+      expect(retry).toEqual({ step: 'claimed' });
+    });
+
+    it('records a rule rejection in one write, and returns it to a redelivery without a read', async () => {
+      // Prepare
+      const orderId = newOrderId();
+
+      // Act
+      const first = await payments.startPayment(
+        orderId,
+        'pay-1',
+        AMOUNT,
+        rejection,
+        NOW,
+      );
+      await payments.markPublished(orderId, 'payment', NOW);
+      const again = await payments.startPayment(
+        orderId,
+        'pay-1',
+        AMOUNT,
+        rejection,
+        LATER,
+      );
+
+      // Assess
+      const expected = {
+        orderId,
+        status: 'REJECTED',
+        paymentId: 'pay-1',
+        amount: AMOUNT,
+        reason: 'FRAUD_SUSPECTED',
+        detail: 'too large',
+        claimedAt: NOW.toISOString(),
+        rejectedAt: NOW.toISOString(),
+        updatedAt: NOW.toISOString(),
+      };
+      expect(first).toEqual({
+        step: 'decided',
+        payment: { ...expected, publishedAt: null },
+      });
+      expect(again).toEqual({
+        step: 'decided',
+        payment: { ...expected, publishedAt: NOW.toISOString() },
+      });
+      expect(await payments.getPayment(orderId)).toEqual(
+        again.step === 'decided' ? again.payment : undefined,
+      );
+    });
+
+    it('returns a charged payment as it stands, and says voided after a void', async () => {
+      // Prepare
+      const charged = newOrderId();
+      await payments.startPayment(
+        charged,
+        'pay-1',
+        AMOUNT,
+        { status: 'CLAIMED' },
+        NOW,
+      );
+      await payments.recordOutcome(
+        charged,
+        { status: 'CHARGED', transactionId: 'tx-1' },
+        NOW,
+      );
+      const voided = newOrderId();
+      await payments.voidUnpaid(voided, 'changed my mind', NOW);
+
+      // Act
+      const redelivered = await payments.startPayment(
+        charged,
+        'pay-1',
+        AMOUNT,
+        { status: 'CLAIMED' },
+        LATER,
+      );
+      const afterVoid = await payments.startPayment(
+        voided,
+        'pay-2',
+        AMOUNT,
+        rejection,
+        LATER,
+      );
+
+      // Assess
+      expect(redelivered).toMatchObject({
+        step: 'decided',
+        payment: {
+          status: 'CHARGED',
+          transactionId: 'tx-1',
+          publishedAt: null,
+        },
+      });
+      expect(afterVoid).toEqual({ step: 'voided' });
+    });
+
+    it('leaves a claim made before a crash to be decided by a rule rejection', async () => {
+      // Prepare
+      const orderId = newOrderId();
+      await payments.claimCharge(orderId, 'pay-1', AMOUNT, NOW);
+
+      // Act
+      const started = await payments.startPayment(
+        orderId,
+        'pay-1',
+        AMOUNT,
+        rejection,
+        LATER,
+      );
+
+      // Assess
+      expect(started).toEqual({ step: 'claimed' });
+      expect((await payments.getPayment(orderId))?.status).toBe('CLAIMED');
+    });
+  });
 });

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   ConfigError,
+  ConsumerConcurrency,
   DEFAULT_BUDGETS,
   DynamoDbConfig,
   dynamoDbConfig,
@@ -188,5 +189,30 @@ describe('call budgets', () => {
       );
     expect(load).toThrow(ConfigError);
     expect(load).toThrow(new RegExp(`${name}: `));
+  });
+});
+
+describe('ConsumerConcurrency', () => {
+  it('reads CONSUMER_CONCURRENCY, and leaves the default to the consumer when unset', () => {
+    // Act
+    const set = loadConfig(
+      { concurrency: ConsumerConcurrency },
+      { CONSUMER_CONCURRENCY: '8' },
+    );
+    const unset = loadConfig({ concurrency: ConsumerConcurrency }, {});
+
+    // Assess
+    expect(set.concurrency).toBe(8);
+    expect(unset.concurrency).toBeUndefined();
+  });
+
+  it.each(['0', '1.5', 'many'])('refuses CONSUMER_CONCURRENCY=%s', (value) => {
+    // Act, Assess
+    expect(() =>
+      loadConfig(
+        { concurrency: ConsumerConcurrency },
+        { CONSUMER_CONCURRENCY: value },
+      ),
+    ).toThrow(/CONSUMER_CONCURRENCY/);
   });
 });

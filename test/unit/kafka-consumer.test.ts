@@ -5,6 +5,7 @@ import * as z from 'zod';
 import { decodeDeadLetter } from '#commons/dead-letter-codec.ts';
 import { StoreUnavailableError } from '#commons/dynamodb.ts';
 import {
+  type BatchPublisher,
   type ConsumedRecord,
   createKafkaConsumer,
   type DeadLetterSink,
@@ -16,6 +17,7 @@ import {
 import { KafkaUnavailableError } from '#commons/kafka-publisher.ts';
 import type { MskEvent, MskRecord } from '#commons/msk-event.ts';
 import type { ReceivedDeadLetter } from '#domain/dead-letter.ts';
+import type { DomainEvent } from '#domain/events.ts';
 import { PoisonRecordError, TransientError } from '#domain/failures.ts';
 import { DEFAULT_OUTAGE_POLICY } from '#domain/outage-policy.ts';
 import { loadFixture } from '../fixtures/fixtures.ts';
@@ -69,6 +71,14 @@ afterEach(() => {
 
 function batch(): MskEvent {
   return structuredClone(batchFixture);
+}
+
+/** The batch with one key per partition, so each partition runs as one lane. */
+function oneKeyPerPartition(event: MskEvent): MskEvent {
+  for (const record of Object.values(event.records).flat()) {
+    record.key = base64(`key-${record.partition}`);
+  }
+  return event;
 }
 
 function partitionOf(event: MskEvent, partition: number): MskRecord[] {
@@ -414,7 +424,7 @@ describe('createKafkaConsumer: transient failures', () => {
     });
 
     // Act
-    const response = await consume(batch());
+    const response = await consume(oneKeyPerPartition(batch()));
 
     // Assess
     expect(response).toEqual({
@@ -472,7 +482,7 @@ describe('createKafkaConsumer: transient failures', () => {
 
   it('stops the partition at a poison record whose dead letter cannot be written', async () => {
     // Prepare
-    const event = batch();
+    const event = oneKeyPerPartition(batch());
     recordAt(event, 0, 11).value = base64('not json');
     const { consume, deadLetters, handled } = setup();
     deadLetters.failWith = new Error('broker unreachable');
@@ -563,7 +573,10 @@ describe('createKafkaConsumer: dependency outages', () => {
     });
 
     // Act
-    const response = await consume(batch(), invocation.context);
+    const response = await consume(
+      oneKeyPerPartition(batch()),
+      invocation.context,
+    );
 
     // Assess
     expect(response).toEqual({ batchItemFailures: [] });
@@ -587,7 +600,10 @@ describe('createKafkaConsumer: dependency outages', () => {
     });
 
     // Act
-    const response = await consume(batch(), invocation.context);
+    const response = await consume(
+      oneKeyPerPartition(batch()),
+      invocation.context,
+    );
 
     // Assess
     expect(response).toEqual({
@@ -730,9 +746,9 @@ describe('isDependencyOutage', () => {
 });
 
 describe('createKafkaConsumer: ordering and concurrency', () => {
-  it('handles one partition in offset order, one record at a time', async () => {
+  it('handles the records of one key in offset order, one at a time', async () => {
     // Prepare
-    const event = batch();
+    const event = oneKeyPerPartition(batch());
     partitionOf(event, 0).reverse();
     const steps: string[] = [];
     const { consume } = setup({
@@ -876,7 +892,7 @@ describe('createKafkaConsumer: metrics', () => {
         if (record.offset === 40) throw new PoisonRecordError('bad');
       },
     });
-    const event = batch();
+    const event = oneKeyPerPartition(batch());
     const total = Object.values(event.records).flat().length;
 
     // Act
@@ -896,5 +912,361 @@ describe('createKafkaConsumer: metrics', () => {
         (counts.RecordsDeadLettered ?? 0) +
         (counts.RecordsFailed ?? 0),
     ).toBeLessThan(total);
+  });
+});
+
+/** One partition (0) whose records, from offset 10 on, have these keys. */
+function keyedBatch(keys: readonly (string | null)[]): MskEvent {
+  const event = batch();
+  const template = recordAt(event, 0, 10);
+  event.records = {
+    [`${TOPIC}-0`]: keys.map((key, index) => ({
+      ...structuredClone(template),
+      offset: 10 + index,
+      key: key === null ? null : base64(key),
+      value: base64(JSON.stringify({ orderId: `o-${10 + index}` })),
+      headers: [],
+    })),
+  };
+  return event;
+}
+
+/** A stand-in event: the consumer hands events to the publisher unread. */
+function fakeEvent(name: string): DomainEvent {
+  return { eventId: name } as unknown as DomainEvent;
+}
+
+/** A publisher that records each publish call, and fails while told to. */
+class RecordingPublisher implements BatchPublisher {
+  readonly calls: string[][] = [];
+  failures: Error[] = [];
+
+  async publish(events: readonly DomainEvent[]): Promise<void> {
+    const failure = this.failures.shift();
+    if (failure) throw failure;
+    this.calls.push(events.map((event) => event.eventId));
+  }
+}
+
+describe('createKafkaConsumer: keys within a partition', () => {
+  it('handles records of different keys side by side', async () => {
+    // Prepare: 'a' waits until 'b' has started, which only happens if both are in
+    // flight at once.
+    const startedA = Promise.withResolvers<void>();
+    const startedB = Promise.withResolvers<void>();
+    const { consume, handled } = setup({
+      handle: async (record) => {
+        if (record.key === 'a') {
+          startedA.resolve();
+          await startedB.promise;
+        }
+        if (record.key === 'b') {
+          startedB.resolve();
+          await startedA.promise;
+        }
+        handled.push(record);
+      },
+    });
+
+    // Act
+    const response = await consume(keyedBatch(['a', 'b']));
+
+    // Assess
+    expect(response).toEqual({ batchItemFailures: [] });
+    expect(handled).toHaveLength(2);
+  }, 2_000);
+
+  it('handles the records of one key in offset order, one at a time, keyless ones too', async () => {
+    // Prepare
+    const steps: Record<string, string[]> = { a: [], none: [] };
+    const { consume } = setup({
+      handle: async (record) => {
+        const lane = steps[record.key ?? 'none'];
+        lane?.push(`start ${record.offset}`);
+        await new Promise((resolve) => setImmediate(resolve));
+        lane?.push(`end ${record.offset}`);
+      },
+    });
+
+    // Act
+    await consume(keyedBatch(['a', null, 'a', null, 'a']));
+
+    // Assess
+    expect(steps.a).toEqual([
+      'start 10',
+      'end 10',
+      'start 12',
+      'end 12',
+      'start 14',
+      'end 14',
+    ]);
+    expect(steps.none).toEqual(['start 11', 'end 11', 'start 13', 'end 13']);
+  });
+
+  it('has at most `concurrency` records of a partition in flight', async () => {
+    // Prepare
+    let inFlight = 0;
+    let most = 0;
+    const { consume, handled } = setup({
+      concurrency: 2,
+      handle: async (record) => {
+        inFlight += 1;
+        most = Math.max(most, inFlight);
+        await new Promise((resolve) => setImmediate(resolve));
+        inFlight -= 1;
+        handled.push(record);
+      },
+    });
+
+    // Act
+    await consume(keyedBatch(['a', 'b', 'c', 'd', 'e']));
+
+    // Assess
+    expect(handled).toHaveLength(5);
+    expect(most).toBe(2);
+  });
+
+  it('refuses a concurrency below 1', () => {
+    // Act, Assess
+    expect(() => setup({ concurrency: 0 })).toThrow(RangeError);
+  });
+
+  it('stops a failed key, goes on with the others, and reports the lowest failed offset', async () => {
+    // Prepare: a b a b a c; b fails at 11 and a at 12.
+    const { consume, handled } = setup({
+      handle: async (record) => {
+        if (record.offset === 11 || record.offset === 12) {
+          throw new TransientError('throttled');
+        }
+        handled.push(record);
+      },
+    });
+
+    // Act
+    const response = await consume(keyedBatch(['a', 'b', 'a', 'b', 'a', 'c']));
+
+    // Assess: 13 (b) and 14 (a) wait behind their key's failure; c goes on.
+    expect(response).toEqual({
+      batchItemFailures: [
+        { itemIdentifier: { partition: 'order.placed.v1-0', offset: 11 } },
+      ],
+    });
+    expect(offsetsOf(handled).sort()).toEqual([10, 15]);
+  });
+
+  it('reports the lowest failed offset when a later key fails first', async () => {
+    // Prepare: the record of 'b' at 13 fails before that of 'a' at 12 has ended.
+    const bFailed = Promise.withResolvers<void>();
+    const { consume } = setup({
+      handle: async (record) => {
+        if (record.offset === 13) {
+          bFailed.resolve();
+          throw new TransientError('throttled');
+        }
+        if (record.offset === 12) {
+          await bFailed.promise;
+          throw new TransientError('throttled');
+        }
+      },
+    });
+
+    // Act
+    const response = await consume(keyedBatch(['a', 'b', 'a', 'b']));
+
+    // Assess
+    expect(response.batchItemFailures).toEqual([
+      { itemIdentifier: { partition: 'order.placed.v1-0', offset: 12 } },
+    ]);
+  });
+
+  it('waits out an outage on one key while the other keys go on', async () => {
+    // Prepare: the store is down for 'a' twice; 'b' is handled meanwhile.
+    const invocation = fakeInvocation(60_000);
+    let down = 2;
+    const { consume, handled } = setup({
+      now: invocation.now,
+      outageWait: invocation.outageWait,
+      handle: async (record) => {
+        if (record.offset === 10 && down-- > 0) {
+          throw new StoreUnavailableError('throttled');
+        }
+        handled.push(record);
+      },
+    });
+
+    // Act
+    const response = await consume(
+      keyedBatch(['a', 'b', 'a']),
+      invocation.context,
+    );
+
+    // Assess
+    expect(response).toEqual({ batchItemFailures: [] });
+    expect(offsetsOf(handled)).toEqual([11, 10, 12]);
+    expect(invocation.sleeps).toEqual([250, 500]);
+  });
+
+  it('makes no child logger for a record nobody logs about', async () => {
+    // Prepare
+    const logger = new Logger({ serviceName: 'test', logLevel: 'INFO' });
+    const createChild = vi.spyOn(logger, 'createChild');
+    const { consume } = setup({
+      logger,
+      handle: async (record) => record.debug('handled', { key: record.key }),
+    });
+
+    // Act
+    const response = await consume(batch());
+
+    // Assess
+    expect(response).toEqual({ batchItemFailures: [] });
+    expect(createChild).not.toHaveBeenCalled();
+    expect(logLines.map((line) => line.message)).toEqual(['batch consumed']);
+  });
+});
+
+describe('createKafkaConsumer: publishing with the batch', () => {
+  it('publishes every record’s events in one call, then runs the follow-ups, then answers', async () => {
+    // Prepare
+    const publisher = new RecordingPublisher();
+    const steps: string[] = [];
+    const { consume } = setup({
+      publisher,
+      handle: async (record) => {
+        record.publishWithBatch([fakeEvent(`e-${record.offset}`)], async () => {
+          steps.push(`after ${record.offset} (${publisher.calls.length})`);
+        });
+      },
+    });
+
+    // Act
+    const response = await consume(keyedBatch(['a', 'b', 'a', 'c']));
+
+    // Assess
+    expect(response).toEqual({ batchItemFailures: [] });
+    expect(publisher.calls).toEqual([['e-10', 'e-11', 'e-12', 'e-13']]);
+    expect(steps.sort()).toEqual([
+      'after 10 (1)',
+      'after 11 (1)',
+      'after 12 (1)',
+      'after 13 (1)',
+    ]);
+  });
+
+  it('fails exactly the records that handed events over when the publish fails', async () => {
+    // Prepare: 10 and 12 publish nothing; 11 and 13 do; the publish fails.
+    const publisher = new RecordingPublisher();
+    publisher.failures = [new Error('record too large')];
+    const followUps: number[] = [];
+    const { consume } = setup({
+      publisher,
+      handle: async (record) => {
+        if (record.offset % 2 === 0) return;
+        record.publishWithBatch([fakeEvent(`e-${record.offset}`)], async () => {
+          followUps.push(record.offset);
+        });
+      },
+    });
+
+    // Act
+    const response = await consume(keyedBatch(['a', 'b', 'c', 'd']));
+
+    // Assess
+    expect(response).toEqual({
+      batchItemFailures: [
+        { itemIdentifier: { partition: 'order.placed.v1-0', offset: 11 } },
+      ],
+    });
+    expect(followUps).toEqual([]);
+    expect(
+      logLines.find((line) =>
+        String(line.message).includes('events were not published'),
+      ),
+    ).toMatchObject({ records: 2, events: 2 });
+  });
+
+  it('fails a record whose follow-up fails, and only it', async () => {
+    // Prepare
+    const publisher = new RecordingPublisher();
+    const { consume } = setup({
+      publisher,
+      handle: async (record) => {
+        record.publishWithBatch([fakeEvent(`e-${record.offset}`)], async () => {
+          if (record.offset === 12) throw new Error('conditional check');
+        });
+      },
+    });
+
+    // Act
+    const response = await consume(keyedBatch(['a', 'b', 'c', 'd']));
+
+    // Assess
+    expect(response).toEqual({
+      batchItemFailures: [
+        { itemIdentifier: { partition: 'order.placed.v1-0', offset: 12 } },
+      ],
+    });
+    expect(publisher.calls).toHaveLength(1);
+  });
+
+  it('drops the events of a try that failed, and of records that stopped', async () => {
+    // Prepare: 11 hands an event over, then fails.
+    const publisher = new RecordingPublisher();
+    const { consume } = setup({
+      publisher,
+      handle: async (record) => {
+        record.publishWithBatch([fakeEvent(`e-${record.offset}`)]);
+        if (record.offset === 11) throw new TransientError('throttled');
+      },
+    });
+
+    // Act
+    const response = await consume(keyedBatch(['a', 'b', 'c']));
+
+    // Assess
+    expect(response.batchItemFailures).toEqual([
+      { itemIdentifier: { partition: 'order.placed.v1-0', offset: 11 } },
+    ]);
+    expect(publisher.calls).toEqual([['e-10', 'e-12']]);
+  });
+
+  it('waits out a broker outage for the batch’s publish inside the invocation', async () => {
+    // Prepare
+    const invocation = fakeInvocation(60_000);
+    const publisher = new RecordingPublisher();
+    publisher.failures = [brokerDown(), brokerDown()];
+    const { consume } = setup({
+      publisher,
+      now: invocation.now,
+      outageWait: invocation.outageWait,
+      handle: async (record) => {
+        record.publishWithBatch([fakeEvent(`e-${record.offset}`)]);
+      },
+    });
+
+    // Act
+    const response = await consume(keyedBatch(['a', 'b']), invocation.context);
+
+    // Assess
+    expect(response).toEqual({ batchItemFailures: [] });
+    expect(publisher.calls).toEqual([['e-10', 'e-11']]);
+    expect(invocation.sleeps).toEqual([250, 500]);
+  });
+
+  it('fails a record that hands events over to a consumer without a publisher', async () => {
+    // Prepare
+    const { consume } = setup({
+      handle: async (record) => {
+        record.publishWithBatch([fakeEvent('e')]);
+      },
+    });
+
+    // Act
+    const response = await consume(keyedBatch(['a']));
+
+    // Assess
+    expect(response.batchItemFailures).toEqual([
+      { itemIdentifier: { partition: 'order.placed.v1-0', offset: 10 } },
+    ]);
   });
 });
