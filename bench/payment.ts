@@ -38,18 +38,8 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { DEFAULT_BUDGETS } from '#commons/config.ts';
 import { createKafkaPublisher } from '#commons/kafka-publisher.ts';
-import {
-  type Clock,
-  newEvent,
-  type OrderPlaced,
-  TOPICS,
-} from '#domain/events.ts';
+import { type Clock, type OrderPlaced, TOPICS } from '#domain/events.ts';
 import { deterministicUuid } from '#domain/ids.ts';
-import {
-  DEFAULT_GATEWAY_SETTINGS,
-  DEFAULT_PAYMENT_RULES,
-  evaluatePayment,
-} from '#domain/payment.ts';
 import { DYNAMODB_LOCAL, KAFKA } from '#platform/artifacts.ts';
 import { LOCAL_AWS } from '#platform/dynamodb.ts';
 import {
@@ -65,6 +55,7 @@ import { ConsumerThread } from '../local/runtime/kafka-consumer-thread.ts';
 import { holdRecords, recordCount } from '../local/runtime/kafka-records.ts';
 import { startLocalLambda } from '../local/runtime/lambda.ts';
 import { readSystem, synthesizeTemplate } from '../local/runtime/template.ts';
+import { expectedStatus, orderPlaced } from './payment-orders.ts';
 import {
   BENCH_ENV,
   type BenchStore,
@@ -88,7 +79,6 @@ const INJECTED_DELAY_MS = 5;
  * concurrency of the DynamoDB ceiling.
  */
 const IN_BATCH_CONCURRENCY = 1;
-const CURRENCIES = ['EUR', 'USD', 'GBP', 'CHF', 'SEK'] as const;
 
 const log = (line: string) => process.stdout.write(`${line}\n`);
 const median = (values: readonly number[]) => {
@@ -99,64 +89,6 @@ const load = () =>
   loadavg()
     .map((l) => l.toFixed(2))
     .join(' ');
-
-/**
- * Order `i` of a run: mostly charged, some above the limit or the fraud threshold,
- * some suspicious or declined by the simulated gateway, in several currencies.
- */
-function orderPlaced(i: number, run: string, clock: Clock): OrderPlaced {
-  const prefix =
-    i % 40 === 3
-      ? DEFAULT_PAYMENT_RULES.suspiciousOrderIdPrefix
-      : i % 25 === 7
-        ? DEFAULT_GATEWAY_SETTINGS.declineOrderIdPrefix
-        : 'ord';
-  const major =
-    i % 50 === 1
-      ? 12_000 + (i % 7) * 1_000
-      : i % 20 === 0
-        ? 1_200 + (i % 13) * 300
-        : 5 + ((i * 37) % 900);
-  const currency = CURRENCIES[i % CURRENCIES.length] ?? 'EUR';
-  const lines = 1 + (i % 3);
-  const unit = Math.round((major * 100) / lines) + (i % 100);
-  const items = Array.from({ length: lines }, (_, n) => ({
-    productId: `sku-${(i * 7 + n) % 500}`,
-    quantity: 1,
-    unitPrice: { amount: unit, currency },
-  }));
-  return newEvent(
-    'OrderPlaced',
-    {
-      orderId: `${prefix}-${run}-${i}`,
-      customerId: `customer-${i % 997}`,
-      items,
-      total: { amount: unit * lines, currency },
-      shippingAddress: {
-        street: `${1 + (i % 200)} Main Street`,
-        city: 'Springfield',
-        postalCode: String(10_000 + (i % 89_999)),
-        country: (['DE', 'FR', 'US', 'GB', 'CH'] as const)[i % 5] ?? 'DE',
-      },
-    },
-    { correlationId: `bench-${run}-${i}`, causationId: null },
-    clock,
-  );
-}
-
-/** What the payment function decides for an order: CHARGED or REJECTED. */
-function expectedStatus(event: OrderPlaced): 'CHARGED' | 'REJECTED' {
-  if (
-    evaluatePayment(event.data, DEFAULT_PAYMENT_RULES).decision === 'reject'
-  ) {
-    return 'REJECTED';
-  }
-  return event.data.orderId.startsWith(
-    DEFAULT_GATEWAY_SETTINGS.declineOrderIdPrefix,
-  )
-    ? 'REJECTED'
-    : 'CHARGED';
-}
 
 /** A pipeline run's figures. */
 interface PipelineFigures {
