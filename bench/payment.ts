@@ -18,7 +18,12 @@
  *   recordOutcome, markPublished) through the real repository, without Kafka, at the
  *   concurrency the function uses;
  * - AWS-like: the DynamoDB variant with INJECTED_DELAY_MS before every DynamoDB call
- *   and every produce, on a one-partition copy of the topic (fewer records).
+ *   and every produce (./payment-function.ts), stopped after AWS_RECORDS records. On
+ *   a backlog the ESM cuts each batch from one partition, and runs one at a time: the
+ *   rate is what one partition sustains, and the durations of the full batches of one
+ *   partition are what one batch of 100 takes to settle. (A topic of its own with one
+ *   partition will not do: the payment function dead-letters an OrderPlaced read
+ *   from any topic but order.placed.v1.)
  * After each DynamoDB run the table must hold exactly one published, decided payment
  * per order, with the outcome the rules give: a run that charged wrongly is a failure,
  * not a figure. Rates count from the end of a run's first batch to its last record
@@ -26,6 +31,11 @@
  * its first record polled to its last result acknowledged. Prints medians, the
  * ratios against the peer and the ceiling measured in the same run, and the
  * conditions. Figures, not assertions: tests never time.
+ *
+ * Knobs (environment): BENCH_ROUNDS (3), BENCH_PAYMENT_RECORDS (20 000),
+ * BENCH_PAYMENT_AWS_RECORDS (1 000), BENCH_PAYMENT_RUNS (e.g. `memory,peer`: only
+ * those), BENCH_PAYMENT_CEILING_CONCURRENCY (partitions x in-batch concurrency),
+ * BENCH_PAYMENT_DEADLINE_MS (per run, 900 000).
  */
 import { randomUUID } from 'node:crypto';
 import { cpus, loadavg } from 'node:os';
@@ -127,7 +137,11 @@ try {
       'the dev template has no payment function with an order.placed.v1 mapping and its table',
     );
   }
-  const concurrency = partitions * IN_BATCH_CONCURRENCY;
+  // BENCH_PAYMENT_CEILING_CONCURRENCY: how DynamoDB Local scales (information).
+  const concurrency = Number(
+    process.env.BENCH_PAYMENT_CEILING_CONCURRENCY ??
+      partitions * IN_BATCH_CONCURRENCY,
+  );
   await createTopics(
     brokers,
     model.topics.map((t) => ({ name: t.name, partitions: t.partitions })),
