@@ -454,26 +454,30 @@ try {
 
   const rate = (name: string) =>
     median((results[name] ?? []).map((r) => r.rate));
+  /** The rounds' ratios: each pair ran in the same round, on the same load. */
   const perRound = (name: string, base: string) =>
-    (results[name] ?? [])
-      .map((r, i) =>
-        (r.rate / (results[base]?.[i]?.rate ?? Number.NaN)).toFixed(2),
-      )
-      .join(' ');
+    (results[name] ?? []).map(
+      (r, i) => r.rate / (results[base]?.[i]?.rate ?? Number.NaN),
+    );
   const row = (label: string, value: string) => `  ${label.padEnd(64)}${value}`;
   const rateRow = (label: string, name: string) =>
     row(label, `${rate(name).toFixed(0).padStart(7)} records/s`);
   const ratioRow = (label: string, name: string, base: string) =>
     row(
       label,
-      `${(rate(name) / rate(base)).toFixed(2)}  (rounds: ${perRound(name, base)})`,
+      `${median(perRound(name, base)).toFixed(2)}  (rounds: ${perRound(
+        name,
+        base,
+      )
+        .map((r) => r.toFixed(2))
+        .join(' ')})`,
     );
   const batches = (results['aws-like'] ?? []).flatMap((r) => r.batchMs);
   const window = mapping.maximumBatchingWindowSeconds;
   log(
     [
       '',
-      `Payment pipeline (median of ${ROUNDS} interleaved rounds, ${minutes.toFixed(1)} min)`,
+      `Payment pipeline (median of ${ROUNDS} interleaved rounds, ${minutes.toFixed(1)} min; ratios: median of the rounds' ratios)`,
       `  ${cpus().length} cores, load average ${loadBefore} before, ${load()} after; Node ${process.version}; ${KAFKA.title}; ${DYNAMODB_LOCAL.title}${peerVersions ? `; ${peerVersions}` : ''}`,
       `  ${RECORDS} OrderPlaced.v1 (${rejected.length} rejected), ${partitions} partitions; dev mapping: batch ${mapping.batchSize}, window ${window} s, one batch in flight, one sandbox`,
       rateRow('payment function, DynamoDB Local', 'dynamodb'),
