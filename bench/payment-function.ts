@@ -9,7 +9,8 @@
  *   middleware on the client, inside the SDK's retry loop, so every attempt pays it)
  *   and every produce (publish and dead-letter send), as a round trip to AWS would
  *   cost. Default 0.
- * Kept to this one module so that a change of `PaymentDependencies` is adapted here.
+ * Kept to this module (and ./payment-wiring.ts) so that a change of
+ * `PaymentDependencies` is adapted here.
  */
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -51,6 +52,9 @@ function wire() {
     payment: PaymentSettings,
   });
   const delayMs = Number(process.env[BENCH_ENV.delayMs] ?? 0);
+  if (!Number.isFinite(delayMs) || delayMs < 0) {
+    throw new Error(`${BENCH_ENV.delayMs} must be a number of ms ≥ 0`);
+  }
   const logger = createLogger('payment');
   const clock: Clock = { now: () => new Date(), uuid: randomUUID };
   return {
