@@ -90,6 +90,9 @@ export class MemoryPayments implements PaymentRepository {
   ): Promise<Payment> {
     this.calls.push('recordOutcome');
     const current = this.payments.get(orderId);
+    if (current && sameOutcome(current, outcome)) {
+      return structuredClone(current);
+    }
     if (current?.status !== 'CLAIMED') {
       throw new PaymentStateError(`order ${orderId} is not CLAIMED`);
     }
@@ -208,4 +211,17 @@ export class MemoryPayments implements PaymentRepository {
     }
     stored.publishedAt ??= now.toISOString();
   }
+}
+
+/** The same outcome recorded again is a no-op, as in the DynamoDB repository. */
+function sameOutcome(payment: Payment, outcome: ChargeOutcome): boolean {
+  if (payment.status === 'CHARGED' && outcome.status === 'CHARGED') {
+    return payment.transactionId === outcome.transactionId;
+  }
+  if (payment.status === 'REJECTED' && outcome.status === 'REJECTED') {
+    return (
+      payment.reason === outcome.reason && payment.detail === outcome.detail
+    );
+  }
+  return false;
 }
