@@ -27,10 +27,7 @@ import { createDocumentClient } from '#commons/dynamodb.ts';
 import { createKafkaConsumer } from '#commons/kafka-consumer.ts';
 import type { EventPublisher } from '#commons/kafka-publisher.ts';
 import { MskEvent, type MskRecord } from '#commons/msk-event.ts';
-import {
-  createPaymentRepository,
-  type PaymentRepository,
-} from '#commons/payment-repository.ts';
+import type { PaymentRepository } from '#commons/payment-repository.ts';
 import {
   type Clock,
   type DomainEvent,
@@ -47,7 +44,8 @@ import { DYNAMODB_LOCAL, ensureArtifacts } from '#platform/artifacts.ts';
 import { LOCAL_AWS, startDynamoDbLocal } from '#platform/dynamodb.ts';
 import { findJava } from '#platform/java.ts';
 import { createTables } from '#platform/platform.ts';
-import { MemoryPayments } from '../test/unit/memory-payments.ts';
+import { createMemoryPaymentRepository } from './memory-payments.ts';
+import { dynamoDbPayments } from './payment-wiring.ts';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 7);
 const BATCHES = Number(process.env.BENCH_BATCHES ?? 40);
@@ -247,19 +245,6 @@ function paymentHandler(
   delayMs: number,
   concurrency: number,
 ) {
-  const db = createDocumentClient(
-    { ...storeConfig(), region: LOCAL_AWS.region },
-    { credentials: LOCAL_AWS.credentials },
-  );
-  if (delayMs > 0) {
-    db.middlewareStack.add(
-      (next) => async (args) => {
-        await sleep(delayMs);
-        return next(args);
-      },
-      { step: 'initialize', name: 'benchDelay' },
-    );
-  }
   const pause = () => (delayMs > 0 ? sleep(delayMs) : Promise.resolve());
   const publisher: EventPublisher = {
     publish: async (_events: readonly DomainEvent[]) => pause(),
@@ -270,8 +255,13 @@ function paymentHandler(
   return createPaymentHandler({
     payments:
       store === 'memory'
-        ? slowed(new MemoryPayments(), delayMs)
-        : createPaymentRepository(db, tableName),
+        ? slowed(createMemoryPaymentRepository(), delayMs)
+        : dynamoDbPayments(
+            { ...storeConfig(), region: LOCAL_AWS.region },
+            tableName,
+            delayMs,
+            { credentials: LOCAL_AWS.credentials },
+          ),
     publisher,
     gateway: createSimulatedGateway({}, clock),
     rules: DEFAULT_PAYMENT_RULES,
