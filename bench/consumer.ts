@@ -46,17 +46,13 @@ import { findJava } from '#platform/java.ts';
 import { createTables } from '#platform/platform.ts';
 import { createMemoryPaymentRepository } from './memory-payments.ts';
 import { dynamoDbPayments } from './payment-wiring.ts';
+import { median } from './stats.ts';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 7);
 const BATCHES = Number(process.env.BENCH_BATCHES ?? 40);
 const DELAY_MS = Number(process.env.BENCH_DELAY_MS ?? 5);
 const PER_BATCH = 100;
 const PARTITIONS = 3;
-
-const median = (values: readonly number[]) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
-};
 
 const clock: Clock = { now: () => new Date(), uuid: randomUUID };
 

@@ -51,6 +51,7 @@ import type {
   FromBareConsumer,
   ToBareConsumer,
 } from './bare-consumer.ts';
+import { median } from './stats.ts';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 /** Enough for runs of seconds: steady state, not the first fetches. */
@@ -72,11 +73,6 @@ const INVOCATIONS = 20_000;
 const BARE_CONSUMER_THREAD = 'bare-consumer';
 /** The thread of the bare consumer with the ESM's record decoder. */
 const LEAN_CONSUMER_THREAD = 'bare-lean';
-
-const median = (values: number[]) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
-};
 
 /** A run's figures, between its first delivery and its last. */
 interface Figures {

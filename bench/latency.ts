@@ -56,6 +56,7 @@ import {
   type CfnTemplate,
   synthesizeTemplate,
 } from '../local/runtime/template.ts';
+import { percentile } from './stats.ts';
 
 const ORDERS = Number(process.env.BENCH_LATENCY_ORDERS ?? 200);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 4);
@@ -95,14 +96,6 @@ function devTemplate(): CfnTemplate {
   return template as CfnTemplate;
 }
 
-const percentile = (values: readonly number[], p: number) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  return (
-    sorted[
-      Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)
-    ] ?? Number.NaN
-  );
-};
 const median = (values: readonly number[]) => percentile(values, 50);
 const ms = (value: number) => `${value.toFixed(1).padStart(7)} ms`;
 

@@ -74,6 +74,7 @@ import {
   dynamoDbPayments,
 } from './payment-wiring.ts';
 import { ensurePeer, runPeer } from './python-peer.ts';
+import { median } from './stats.ts';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const RECORDS = Number(process.env.BENCH_PAYMENT_RECORDS ?? 20_000);
@@ -95,10 +96,6 @@ const WARM_UP_ORDERS = 5_000;
 const FUNCTION_CONCURRENCY = DEFAULT_CONSUMER_CONCURRENCY;
 
 const log = (line: string) => process.stdout.write(`${line}\n`);
-const median = (values: readonly number[]) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
-};
 const load = () =>
   loadavg()
     .map((l) => l.toFixed(2))

@@ -10,6 +10,7 @@ import { DYNAMODB_LOCAL, ensureArtifacts, KAFKA } from '#platform/artifacts.ts';
 import { startDynamoDbLocal } from '#platform/dynamodb.ts';
 import { findJava } from '#platform/java.ts';
 import { startKafkaBroker } from '#platform/kafka.ts';
+import { median } from './stats.ts';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const java = findJava();
@@ -19,10 +20,6 @@ const dynamoLib = await ensureArtifacts(DYNAMODB_LOCAL, {
   log: console.log,
 });
 
-const median = (values: number[]) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
-};
 const mib = (bytes: number | undefined) =>
   bytes === undefined ? 'n/a' : `${(bytes / 2 ** 20).toFixed(0)} MiB`;
 

@@ -34,6 +34,7 @@ import {
 import { HEADERS, OrderPlaced, PaymentInput, TOPICS } from '#domain/events.ts';
 import { PaymentInputParser, type SafeParser } from '#domain/fast-accept.ts';
 import { placeOrder } from '#domain/order.ts';
+import { median } from './stats.ts';
 
 const RECORDS = Number(process.env.BENCH_RECORDS ?? 2000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 21);
@@ -172,10 +173,6 @@ for (let round = 0; round <= ROUNDS; round += 1) {
   }
 }
 
-const median = (values: readonly number[]) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
-};
 const us = (name: string) => median(perRecord[name] ?? []);
 const base = us('JSON.parse');
 

@@ -34,6 +34,7 @@ import { gzipSync } from 'node:zlib';
 import { App, type CfnElement } from 'aws-cdk-lib';
 import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { build, type Metafile } from 'esbuild';
+import { median } from '../bench/stats.ts';
 import { buildApp } from '../infra/app.ts';
 import { FUNCTION_BUNDLING } from '../infra/bundling.ts';
 import { OrdersFunction } from '../infra/kafka-consumer-function.ts';
@@ -47,10 +48,6 @@ const ROUNDS = Number(process.env.BUNDLE_ROUNDS ?? 7);
 const BASELINE = '@aws-sdk/client-dynamodb';
 
 const kib = (bytes: number) => `${(bytes / 1024).toFixed(1)} KiB`;
-const median = (values: readonly number[]) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)] as number;
-};
 
 /** One deployed bundle: a CDK asset and the entry it was built from. */
 interface Bundle {
