@@ -4,7 +4,7 @@
  * alarm to one SNS topic; the dashboard adds invocations, duration and the
  * consumers' record outcomes.
  */
-import { Duration } from 'aws-cdk-lib';
+import { Duration, Stack } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -108,8 +108,12 @@ export class Monitoring extends Construct {
       metric: cloudwatch.IMetric,
       threshold: number,
       description: string,
+      name = alarmId,
     ): cloudwatch.Alarm => {
       const created = new cloudwatch.Alarm(this, alarmId, {
+        // `<stack>-<what>-<which>`, e.g. KafkaOrders-dev-DeadLetters-order.placed.v1.dead-letter:
+        // the name an operator reads in the e-mail is the one the README's runbook lists.
+        alarmName: `${Stack.of(this).stackName}-${name}`,
         metric,
         threshold,
         comparisonOperator:
@@ -137,13 +141,19 @@ export class Monitoring extends Construct {
     const lagThreshold = props.offsetLagThreshold ?? 1_000;
     // Alarm metrics carry no label: a labelled metric renders as a metric-math
     // query in the alarm; the dashboard gets labelled copies.
+    const functionNames = new Map(
+      props.functions.map(({ name, fn }) => [fn, name]),
+    );
     const lagMetrics = props.consumers.map((consumer) => {
       const metric = offsetLagOf(consumer);
+      const consumerName =
+        functionNames.get(consumer.fn) ?? consumer.fn.node.id;
       alarm(
         `OffsetLag-${consumer.fn.node.id}-${consumer.topic}`,
         metric,
         lagThreshold,
         `${consumer.topic}: the event source mapping is more than ${lagThreshold} records behind`,
+        `OffsetLag-${consumer.topic}-${consumerName}`,
       );
       return metric.with({ label: consumer.topic });
     });
@@ -190,6 +200,8 @@ export class Monitoring extends Construct {
     this.alarms = alarms;
 
     this.dashboard = new cloudwatch.Dashboard(this, 'Dashboard', {
+      // The stack's name (KafkaOrders-dev): what the README tells operators to open.
+      dashboardName: Stack.of(this).stackName,
       defaultInterval: Duration.hours(3),
     });
     const functionWidgets = (

@@ -307,7 +307,7 @@ export class OrdersStack extends Stack {
         topic: consumer.topics[index] as string,
       })),
     );
-    new Monitoring(this, 'Monitoring', {
+    const monitoring = new Monitoring(this, 'Monitoring', {
       functions: [
         { name: 'order-api', fn: orderApi },
         { name: 'outbox-relay', fn: outboxRelay },
@@ -336,6 +336,15 @@ export class OrdersStack extends Stack {
     new CfnOutput(this, 'BootstrapBrokers', {
       value: cluster.bootstrapBrokers,
       description: 'SASL/IAM bootstrap brokers (port 9098, inside the VPC)',
+    });
+    new CfnOutput(this, 'DashboardUrl', {
+      value: `https://${this.region}.console.aws.amazon.com/cloudwatch/home?region=${this.region}#dashboards/dashboard/${this.stackName}`,
+      description: 'The CloudWatch dashboard (named after the stack)',
+    });
+    new CfnOutput(this, 'AlarmTopicArn', {
+      value: monitoring.alarmTopic.topicArn,
+      description:
+        'Every alarm notifies this SNS topic (alarmEmail subscribes to it)',
     });
   }
 

@@ -308,10 +308,37 @@ describe('the stack (dev, a new MSK Serverless cluster)', () => {
     });
   });
 
-  it('outputs the API URL and the cluster ARN', () => {
+  it('outputs the API URL, the cluster, the dashboard and the alarm topic', () => {
     const outputs = Object.keys(template.toJSON().Outputs ?? {});
     expect(outputs).toEqual(
-      expect.arrayContaining(['ApiUrl', 'ClusterArn', 'BootstrapBrokers']),
+      expect.arrayContaining([
+        'ApiUrl',
+        'ClusterArn',
+        'BootstrapBrokers',
+        'DashboardUrl',
+        'AlarmTopicArn',
+      ]),
+    );
+  });
+
+  it('names the dashboard and every alarm after the stack, as the README lists them', () => {
+    template.hasResourceProperties('AWS::CloudWatch::Dashboard', {
+      DashboardName: 'KafkaOrders-dev',
+    });
+    const names = Object.values(
+      template.findResources('AWS::CloudWatch::Alarm'),
+    ).map((alarm) => alarm.Properties.AlarmName as string);
+    expect(names).toEqual(
+      expect.arrayContaining([
+        'KafkaOrders-dev-Errors-payment',
+        'KafkaOrders-dev-DeadLetters-order.placed.v1.dead-letter',
+        'KafkaOrders-dev-IteratorAge-outbox-relay',
+        'KafkaOrders-dev-OrphanCharges',
+        'KafkaOrders-dev-OffsetLag-order.placed.v1-payment',
+      ]),
+    );
+    expect(names.every((name) => name.startsWith('KafkaOrders-dev-'))).toBe(
+      true,
     );
   });
 });
