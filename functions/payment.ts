@@ -392,6 +392,8 @@ export const PaymentSettings = z
     GATEWAY_TRANSIENT_FAILURES: z.coerce.number().int().min(0).optional(),
     GATEWAY_DECLINE_ALL: flag,
     GATEWAY_FAIL_ALL: flag,
+    GATEWAY_SLOW_PREFIX: z.string().min(1).optional(),
+    GATEWAY_SLOW_MS: z.coerce.number().int().min(0).max(50_000).optional(),
     PAYMENT_RETRY_ATTEMPTS: z.coerce.number().int().min(1).default(3),
     PAYMENT_RETRY_BASE_MS: z.coerce.number().int().min(0).default(200),
   })
@@ -415,6 +417,10 @@ export const PaymentSettings = z
         DEFAULT_GATEWAY_SETTINGS.transientFailures,
       declineAll: env.GATEWAY_DECLINE_ALL,
       failAll: env.GATEWAY_FAIL_ALL,
+      slowOrderIdPrefix:
+        env.GATEWAY_SLOW_PREFIX ?? DEFAULT_GATEWAY_SETTINGS.slowOrderIdPrefix,
+      slowChargeMs:
+        env.GATEWAY_SLOW_MS ?? DEFAULT_GATEWAY_SETTINGS.slowChargeMs,
     } satisfies GatewaySettings,
     retry: {
       maxAttempts: env.PAYMENT_RETRY_ATTEMPTS,

@@ -159,10 +159,19 @@ export interface GatewaySettings {
   readonly declineAll: boolean;
   /** Every charge and refund fails transiently: the gateway is down (demos). */
   readonly failAll: boolean;
+  /**
+   * Charges for orders whose id starts with this take {@link slowChargeMs} before the
+   * gateway answers: the order stays PENDING that long, so it can be cancelled before
+   * it is paid (demos, the README's CANCELLED example).
+   */
+  readonly slowOrderIdPrefix: string;
+  /** How long a `slow*` charge takes. */
+  readonly slowChargeMs: number;
 }
 
 /**
- * Declines `decline*` orders, fails `flaky*` orders twice, approves the rest.
+ * Declines `decline*` orders, fails `flaky*` orders twice, takes 10 s over `slow*`
+ * orders, approves the rest.
  *
  * @example
  * ```ts
@@ -175,6 +184,8 @@ export const DEFAULT_GATEWAY_SETTINGS: GatewaySettings = {
   transientFailures: 2,
   declineAll: false,
   failAll: false,
+  slowOrderIdPrefix: 'slow',
+  slowChargeMs: 10_000,
 };
 
 /**
@@ -209,6 +220,11 @@ export function createSimulatedGateway(
             `payment gateway timed out for order ${orderId} (attempt ${attempt} of ${config.transientFailures} simulated failures)`,
           );
         }
+      }
+      if (orderId.startsWith(config.slowOrderIdPrefix)) {
+        await new Promise((resolve) =>
+          setTimeout(resolve, config.slowChargeMs),
+        );
       }
       if (config.declineAll) {
         return { outcome: 'declined', detail: 'the gateway declines all' };

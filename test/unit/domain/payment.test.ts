@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { OrderPlaced } from '#domain/events.ts';
 import { classifyFailure, TransientError } from '#domain/failures.ts';
 import {
@@ -121,6 +121,48 @@ describe('createSimulatedGateway', () => {
     expect(result).toEqual({
       outcome: 'approved',
       transactionId: 'sim-txn-00000000-0000-4000-8000-000000000001',
+    });
+  });
+
+  describe('a slow order', () => {
+    afterEach(() => {
+      vi.useRealTimers();
+    });
+
+    it('answers only once its configured time has passed, then approves', async () => {
+      // Prepare
+      vi.useFakeTimers();
+      const gateway = createSimulatedGateway(
+        { slowChargeMs: 5_000 },
+        fixedClock(),
+      );
+      let settled = false;
+
+      // Act
+      const charge = gateway
+        .charge({ orderId: 'slow-1', amount })
+        .finally(() => {
+          settled = true;
+        });
+      await vi.advanceTimersByTimeAsync(4_999);
+      const settledBefore = settled;
+      await vi.advanceTimersByTimeAsync(1);
+
+      // Assess
+      expect(settledBefore).toBe(false);
+      await expect(charge).resolves.toMatchObject({ outcome: 'approved' });
+    });
+
+    it('keeps other orders immediate', async () => {
+      // Prepare
+      vi.useFakeTimers();
+      const gateway = createSimulatedGateway({}, fixedClock());
+
+      // Act
+      const result = gateway.charge({ orderId: 'order-slow', amount });
+
+      // Assess: resolves without any timer being advanced
+      await expect(result).resolves.toMatchObject({ outcome: 'approved' });
     });
   });
 
