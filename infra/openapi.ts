@@ -234,7 +234,7 @@ export const PROBLEM_TYPES = {
   internal:
     'A bug: the request failed unexpectedly. Quote the `x-correlation-id` when reporting it.',
   'route-not-found':
-    'A function was invoked with a route it does not serve: only when invoked directly, never through API Gateway (which answers a path without a route itself: 404 `{"message":"Not Found"}`).',
+    'An id holding a `/` (sent as `%2F`): API Gateway routes the request, but hands the function the path decoded, which matches none of its routes.',
 } as const;
 export type ProblemSlug = keyof typeof PROBLEM_TYPES;
 
@@ -491,7 +491,10 @@ const ROUTE_DOCS: Readonly<Record<DocumentedRoute, RouteDoc>> = {
       },
     },
     failures: {
-      404: { description: 'No such order.', problems: ['order-not-found'] },
+      404: {
+        description: 'No such order.',
+        problems: ['order-not-found', 'route-not-found'],
+      },
     },
     callsDependencies: true,
   },
@@ -508,7 +511,10 @@ const ROUTE_DOCS: Readonly<Record<DocumentedRoute, RouteDoc>> = {
       },
     },
     failures: {
-      404: { description: 'No such order.', problems: ['order-not-found'] },
+      404: {
+        description: 'No such order.',
+        problems: ['order-not-found', 'route-not-found'],
+      },
     },
     callsDependencies: true,
   },
@@ -544,7 +550,10 @@ const ROUTE_DOCS: Readonly<Record<DocumentedRoute, RouteDoc>> = {
         description: 'The body is not JSON, or has no valid reason.',
         problems: ['invalid-json', 'validation'],
       },
-      404: { description: 'No such order.', problems: ['order-not-found'] },
+      404: {
+        description: 'No such order.',
+        problems: ['order-not-found', 'route-not-found'],
+      },
       409: {
         description: 'The order is neither PENDING nor PAID.',
         problems: ['invalid-state'],
@@ -620,7 +629,7 @@ const ROUTE_DOCS: Readonly<Record<DocumentedRoute, RouteDoc>> = {
     failures: {
       404: {
         description: 'No such dead letter.',
-        problems: ['dead-letter-not-found'],
+        problems: ['dead-letter-not-found', 'route-not-found'],
       },
     },
     callsDependencies: true,
@@ -660,7 +669,7 @@ const ROUTE_DOCS: Readonly<Record<DocumentedRoute, RouteDoc>> = {
       },
       404: {
         description: 'No such dead letter.',
-        problems: ['dead-letter-not-found'],
+        problems: ['dead-letter-not-found', 'route-not-found'],
       },
       409: {
         description:
@@ -748,7 +757,7 @@ const ROUTE_DOCS: Readonly<Record<DocumentedRoute, RouteDoc>> = {
       },
       404: {
         description: 'No such dead letter.',
-        problems: ['dead-letter-not-found'],
+        problems: ['dead-letter-not-found', 'route-not-found'],
       },
       409: {
         description: 'Not SCHEDULED or PARKED.',
