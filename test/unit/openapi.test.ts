@@ -139,6 +139,25 @@ describe('docs/openapi.json (the OpenAPI contract of the HTTP API)', () => {
     expect(checked).toBeGreaterThanOrEqual(10);
   });
 
+  it('stays out of the Lambda bundles: no function imports the generator', () => {
+    // Prepare
+    const sources = readdirSync(join(ROOT, 'functions'), {
+      recursive: true,
+      encoding: 'utf8',
+    }).filter((file) => file.endsWith('.ts'));
+
+    // Act
+    const importers = sources.filter((file) =>
+      /from '[^']*openapi(\.ts)?'/.test(
+        readFileSync(join(ROOT, 'functions', file), 'utf8'),
+      ),
+    );
+
+    // Assess
+    expect(sources.length).toBeGreaterThan(10);
+    expect(importers).toEqual([]);
+  });
+
   it('lists every problem type the functions answer, with its status', () => {
     // Prepare: every `new ProblemError(<status>, '<slug>'` in functions/.
     const thrown = new Set<string>();
