@@ -64,8 +64,15 @@ import {
   type DeadLetter,
   type DeadLetterAction,
   DeadLetterId,
-  DeadLetterStatus,
+  DeadLetterListQuery,
+  type DeadLetterPage,
+  type DeadLetterStatus,
+  type DeadLetterView,
+  DiscardRequest,
   type ReceivedDeadLetter,
+  RedriveManyRequest,
+  type RedriveManyResponse,
+  RedriveRequest,
 } from '#domain/dead-letter.ts';
 import { DomainEvent, TOPICS } from '#domain/events.ts';
 import {
@@ -305,28 +312,6 @@ export function createScheduledHandler(deps: ReprocessorDependencies) {
     .handler(() => redriveDue(deps));
 }
 
-const ListQuery = z.object({
-  status: DeadLetterStatus.optional(),
-  topic: z.string().min(1).optional(),
-  limit: z.coerce.number().int().min(1).max(100).default(25),
-  cursor: z.string().min(1).optional(),
-});
-
-const RedriveOne = z
-  .strictObject({
-    /** A corrected value: the JSON to send instead of the original. */
-    value: z.unknown().optional(),
-    note: z.string().max(500).optional(),
-  })
-  .optional();
-
-const RedriveMany = z.strictObject({
-  ids: z.array(DeadLetterId).min(1).max(100),
-  note: z.string().max(500).optional(),
-});
-
-const Discard = z.strictObject({ reason: z.string().trim().min(1).max(500) });
-
 /** Our own topics' events must still satisfy the contract after a correction. */
 const KNOWN_TOPICS = new Set<string>(Object.values(TOPICS));
 
@@ -362,7 +347,7 @@ function text(base64: string | null): string | null {
  * A dead letter with the original's key and value, and each correction's value, also
  * shown as text where they are UTF-8.
  */
-function present(letter: DeadLetter) {
+function present(letter: DeadLetter): DeadLetterView {
   return {
     ...letter,
     original: {
@@ -370,17 +355,18 @@ function present(letter: DeadLetter) {
       keyText: text(letter.original.key),
       valueText: text(letter.original.value),
     },
-    history: letter.history.map((entry) =>
-      entry.correction
-        ? {
-            ...entry,
-            correction: {
-              ...entry.correction,
-              valueText: text(entry.correction.value),
+    history: letter.history.map(({ correction, ...entry }) => ({
+      ...entry,
+      // Absent stays absent and null stays null: only a correction gets its text.
+      ...(correction === undefined
+        ? {}
+        : {
+            correction: correction && {
+              ...correction,
+              valueText: text(correction.value),
             },
-          }
-        : entry,
-    ),
+          }),
+    })),
   };
 }
 
@@ -452,7 +438,9 @@ export function createAdminHandler(deps: ReprocessorDependencies) {
       method: 'GET',
       path: '/dead-letters',
       handler: async (event: HttpEvent) => {
-        const parsed = ListQuery.safeParse(event.queryStringParameters ?? {});
+        const parsed = DeadLetterListQuery.safeParse(
+          event.queryStringParameters ?? {},
+        );
         if (!parsed.success) {
           throw new ProblemError(400, 'validation', 'Invalid query', {
             errors: fieldErrors(parsed.error),
@@ -462,7 +450,7 @@ export function createAdminHandler(deps: ReprocessorDependencies) {
         return json(200, {
           items: page.items.map(present),
           cursor: page.cursor,
-        });
+        } satisfies DeadLetterPage);
       },
     },
     {
@@ -475,8 +463,8 @@ export function createAdminHandler(deps: ReprocessorDependencies) {
       method: 'POST',
       path: '/dead-letters/redrive',
       handler: async (event: HttpEvent) => {
-        const request = parseJsonBody(event, RedriveMany);
-        const results = [];
+        const request = parseJsonBody(event, RedriveManyRequest);
+        const results: RedriveManyResponse['results'] = [];
         for (const id of request.ids) {
           try {
             const letter = await redrive(
@@ -491,17 +479,23 @@ export function createAdminHandler(deps: ReprocessorDependencies) {
           } catch (error) {
             const problem = mapReprocessorErrors(error);
             if (!problem) throw error;
-            results.push({ id, error: problem.title, detail: problem.detail });
+            results.push({
+              id,
+              error: problem.title,
+              ...(problem.detail ? { detail: problem.detail } : {}),
+            });
           }
         }
-        return json(200, { results });
+        return json(200, { results } satisfies RedriveManyResponse);
       },
     },
     {
       method: 'POST',
       path: '/dead-letters/{id}/redrive',
       handler: async (event: HttpEvent) => {
-        const request = event.body ? parseJsonBody(event, RedriveOne) : {};
+        const request = event.body
+          ? parseJsonBody(event, RedriveRequest.optional())
+          : {};
         const letter = await load(idFrom(event));
         const value =
           request && 'value' in request && request.value !== undefined
@@ -518,7 +512,7 @@ export function createAdminHandler(deps: ReprocessorDependencies) {
       method: 'POST',
       path: '/dead-letters/{id}/discard',
       handler: async (event: HttpEvent) => {
-        const { reason } = parseJsonBody(event, Discard);
+        const { reason } = parseJsonBody(event, DiscardRequest);
         const letter = await load(idFrom(event));
         const done = await deps.deadLetters.transition(letter.id, REDRIVABLE, {
           status: 'DISCARDED',

@@ -45,7 +45,11 @@ import {
   createDocumentClient,
   StoreUnavailableError,
 } from '#commons/dynamodb.ts';
-import { probe } from '#commons/health.ts';
+import {
+  type Liveness,
+  probe,
+  type Readiness as ReadinessBody,
+} from '#commons/health.ts';
 import {
   bodyLimit,
   correlationIdOf,
@@ -74,6 +78,7 @@ import { type Clock, type DomainEvent, OrderId } from '#domain/events.ts';
 import {
   CancelOrderRequest,
   type Order,
+  type OrderHistory,
   PlaceOrderRequest,
   placeOrder,
   requestCancellation,
@@ -255,7 +260,7 @@ export function createOrderApi(deps: OrderApiDependencies) {
   async function readiness(): Promise<HttpResult> {
     const checks = await deps.ready();
     const up = checks.kafka && checks.store;
-    const body = {
+    const body: ReadinessBody = {
       status: up ? 'ok' : 'degraded',
       checks: {
         kafka: checks.kafka ? 'up' : 'down',
@@ -319,7 +324,7 @@ export function createOrderApi(deps: OrderApiDependencies) {
         const orderId = orderIdFrom(event);
         const events = await orders.history(orderId);
         if (!events) throw notFound(orderId);
-        return json(200, { orderId, events });
+        return json(200, { orderId, events } satisfies OrderHistory);
       },
     },
     {
@@ -365,7 +370,7 @@ export function createOrderApi(deps: OrderApiDependencies) {
     {
       method: 'GET',
       path: '/health/live',
-      handler: async () => json(200, { status: 'ok' }),
+      handler: async () => json(200, { status: 'ok' } satisfies Liveness),
     },
     { method: 'GET', path: '/health/ready', handler: readiness },
     { method: 'GET', path: '/health', handler: readiness },

@@ -3,6 +3,40 @@
  * deadline, so a frozen dependency makes the answer "not ready" in bounded time
  * instead of making the probe itself hang.
  */
+import * as z from 'zod';
+
+/**
+ * The body of `GET /health/live`: the function runs (docs/domain.md section 4).
+ *
+ * @example
+ * ```ts
+ * const body: Liveness = { status: 'ok' };
+ * ```
+ */
+export const Liveness = z.object({ status: z.literal('ok') });
+export type Liveness = z.infer<typeof Liveness>;
+
+/** Whether one dependency answered its probe. */
+const CheckState = z.enum(['up', 'down']);
+
+/**
+ * The body of `GET /health/ready` (and `GET /health`), 200 when `ok`, 503 when
+ * `degraded` (docs/domain.md section 4).
+ *
+ * @example
+ * ```ts
+ * const body: Readiness = { status: 'ok', checks: { kafka: 'up', store: 'up' } };
+ * ```
+ */
+export const Readiness = z.object({
+  status: z.enum(['ok', 'degraded']),
+  checks: z.object({ kafka: CheckState, store: CheckState }),
+  /** `degraded` only: why each failing check failed, e.g. `publish circuit open`. */
+  reasons: z
+    .object({ kafka: z.string().optional(), store: z.string().optional() })
+    .optional(),
+});
+export type Readiness = z.infer<typeof Readiness>;
 
 /**
  * What one probe found: up, or down and why. `reason` is safe to show on a public

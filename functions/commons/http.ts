@@ -8,7 +8,7 @@ import type {
   APIGatewayProxyEventV2,
   APIGatewayProxyStructuredResultV2,
 } from 'aws-lambda';
-import type * as z from 'zod';
+import * as z from 'zod';
 import { TransientError } from '#domain/failures.ts';
 
 export type HttpEvent = APIGatewayProxyEventV2;
@@ -25,11 +25,34 @@ export const MAX_BODY_BYTES = 64 * 1024;
 export const MAX_JSON_DEPTH = 64;
 
 /** One failing field of a request, as problem+json lists them. */
-export interface FieldError {
+export const FieldError = z.object({
   /** Dotted path into the body, e.g. `items.0.quantity`; empty for the whole body. */
-  readonly field: string;
-  readonly message: string;
-}
+  field: z.string(),
+  message: z.string(),
+});
+export type FieldError = z.infer<typeof FieldError>;
+
+/**
+ * The body of every error answer of our functions: RFC 9457 problem+json, served as
+ * `application/problem+json` (docs/domain.md section 4).
+ *
+ * @example
+ * ```ts
+ * Problem.parse(JSON.parse(response.body));
+ * ```
+ */
+export const Problem = z.object({
+  /** `/problems/<slug>`: stable, one per kind of failure. */
+  type: z.string().startsWith('/problems/'),
+  title: z.string(),
+  status: z.number().int().min(400).max(599),
+  detail: z.string().optional(),
+  /** The path of the request that failed. */
+  instance: z.string().optional(),
+  /** `validation` only: every failing field. */
+  errors: z.array(FieldError).optional(),
+});
+export type Problem = z.infer<typeof Problem>;
 
 /**
  * An error that is an HTTP answer: status, a stable `type`, a human `title`, and
@@ -100,20 +123,21 @@ export function problemResponse(
   problem: ProblemError,
   instance?: string,
 ): HttpResult {
+  const body: Problem = {
+    type: problemType(problem.type),
+    title: problem.title,
+    status: problem.status,
+    ...(problem.detail ? { detail: problem.detail } : {}),
+    ...(instance ? { instance } : {}),
+    ...(problem.errors ? { errors: [...problem.errors] } : {}),
+  };
   return {
     statusCode: problem.status,
     headers: {
       'content-type': 'application/problem+json',
       ...problem.headers,
     },
-    body: JSON.stringify({
-      type: problemType(problem.type),
-      title: problem.title,
-      status: problem.status,
-      ...(problem.detail ? { detail: problem.detail } : {}),
-      ...(instance ? { instance } : {}),
-      ...(problem.errors ? { errors: problem.errors } : {}),
-    }),
+    body: JSON.stringify(body),
   };
 }
 

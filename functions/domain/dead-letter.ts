@@ -144,6 +144,119 @@ export const DeadLetter = z.object({
 });
 export type DeadLetter = z.infer<typeof DeadLetter>;
 
+/**
+ * The query of `GET /dead-letters` (docs/domain.md section 7, Admin routes): every
+ * field optional; `limit` 1-100, 25 unless told.
+ *
+ * @example
+ * ```ts
+ * DeadLetterListQuery.parse({ status: 'PARKED', limit: '10' }); // limit: 10
+ * ```
+ */
+export const DeadLetterListQuery = z.object({
+  status: DeadLetterStatus.optional(),
+  /** The original record's topic, e.g. `order.placed.v1`. */
+  topic: z.string().min(1).optional(),
+  limit: z.coerce.number().int().min(1).max(100).default(25),
+  /** The `cursor` of the previous page. */
+  cursor: z.string().min(1).optional(),
+});
+export type DeadLetterListQuery = z.infer<typeof DeadLetterListQuery>;
+
+/**
+ * The optional body of `POST /dead-letters/{id}/redrive`.
+ *
+ * @example
+ * ```ts
+ * RedriveRequest.parse({ value: { fixed: true }, note: 'corrected the total' });
+ * ```
+ */
+export const RedriveRequest = z.strictObject({
+  /** A corrected value: the JSON to send instead of the original. */
+  value: z.unknown().optional(),
+  note: z.string().max(500).optional(),
+});
+export type RedriveRequest = z.infer<typeof RedriveRequest>;
+
+/**
+ * The body of `POST /dead-letters/redrive`: redrive many at once.
+ *
+ * @example
+ * ```ts
+ * RedriveManyRequest.parse({ ids: ['order.placed.v1.dead-letter:0:42'] });
+ * ```
+ */
+export const RedriveManyRequest = z.strictObject({
+  ids: z.array(DeadLetterId).min(1).max(100),
+  note: z.string().max(500).optional(),
+});
+export type RedriveManyRequest = z.infer<typeof RedriveManyRequest>;
+
+/**
+ * The body of `POST /dead-letters/{id}/discard`.
+ *
+ * @example
+ * ```ts
+ * DiscardRequest.parse({ reason: 'test data' });
+ * ```
+ */
+export const DiscardRequest = z.strictObject({
+  reason: z.string().trim().min(1).max(500),
+});
+export type DiscardRequest = z.infer<typeof DiscardRequest>;
+
+/** Bytes that are UTF-8, as text; null when they are not (or there are none). */
+const TextOrNull = z.string().nullable();
+
+/**
+ * A dead letter as the admin routes show it: the stored letter, with the original's
+ * key and value, and each correction's value, also as text where they are UTF-8.
+ *
+ * @example
+ * ```ts
+ * const shown: DeadLetterView = { ...letter, original: { ...letter.original, keyText, valueText }, history };
+ * ```
+ */
+export const DeadLetterView = DeadLetter.extend({
+  original: OriginalRecord.extend({
+    keyText: TextOrNull,
+    valueText: TextOrNull,
+  }),
+  history: z.array(
+    DeadLetterAction.extend({
+      correction: Correction.extend({ valueText: TextOrNull })
+        .nullable()
+        .optional(),
+    }),
+  ),
+});
+export type DeadLetterView = z.infer<typeof DeadLetterView>;
+
+/** The body of `GET /dead-letters`: a page; `cursor` is null on the last one. */
+export const DeadLetterPage = z.object({
+  items: z.array(DeadLetterView),
+  cursor: z.string().nullable(),
+});
+export type DeadLetterPage = z.infer<typeof DeadLetterPage>;
+
+/**
+ * The body of `POST /dead-letters/redrive`: one result per id, in the order given,
+ * the letter's new status or why it was not redriven.
+ */
+export const RedriveManyResponse = z.object({
+  results: z.array(
+    z.union([
+      z.object({ id: z.string(), status: DeadLetterStatus }),
+      z.object({
+        id: z.string(),
+        error: z.string(),
+        detail: z.string().optional(),
+      }),
+    ]),
+  ),
+});
+export type RedriveManyResponse = z.infer<typeof RedriveManyResponse>;
+
 /** A dead letter before the reprocessor has decided what to do with it. */
 export type ReceivedDeadLetter = Omit<
   DeadLetter,

@@ -14,6 +14,7 @@ import {
   type Causation,
   type Clock,
   CustomerId,
+  DomainEvent,
   itemsTotal,
   newEvent,
   type OrderCancelled,
@@ -55,6 +56,13 @@ export const Order = z.object({
   updatedAt: z.iso.datetime(),
 });
 export type Order = z.infer<typeof Order>;
+
+/** The body of `GET /orders/{orderId}/events`: every event of the order, oldest first. */
+export const OrderHistory = z.object({
+  orderId: OrderId,
+  events: z.array(DomainEvent),
+});
+export type OrderHistory = z.infer<typeof OrderHistory>;
 
 /**
  * One line of `POST /orders`: the unit price is a bare integer in minor units of the

@@ -349,6 +349,20 @@ export interface HttpApiOptions {
   readonly apiId?: string;
   /** 30 s unless told (tests shorten it). */
   readonly integrationTimeoutMs?: number;
+  /**
+   * Local-only pages (`GET /openapi.json`, `GET /_docs`): answered only when no
+   * template route matches the request, so they never shadow one.
+   */
+  readonly pages?: readonly LocalPage[];
+}
+
+/** A page the local HTTP API serves itself, on GET, beside the template's routes. */
+export interface LocalPage {
+  /** The exact path, e.g. `/openapi.json`. */
+  readonly path: string;
+  readonly contentType: string;
+  /** The body, given the API's URL (`http://127.0.0.1:<port>`). */
+  render(url: string): string;
 }
 
 /** A running local HTTP API. */
@@ -395,6 +409,8 @@ export async function startHttpApi(
   const timeoutMs = options.integrationTimeoutMs ?? INTEGRATION_TIMEOUT_MS;
   const inFlight = new Set<Promise<void>>();
   let stopping = false;
+  const pages = new Map(options.pages?.map((page) => [page.path, page]));
+  let url = '';
 
   const server = createServer((request, response) => {
     const started = performance.now();
@@ -441,7 +457,16 @@ export async function startHttpApi(
 
     const match = matchRoute(options.routes, method, path);
     if (!match) {
-      write(response, gatewayError(404, 'Not Found'), requestId);
+      const page = method === 'GET' ? pages.get(path) : undefined;
+      const answer = page
+        ? {
+            statusCode: 200,
+            headers: { 'content-type': page.contentType },
+            cookies: [],
+            body: Buffer.from(page.render(url), 'utf8'),
+          }
+        : gatewayError(404, 'Not Found');
+      write(response, answer, requestId);
       return;
     }
     const authorization = authorize(
@@ -528,9 +553,10 @@ export async function startHttpApi(
     });
   });
 
+  url = `http://${LOOPBACK}:${port}`;
   let stopped: Promise<void> | undefined;
   return {
-    url: `http://${LOOPBACK}:${port}`,
+    url,
     port,
     stop: () => {
       stopped ??= (async () => {

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { REPO_ROOT } from '#platform/artifacts.ts';
 import { createTables, createTopics } from '#platform/platform.ts';
 import { claimPort } from '#platform/ports.ts';
+import { apiReferencePages } from './api-reference.ts';
 import { type ChaosSettings, describeChaos } from './chaos.ts';
 import {
   type LocalStreamMappingRunner,
@@ -204,6 +205,7 @@ export async function startLocalSystem(
       port,
       adminToken,
       log,
+      pages: apiReferencePages(),
     });
     stopApi = api.stop;
     if (options.watch) {
@@ -267,7 +269,12 @@ function describeSystem(
   },
 ): string {
   const name = (logicalId: string) => lambdas.get(logicalId)?.name ?? logicalId;
-  const lines = [`HTTP API  ${url}`, '', 'Routes'];
+  const lines = [
+    `HTTP API  ${url}`,
+    `API docs  ${url}/_docs  (OpenAPI: ${url}/openapi.json)`,
+    '',
+    'Routes',
+  ];
   for (const route of model.routes) {
     lines.push(
       `  ${route.routeKey.padEnd(36)} -> ${name(route.functionLogicalId).padEnd(16)} ${route.authorizationType === 'AWS_IAM' ? '(admin token)' : ''}`,
