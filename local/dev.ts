@@ -11,6 +11,7 @@
 import { parseCommandLine, refuseArguments } from '#platform/command-line.ts';
 import { parsePort } from '#platform/ports.ts';
 import { exitWithError, servePlatform } from '#platform/serve.ts';
+import { parseAdminToken } from './runtime/admin-token.ts';
 import {
   checkFunctionNames,
   type FunctionOverrides,
@@ -41,6 +42,9 @@ Options:
                   function each. e.g. --chaos order-events:fail=0.2,seed=7
                   FN is a function's local name, as listed at start-up: payment,
                   order-api... (see docs/local-faults.md)
+  --admin-token T the token the admin routes (IAM on AWS) demand as
+                  Authorization: Bearer T; at least 16 printable characters
+                  (default: LOCAL_ADMIN_TOKEN, or one drawn at each start)
   -h, --help      print this and exit
 
 Environment:
@@ -49,7 +53,8 @@ Environment:
   DYNAMODB_ENDPOINT           use this DynamoDB (e.g. http://127.0.0.1:4566) and start none
   PLATFORM_READY_TIMEOUT_MS   how long a server may take to start (default 60000)
   LOCAL_FUNCTION_ENV          --env values, separated by spaces (the command line's win)
-  LOCAL_CHAOS                 --chaos values, separated by spaces (the command line's win)`;
+  LOCAL_CHAOS                 --chaos values, separated by spaces (the command line's win)
+  LOCAL_ADMIN_TOKEN           the admin token, as --admin-token (the command line's wins)`;
 
 const { values } = parseCommandLine(USAGE, {
   options: {
@@ -59,6 +64,7 @@ const { values } = parseCommandLine(USAGE, {
     watch: { type: 'boolean', default: false },
     env: { type: 'string', multiple: true, default: [] },
     chaos: { type: 'string', multiple: true, default: [] },
+    'admin-token': { type: 'string' },
   },
 });
 const env = process.env;
@@ -72,6 +78,7 @@ async function main(): Promise<void> {
     values.port !== undefined
       ? parsePort(values.port, '--port')
       : parsePort(env.PORT ?? '3000', 'PORT');
+  const admin = fixedAdminToken();
   // Overrides name functions: checked against the template before anything starts.
   const template = hasOverrides(overrides)
     ? await checkedTemplate(values.stage, overrides)
@@ -94,10 +101,16 @@ async function main(): Promise<void> {
         ...(template ? { template } : {}),
         environment: overrides.environment,
         chaos: overrides.chaos,
+        ...(admin ? { adminToken: admin.token } : {}),
       });
       out(system.describe());
       out(
-        `\nAdmin routes (IAM on AWS) need: Authorization: Bearer ${system.adminToken}\n`,
+        `\nAdmin routes (IAM on AWS) need: Authorization: Bearer ${system.adminToken}`,
+      );
+      out(
+        admin
+          ? `  (from ${admin.setting})\n`
+          : '  (drawn for this run: LOCAL_ADMIN_TOKEN or --admin-token keeps one)\n',
       );
       const demo = values.demo
         ? startDemo(system.url, platform.kafka.brokers, out)
@@ -108,6 +121,16 @@ async function main(): Promise<void> {
       };
     },
   });
+}
+
+/** The admin token `--admin-token` or LOCAL_ADMIN_TOKEN fixes, checked; none: drawn. */
+function fixedAdminToken(): { token: string; setting: string } | undefined {
+  const [raw, setting] =
+    values['admin-token'] !== undefined
+      ? [values['admin-token'], '--admin-token']
+      : [env.LOCAL_ADMIN_TOKEN, 'LOCAL_ADMIN_TOKEN'];
+  if (raw === undefined) return undefined;
+  return { token: parseAdminToken(raw, setting), setting };
 }
 
 /** LOCAL_FUNCTION_ENV and LOCAL_CHAOS, then `--env` and `--chaos`; exit 2 on a mistake. */
