@@ -9,8 +9,11 @@
  * fail or time out (docs/local-faults.md). Ctrl-C stops everything in order.
  */
 import { parseCommandLine, refuseArguments } from '#platform/command-line.ts';
+import { PlatformError } from '#platform/errors.ts';
 import { parsePort } from '#platform/ports.ts';
 import { exitWithError, servePlatform } from '#platform/serve.ts';
+import type { Demo } from './demo.ts';
+import { compactLogLine } from './log-lines.ts';
 import { parseAdminToken } from './runtime/admin-token.ts';
 import {
   checkFunctionNames,
@@ -30,7 +33,8 @@ Ctrl-C stops everything.
 Options:
   --port N        the HTTP API's port (default: PORT, or 3000; 0 picks a free one)
   --stage NAME    the CDK stage to run (default: dev)
-  --demo          place a steady trickle of orders, so that every path shows
+  --demo          place a steady trickle of orders, so that every path shows,
+                  one line per order once it settles
   --watch         reload the functions when a file under functions/ changes
   --env FN:NAME=VALUE
                   set variable NAME of function FN over the template's (repeatable),
@@ -54,7 +58,9 @@ Environment:
   PLATFORM_READY_TIMEOUT_MS   how long a server may take to start (default 60000)
   LOCAL_FUNCTION_ENV          --env values, separated by spaces (the command line's win)
   LOCAL_CHAOS                 --chaos values, separated by spaces (the command line's win)
-  LOCAL_ADMIN_TOKEN           the admin token, as --admin-token (the command line's wins)`;
+  LOCAL_ADMIN_TOKEN           the admin token, as --admin-token (the command line's wins)
+  LOCAL_LOG_FORMAT            compact (default: [function] LEVEL message key=value) or
+                              json (the functions' log lines as CloudWatch gets them)`;
 
 const { values } = parseCommandLine(USAGE, {
   options: {
@@ -79,6 +85,13 @@ async function main(): Promise<void> {
       ? parsePort(values.port, '--port')
       : parsePort(env.PORT ?? '3000', 'PORT');
   const admin = fixedAdminToken();
+  const logFormat = env.LOCAL_LOG_FORMAT ?? 'compact';
+  if (logFormat !== 'json' && logFormat !== 'compact') {
+    throw new PlatformError(
+      `LOCAL_LOG_FORMAT=${logFormat} is not a log format`,
+      'set LOCAL_LOG_FORMAT to compact (the default) or json (the lines as the functions write them)',
+    );
+  }
   // Overrides name functions: checked against the template before anything starts.
   const template = hasOverrides(overrides)
     ? await checkedTemplate(values.stage, overrides)
@@ -93,11 +106,16 @@ async function main(): Promise<void> {
       // command line that fails early (a taken port, --help) need not wait for.
       const { startLocalSystem } = await import('./runtime/system.ts');
       const { startDemo } = await import('./demo.ts');
+      let demo: Demo | undefined;
       const system = await startLocalSystem(platform, {
         port,
         stage: values.stage,
         watch: values.watch,
-        log: out,
+        // The demo reads the log too: the payment function's retries, per order.
+        log: (line) => {
+          demo?.observe(line);
+          out(logFormat === 'json' ? line : compactLogLine(line));
+        },
         ...(template ? { template } : {}),
         environment: overrides.environment,
         chaos: overrides.chaos,
@@ -112,8 +130,10 @@ async function main(): Promise<void> {
           ? `  (from ${admin.setting})\n`
           : '  (drawn for this run: LOCAL_ADMIN_TOKEN or --admin-token keeps one)\n',
       );
-      const demo = values.demo
-        ? startDemo(system.url, platform.kafka.brokers, out)
+      demo = values.demo
+        ? startDemo(system.url, platform.kafka.brokers, out, {
+            adminToken: system.adminToken,
+          })
         : undefined;
       return async () => {
         await demo?.stop();
