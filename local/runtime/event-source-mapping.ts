@@ -434,7 +434,8 @@ class EventSourceMapping implements LocalEventSourceMapping {
     this.#destination = destination;
     this.#filters = filters;
     const log = options.log ?? (() => {});
-    // Named as people read the mapping (the logical id is in the polling line).
+    // Named as people read the mapping; its logical id stays in the kafkajs client
+    // id (esm-<logical id>) and in `mapping`.
     const prefix = `[${mapping.topic} -> ${target.name}]`;
     this.#log = (line) => log(`${prefix} ${line}`);
     this.#clock = {
@@ -533,7 +534,7 @@ class EventSourceMapping implements LocalEventSourceMapping {
     }
     // One line for the first assignment; later ones (a rebalance) get their own.
     this.#log(
-      `polling as group ${this.mapping.consumerGroupId}, partitions ${this.#assignment.join(', ')} (mapping ${this.mapping.logicalId})`,
+      `polling as group ${this.mapping.consumerGroupId}, partitions ${this.#assignment.join(', ')}`,
     );
     this.#polling = true;
   }

@@ -882,7 +882,7 @@ describe('local event source mapping', () => {
     }
   });
 
-  it('names its log lines topic -> function, and its logical id once, at start', async () => {
+  it('names its log lines topic -> function, and says once that it polls', async () => {
     // Prepare
     const { topic, mapping } = await setup(2);
     const lines: string[] = [];
@@ -897,7 +897,7 @@ describe('local event source mapping', () => {
 
     // Assess
     expect(lines).toEqual([
-      `[${topic} -> fake] polling as group ${mapping.consumerGroupId}, partitions 0, 1 (mapping Mapping)`,
+      `[${topic} -> fake] polling as group ${mapping.consumerGroupId}, partitions 0, 1`,
       `[${topic} -> fake] stopped`,
     ]);
   });
