@@ -61,6 +61,7 @@ import {
   DEFAULT_GATEWAY_SETTINGS,
   DEFAULT_PAYMENT_RULES,
   evaluatePayment,
+  GATEWAY_RETRY_MESSAGE,
   type GatewaySettings,
   type PaymentGateway,
   type PaymentRules,
@@ -180,6 +181,14 @@ async function charge(
         {
           ...deps.retry,
           remainingTimeMs: () => context.getRemainingTimeInMillis(),
+          // Each transient failure shows, even when a later attempt succeeds.
+          onRetry: (error, attempt, delayMs) =>
+            record.logger.warn(GATEWAY_RETRY_MESSAGE, {
+              orderId,
+              attempt,
+              delayMs,
+              reason: error instanceof Error ? error.message : String(error),
+            }),
         },
       );
       payment = await deps.payments.recordOutcome(

@@ -9,8 +9,12 @@
  * fail or time out (docs/local-faults.md). Ctrl-C stops everything in order.
  */
 import { parseCommandLine, refuseArguments } from '#platform/command-line.ts';
+import { PlatformError } from '#platform/errors.ts';
 import { parsePort } from '#platform/ports.ts';
 import { exitWithError, servePlatform } from '#platform/serve.ts';
+import type { Demo } from './demo.ts';
+import { compactLogLine } from './log-lines.ts';
+import { parseAdminToken } from './runtime/admin-token.ts';
 import {
   checkFunctionNames,
   type FunctionOverrides,
@@ -29,7 +33,8 @@ Ctrl-C stops everything.
 Options:
   --port N        the HTTP API's port (default: PORT, or 3000; 0 picks a free one)
   --stage NAME    the CDK stage to run (default: dev)
-  --demo          place a steady trickle of orders, so that every path shows
+  --demo          place a steady trickle of orders, so that every path shows,
+                  one line per order once it settles
   --watch         reload the functions when a file under functions/ changes
   --env FN:NAME=VALUE
                   set variable NAME of function FN over the template's (repeatable),
@@ -41,6 +46,9 @@ Options:
                   function each. e.g. --chaos order-events:fail=0.2,seed=7
                   FN is a function's local name, as listed at start-up: payment,
                   order-api... (see docs/local-faults.md)
+  --admin-token T the token the admin routes (IAM on AWS) demand as
+                  Authorization: Bearer T; at least 16 printable characters
+                  (default: LOCAL_ADMIN_TOKEN, or one drawn at each start)
   -h, --help      print this and exit
 
 Environment:
@@ -49,7 +57,10 @@ Environment:
   DYNAMODB_ENDPOINT           use this DynamoDB (e.g. http://127.0.0.1:4566) and start none
   PLATFORM_READY_TIMEOUT_MS   how long a server may take to start (default 60000)
   LOCAL_FUNCTION_ENV          --env values, separated by spaces (the command line's win)
-  LOCAL_CHAOS                 --chaos values, separated by spaces (the command line's win)`;
+  LOCAL_CHAOS                 --chaos values, separated by spaces (the command line's win)
+  LOCAL_ADMIN_TOKEN           the admin token, as --admin-token (the command line's wins)
+  LOCAL_LOG_FORMAT            compact (default: [function] LEVEL message key=value) or
+                              json (the functions' log lines as CloudWatch gets them)`;
 
 const { values } = parseCommandLine(USAGE, {
   options: {
@@ -59,6 +70,7 @@ const { values } = parseCommandLine(USAGE, {
     watch: { type: 'boolean', default: false },
     env: { type: 'string', multiple: true, default: [] },
     chaos: { type: 'string', multiple: true, default: [] },
+    'admin-token': { type: 'string' },
   },
 });
 const env = process.env;
@@ -72,6 +84,14 @@ async function main(): Promise<void> {
     values.port !== undefined
       ? parsePort(values.port, '--port')
       : parsePort(env.PORT ?? '3000', 'PORT');
+  const admin = fixedAdminToken();
+  const logFormat = env.LOCAL_LOG_FORMAT ?? 'compact';
+  if (logFormat !== 'json' && logFormat !== 'compact') {
+    throw new PlatformError(
+      `LOCAL_LOG_FORMAT=${logFormat} is not a log format`,
+      'set LOCAL_LOG_FORMAT to compact (the default) or json (the lines as the functions write them)',
+    );
+  }
   // Overrides name functions: checked against the template before anything starts.
   const template = hasOverrides(overrides)
     ? await checkedTemplate(values.stage, overrides)
@@ -86,21 +106,34 @@ async function main(): Promise<void> {
       // command line that fails early (a taken port, --help) need not wait for.
       const { startLocalSystem } = await import('./runtime/system.ts');
       const { startDemo } = await import('./demo.ts');
+      let demo: Demo | undefined;
       const system = await startLocalSystem(platform, {
         port,
         stage: values.stage,
         watch: values.watch,
-        log: out,
+        // The demo reads the log too: the payment function's retries, per order.
+        log: (line) => {
+          demo?.observe(line);
+          out(logFormat === 'json' ? line : compactLogLine(line));
+        },
         ...(template ? { template } : {}),
         environment: overrides.environment,
         chaos: overrides.chaos,
+        ...(admin ? { adminToken: admin.token } : {}),
       });
       out(system.describe());
       out(
-        `\nAdmin routes (IAM on AWS) need: Authorization: Bearer ${system.adminToken}\n`,
+        `\nAdmin routes (IAM on AWS) need: Authorization: Bearer ${system.adminToken}`,
       );
-      const demo = values.demo
-        ? startDemo(system.url, platform.kafka.brokers, out)
+      out(
+        admin
+          ? `  (from ${admin.setting})\n`
+          : '  (drawn for this run: LOCAL_ADMIN_TOKEN or --admin-token keeps one)\n',
+      );
+      demo = values.demo
+        ? startDemo(system.url, platform.kafka.brokers, out, {
+            adminToken: system.adminToken,
+          })
         : undefined;
       return async () => {
         await demo?.stop();
@@ -108,6 +141,16 @@ async function main(): Promise<void> {
       };
     },
   });
+}
+
+/** The admin token `--admin-token` or LOCAL_ADMIN_TOKEN fixes, checked; none: drawn. */
+function fixedAdminToken(): { token: string; setting: string } | undefined {
+  const [raw, setting] =
+    values['admin-token'] !== undefined
+      ? [values['admin-token'], '--admin-token']
+      : [env.LOCAL_ADMIN_TOKEN, 'LOCAL_ADMIN_TOKEN'];
+  if (raw === undefined) return undefined;
+  return { token: parseAdminToken(raw, setting), setting };
 }
 
 /** LOCAL_FUNCTION_ENV and LOCAL_CHAOS, then `--env` and `--chaos`; exit 2 on a mistake. */

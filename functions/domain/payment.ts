@@ -110,6 +110,13 @@ function formatMoney(money: Money): string {
   return `${whole}.${fraction} ${money.currency}`;
 }
 
+/**
+ * The message of the payment function's warning when a charge failed transiently and
+ * is tried again in the same invocation (with `orderId`, `attempt`, `delayMs`); the
+ * local demo counts these per order.
+ */
+export const GATEWAY_RETRY_MESSAGE = 'charge failed transiently: trying again';
+
 /** The gateway could not be reached or timed out: worth retrying. */
 export class GatewayUnavailableError extends TransientError {
   constructor(message: string, options?: ErrorOptions) {

@@ -42,6 +42,8 @@ export interface RetryOptions {
   readonly safetyMarginMs?: number;
   readonly sleep: (ms: number) => Promise<void>;
   readonly random: () => number;
+  /** Told before each wait: the transient error, the attempt that failed, the delay. */
+  readonly onRetry?: (error: unknown, attempt: number, delayMs: number) => void;
 }
 
 /**
@@ -77,6 +79,7 @@ export async function retryTransient<T>(
         options.random,
       );
       if (delay + margin > options.remainingTimeMs()) throw error;
+      options.onRetry?.(error, attempt, delay);
       await options.sleep(delay);
     }
   }

@@ -108,7 +108,14 @@ export async function waitForDynamoDb(
     endpoint,
     ...LOCAL_AWS,
     maxAttempts: 1,
-    requestHandler: { connectionTimeout: 1_000, requestTimeout: 2_000 },
+    // A JVM still starting accepts the connection and answers late: the attempt
+    // must end at its timeout and be polled again. Without throwOnRequestTimeout
+    // the SDK only prints a requestTimeout warning and keeps waiting.
+    requestHandler: {
+      connectionTimeout: 1_000,
+      requestTimeout: 2_000,
+      throwOnRequestTimeout: true,
+    },
   });
   let exited = false;
   try {

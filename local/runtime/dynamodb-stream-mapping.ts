@@ -168,7 +168,9 @@ class StreamMapping implements LocalStreamMappingRunner {
   }
 
   #log(line: string): void {
-    (this.options.log ?? console.log)(`[stream ${this.target.name}] ${line}`);
+    (this.options.log ?? console.log)(
+      `[${streamLabel(this.mapping.tableLogicalId)} -> ${this.target.name}] ${line}`,
+    );
   }
 
   start(): void {
@@ -499,4 +501,17 @@ function toJsonValue(value: AttributeValue): unknown {
   if (value.M !== undefined) return { M: toJsonImage(value.M) };
   if (value.L !== undefined) return { L: value.L.map(toJsonValue) };
   return value;
+}
+
+/**
+ * How log lines name a table's stream: its logical id without the hash CDK appends
+ * (`DataOrders20A4E13F` -> `DataOrders stream`).
+ *
+ * @example
+ * ```ts
+ * streamLabel('DataOrders20A4E13F'); // 'DataOrders stream'
+ * ```
+ */
+export function streamLabel(tableLogicalId: string): string {
+  return `${tableLogicalId.replace(/(?<=.)[0-9A-F]{8}$/, '')} stream`;
 }

@@ -400,6 +400,9 @@ class EventSourceMapping implements LocalEventSourceMapping {
   readonly #queuedCommits = new Map<number, { offset: number; from: number }>();
   #commits: Promise<void> | undefined;
   #rotation = 0;
+  /** The partitions of the last assignment; logged once polling has been announced. */
+  #assignment: readonly number[] = [];
+  #polling = false;
   #windowToken = 0;
   #windowOpen = false;
   #windowElapsed = false;
@@ -431,7 +434,10 @@ class EventSourceMapping implements LocalEventSourceMapping {
     this.#destination = destination;
     this.#filters = filters;
     const log = options.log ?? (() => {});
-    this.#log = (line) => log(`[esm ${mapping.logicalId}] ${line}`);
+    // Named as people read the mapping; its logical id stays in the kafkajs client
+    // id (esm-<logical id>) and in `mapping`.
+    const prefix = `[${mapping.topic} -> ${target.name}]`;
+    this.#log = (line) => log(`${prefix} ${line}`);
     this.#clock = {
       now: options.clock?.now ?? (() => Date.now()),
       sleep: options.clock?.sleep ?? ((ms) => sleepFor(ms)),
@@ -526,9 +532,11 @@ class EventSourceMapping implements LocalEventSourceMapping {
       await this.#producer?.disconnect();
       throw error;
     }
+    // One line for the first assignment; later ones (a rebalance) get their own.
     this.#log(
-      `polling ${this.mapping.topic} as group ${this.mapping.consumerGroupId} for ${this.#target.name}`,
+      `polling as group ${this.mapping.consumerGroupId}, partitions ${this.#assignment.join(', ')}`,
     );
+    this.#polling = true;
   }
 
   /**
@@ -583,7 +591,10 @@ class EventSourceMapping implements LocalEventSourceMapping {
       this.#paused.delete(partition);
       this.#requested.delete(partition);
     }
-    this.#log(`assigned partitions [${[...assigned].join(', ')}]`);
+    this.#assignment = [...assigned];
+    if (this.#polling) {
+      this.#log(`assigned partitions ${this.#assignment.join(', ') || 'none'}`);
+    }
   }
 
   #onFetched(partition: number, packed: PackedRecords): void {

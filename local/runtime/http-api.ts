@@ -19,6 +19,7 @@ import type {
   APIGatewayProxyEventV2WithRequestContext,
 } from 'aws-lambda';
 import { LOOPBACK } from '#platform/ports.ts';
+import { FORBIDDEN_HINT, UNAUTHORIZED_HINT } from './admin-token.ts';
 import type { InvokeResult, Invoker } from './lambda.ts';
 import type { LocalRoute as TemplateRoute } from './template.ts';
 
@@ -315,7 +316,8 @@ export function toHttpResponse(result: InvokeResult): HttpResponse {
 }
 
 /**
- * The JSON errors API Gateway itself answers with (`{"message": ...}`).
+ * The JSON errors API Gateway itself answers with (`{"message": ...}`); `local`, when
+ * given, adds a field of that name saying what to do differently here.
  *
  * @example
  * ```ts
@@ -325,12 +327,16 @@ export function toHttpResponse(result: InvokeResult): HttpResponse {
 export function gatewayError(
   statusCode: number,
   message: string,
+  local?: string,
 ): HttpResponse {
   return {
     statusCode,
     headers: { 'content-type': 'application/json' },
     cookies: [],
-    body: Buffer.from(JSON.stringify({ message }), 'utf8'),
+    body: Buffer.from(
+      JSON.stringify(local === undefined ? { message } : { message, local }),
+      'utf8',
+    ),
   };
 }
 
@@ -380,11 +386,13 @@ export interface RunningHttpApi {
  * Authorization, since nothing can be checked against AWS here:
  * - `AWS_IAM` routes demand `Authorization: Bearer <adminToken>` (the runtime
  *   prints the token at start); missing or wrong is 403 `{"message":"Forbidden"}`,
- *   what API Gateway answers an unsigned request. Accepted requests carry
+ *   what API Gateway answers an unsigned request, plus a `local` field saying how
+ *   to authenticate here (./admin-token.ts). Accepted requests carry
  *   `requestContext.authorizer.iam` for {@link LOCAL_OPERATOR}.
  *   https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-access-control-iam.html
  * - `JWT` routes demand `Authorization: Bearer <jwt>`, as API Gateway does
- *   (missing or not a JWT: 401 `{"message":"Unauthorized"}`), but the token is
+ *   (missing or not a JWT: 401 `{"message":"Unauthorized"}`, plus a `local`
+ *   hint), but the token is
  *   NOT verified: signature, issuer, audience and expiry are not checked; its
  *   claims and scopes reach `requestContext.authorizer.jwt` as they are.
  *   https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-jwt-authorizer.html
@@ -587,13 +595,19 @@ function authorize(
   const token = bearerToken(header);
   if (type === 'AWS_IAM') {
     if (token === undefined || !sameSecret(token, adminToken)) {
-      return { ok: false, response: gatewayError(403, 'Forbidden') };
+      return {
+        ok: false,
+        response: gatewayError(403, 'Forbidden', FORBIDDEN_HINT),
+      };
     }
     return { ok: true, context: { iam: { ...LOCAL_OPERATOR } } };
   }
   const claims = token === undefined ? undefined : jwtClaims(token);
   if (!claims) {
-    return { ok: false, response: gatewayError(401, 'Unauthorized') };
+    return {
+      ok: false,
+      response: gatewayError(401, 'Unauthorized', UNAUTHORIZED_HINT),
+    };
   }
   return { ok: true, context: { jwt: { claims, scopes: scopesOf(claims) } } };
 }

@@ -5,12 +5,13 @@
  * topics and tables created as the stack declares them. Nothing about functions,
  * routes, topics, tables or mappings is written here: it all comes from the template.
  */
-import { randomBytes, randomInt, randomUUID } from 'node:crypto';
+import { randomInt, randomUUID } from 'node:crypto';
 import { type FSWatcher, watch } from 'node:fs';
 import { join } from 'node:path';
 import { REPO_ROOT } from '#platform/artifacts.ts';
 import { createTables, createTopics } from '#platform/platform.ts';
 import { claimPort } from '#platform/ports.ts';
+import { parseAdminToken, randomAdminToken } from './admin-token.ts';
 import { apiReferencePages } from './api-reference.ts';
 import { type ChaosSettings, describeChaos } from './chaos.ts';
 import {
@@ -74,6 +75,11 @@ export interface LocalSystemOptions {
    * seed, one is drawn and shown by `describe()`.
    */
   readonly chaos?: FunctionOverrides['chaos'];
+  /**
+   * What the admin (IAM-authorized) routes demand as `Authorization: Bearer`:
+   * at least 16 printable characters (./admin-token.ts). Default: drawn at random.
+   */
+  readonly adminToken?: string;
 }
 
 /**
@@ -93,6 +99,10 @@ export async function startLocalSystem(
 ): Promise<LocalSystem> {
   const log =
     options.log ?? ((line: string) => process.stdout.write(`${line}\n`));
+  const adminToken =
+    options.adminToken === undefined
+      ? randomAdminToken()
+      : parseAdminToken(options.adminToken, 'adminToken');
   // A taken port fails first, with one line naming it and the fix (PORT / --port).
   const port = await claimPort(options.port ?? 3000, 'PORT (or --port)');
   const model = readSystem(
@@ -198,7 +208,6 @@ export async function startLocalSystem(
         }),
       );
     }
-    const adminToken = randomBytes(24).toString('base64url');
     const api = await startHttpApi({
       routes: model.routes,
       functions: lambdas,

@@ -14,6 +14,7 @@ import {
 } from './processes.ts';
 
 const devScript = join(REPO_ROOT, 'local', 'dev.ts');
+const ADMIN_TOKEN = 'dev-test-admin-token-0123456789';
 
 describe('npm run dev', () => {
   let scratch: string | undefined;
@@ -103,7 +104,40 @@ describe('npm run dev', () => {
     },
   );
 
-  it('prints its endpoints, refuses a second start, and leaves nothing behind on Ctrl-C', async () => {
+  it.each([
+    [
+      'LOCAL_ADMIN_TOKEN',
+      'short',
+      [],
+      'LOCAL_ADMIN_TOKEN is 5 characters long',
+    ],
+    [
+      '--admin-token',
+      'x'.repeat(32),
+      ['--admin-token', 'has spaces in it, sixteen+'],
+      '--admin-token holds a space',
+    ],
+  ])(
+    'refuses a bad admin token (%s) in one line before it starts any JVM',
+    async (_setting, fromEnv, args, message) => {
+      // Prepare: with both, the command line's is the one checked.
+      const env = { ...envThatCannotStartJvms(), LOCAL_ADMIN_TOKEN: fromEnv };
+
+      // Act
+      const dev = runNodeScript(devScript, env, args);
+      started.push(dev);
+      const code = await dev.exited;
+
+      // Assess: the token's error, not 'no Java runtime': nothing was started.
+      expect(code).toBe(1);
+      expect(dev.output()).toMatch(
+        new RegExp(`^error: ${message}.*\\. Fix: set `),
+      );
+      expect(dev.output().trim().split('\n')).toHaveLength(1);
+    },
+  );
+
+  it('prints its endpoints and the fixed admin token, refuses a second start, and leaves nothing behind on Ctrl-C', async () => {
     // Prepare: its own state file and free ports, so a developer's own dev is not disturbed.
     scratch = mkdtempSync(join(tmpdir(), 'dev-test-'));
     const state = join(scratch, 'platform.json');
@@ -113,6 +147,7 @@ describe('npm run dev', () => {
       DYNAMODB_PORT: '0',
       PORT: '0',
       LOCAL_PLATFORM_STATE: state,
+      LOCAL_ADMIN_TOKEN: ADMIN_TOKEN,
     };
     delete env.KAFKA_BROKERS;
     delete env.DYNAMODB_ENDPOINT;
@@ -129,6 +164,28 @@ describe('npm run dev', () => {
     const jvms = record.jvmPids ?? [];
     expect(jvms).toHaveLength(2);
     expect(jvms.every(isRunning)).toBe(true);
+    // The fixed admin token, printed and demanded; a 403 says how to send it.
+    expect(dev.output()).toContain(
+      `Authorization: Bearer ${ADMIN_TOKEN}\n  (from LOCAL_ADMIN_TOKEN)`,
+    );
+    const api = /HTTP API\s+(http:\/\/127\.0\.0\.1:\d+)/.exec(
+      dev.output(),
+    )?.[1];
+    const refused = await fetch(`${api}/dead-letters`);
+    expect(refused.status).toBe(403);
+    expect(await refused.json()).toMatchObject({
+      message: 'Forbidden',
+      local: expect.stringContaining('LOCAL_ADMIN_TOKEN'),
+    });
+    const served = await fetch(`${api}/dead-letters`, {
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+    });
+    expect(served.status).toBe(200);
+    // Mapping lines name topic and function; no SDK warning on the way up.
+    expect(dev.output()).toMatch(
+      /^\[order\.placed\.v1 -> payment\] polling as group /m,
+    );
+    expect(dev.output()).not.toMatch(/\[esm |requestTimeout|\[WARN\]/);
 
     // Act 2: a second start while the first runs.
     const second = runNodeScript(devScript, env);

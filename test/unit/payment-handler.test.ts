@@ -14,6 +14,7 @@ import { placeOrder, requestCancellation } from '#domain/order.ts';
 import {
   createSimulatedGateway,
   DEFAULT_PAYMENT_RULES,
+  GATEWAY_RETRY_MESSAGE,
   type PaymentGateway,
 } from '#domain/payment.ts';
 import { validOrderRequest } from '../http-arbitraries.ts';
@@ -80,7 +81,7 @@ function countingGateway() {
   return { gateway, charges };
 }
 
-function setup() {
+function setup(retry: { maxAttempts: number } = { maxAttempts: 1 }) {
   const payments = new MemoryPayments();
   const publisher = new CountingPublisher();
   const { gateway, charges } = countingGateway();
@@ -93,7 +94,7 @@ function setup() {
     logger: new Logger({ serviceName: 'payment', logLevel: 'SILENT' }),
     metrics: new Metrics({ namespace: 'Test', serviceName: 'payment' }),
     retry: {
-      maxAttempts: 1,
+      ...retry,
       baseDelayMs: 0,
       maxDelayMs: 0,
       sleep: async () => {},
@@ -274,6 +275,33 @@ describe('payment: interrupted and cancelled charges', () => {
     expect(publisher.published).toMatchObject([
       { eventType: 'PaymentProcessed' },
     ]);
+  });
+
+  it('warns of each transient gateway failure it retries, then charges', async () => {
+    // Prepare: the simulated gateway fails flaky-* orders twice.
+    const { handler, publisher, charges } = setup({ maxAttempts: 3 });
+    const warn = vi.spyOn(Logger.prototype, 'warn');
+
+    // Act
+    const response = await handler(
+      mskEvent(TOPICS.orderPlaced, [placed('flaky-1')]),
+      context,
+    );
+
+    // Assess
+    expect(response).toEqual({ batchItemFailures: [] });
+    expect(charges.get('flaky-1')).toBe(3);
+    const retries = warn.mock.calls.filter(
+      ([message]) => message === GATEWAY_RETRY_MESSAGE,
+    );
+    expect(retries.map(([, extra]) => extra)).toEqual([
+      expect.objectContaining({ orderId: 'flaky-1', attempt: 1 }),
+      expect.objectContaining({ orderId: 'flaky-1', attempt: 2 }),
+    ]);
+    expect(publisher.published.map((e) => e.eventType)).toEqual([
+      'PaymentProcessed',
+    ]);
+    warn.mockRestore();
   });
 
   it('refunds a charged order once when it is cancelled, publishing with the batch', async () => {

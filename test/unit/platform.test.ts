@@ -2,12 +2,14 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import type { Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { waitForDynamoDb } from '#platform/dynamodb.ts';
 import {
   AlreadyRunningError,
   describeError,
   JavaNotFoundError,
   PortInUseError,
+  ServerNotReadyError,
 } from '#platform/errors.ts';
 import { acquireInstance, readInstance } from '#platform/instance.ts';
 import { findJava, parseJavaMajor } from '#platform/java.ts';
@@ -159,6 +161,39 @@ describe('checkPorts', () => {
 
     // Assess: the port can be bound again at once.
     await expect(claimPort(port, 'KAFKA_PORT')).resolves.toBe(port);
+  });
+});
+
+describe('waitForDynamoDb', () => {
+  const held: Server[] = [];
+  afterEach(() => {
+    vi.restoreAllMocks();
+    for (const server of held.splice(0)) server.close();
+  });
+
+  it('ends an unanswered attempt at its timeout, without the SDK requestTimeout warning', async () => {
+    // Prepare: a "DynamoDB" that accepts connections and never answers, as a JVM
+    // still starting does; the SDK's handler warns through console.warn.
+    const silent = await holdPort();
+    held.push(silent.server);
+    silent.server.on('connection', (socket) => {
+      silent.server.once('close', () => socket.destroy());
+    });
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
+
+    // Act: a deadline past the first attempt's 2 s request timeout.
+    const wait = waitForDynamoDb(`http://127.0.0.1:${silent.port}`, 2_500);
+    const outcome = await Promise.race([
+      wait.catch((error: unknown) => error),
+      // Without the timeout enforced, the attempt would wait for ever.
+      new Promise((resolve) =>
+        setTimeout(() => resolve('still waiting after 15 s'), 15_000).unref(),
+      ),
+    ]);
+
+    // Assess
+    expect(outcome).toBeInstanceOf(ServerNotReadyError);
+    expect(warn.mock.calls.flat().join('\n')).not.toMatch(/requestTimeout/);
   });
 });
 

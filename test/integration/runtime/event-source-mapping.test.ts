@@ -882,6 +882,26 @@ describe('local event source mapping', () => {
     }
   });
 
+  it('names its log lines topic -> function, and says once that it polls', async () => {
+    // Prepare
+    const { topic, mapping } = await setup(2);
+    const lines: string[] = [];
+
+    // Act
+    const esm = await startEventSourceMapping(mapping, fakeFunction().invoker, {
+      brokers,
+      clock: immediateBackoff,
+      log: (line) => lines.push(line),
+    });
+    await esm.stop();
+
+    // Assess
+    expect(lines).toEqual([
+      `[${topic} -> fake] polling as group ${mapping.consumerGroupId}, partitions 0, 1`,
+      `[${topic} -> fake] stopped`,
+    ]);
+  });
+
   it('refuses a kafka:// destination equal to the source topic', async () => {
     // Prepare
     const { topic, mapping } = await setup();

@@ -207,7 +207,7 @@ describe('local HTTP API', () => {
     expect(orders.events).toHaveLength(0);
   });
 
-  it('refuses an IAM route without the admin token: 403 Forbidden', async () => {
+  it('refuses an IAM route without the admin token: 403 Forbidden, with a local hint', async () => {
     // Prepare
     const { url } = await start();
 
@@ -219,8 +219,15 @@ describe('local HTTP API', () => {
 
     // Assess
     expect(missing.status).toBe(403);
-    expect(await missing.json()).toEqual({ message: 'Forbidden' });
+    // API Gateway's message, and how to authenticate locally.
+    expect(await missing.json()).toEqual({
+      message: 'Forbidden',
+      local: expect.stringMatching(
+        /IAM-authorized on AWS; locally send Authorization: Bearer <admin token>.*LOCAL_ADMIN_TOKEN/,
+      ),
+    });
     expect(wrong.status).toBe(403);
+    expect(await wrong.text()).not.toContain(ADMIN_TOKEN);
     expect(admin.events).toHaveLength(0);
   });
 
@@ -262,7 +269,10 @@ describe('local HTTP API', () => {
 
     // Assess
     expect(without.status).toBe(401);
-    expect(await without.json()).toEqual({ message: 'Unauthorized' });
+    expect(await without.json()).toEqual({
+      message: 'Unauthorized',
+      local: expect.stringMatching(/JWT on AWS; locally send Authorization/),
+    });
     expect(withToken.status).toBe(200);
     expect(orders.events[0]?.requestContext.authorizer).toEqual({
       jwt: {

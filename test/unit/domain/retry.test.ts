@@ -123,6 +123,34 @@ describe('retryTransient', () => {
     expect(time.sleeps).toEqual([100, 200]);
   });
 
+  it('tells onRetry of each retry before its wait, never of the last failure', async () => {
+    // Prepare
+    const time = fakeTime(60_000);
+    const told: [string, number, number][] = [];
+
+    // Act
+    const result = retryTransient(
+      async (attempt) => {
+        throw new TransientError(`failure ${attempt}`);
+      },
+      {
+        ...options,
+        ...time,
+        maxAttempts: 3,
+        onRetry: (error, attempt, delayMs) => {
+          told.push([(error as Error).message, attempt, delayMs]);
+        },
+      },
+    );
+
+    // Assess
+    await expect(result).rejects.toThrow('failure 3');
+    expect(told).toEqual([
+      ['failure 1', 1, 100],
+      ['failure 2', 2, 200],
+    ]);
+  });
+
   it('never retries poison', async () => {
     // Prepare
     const time = fakeTime(60_000);

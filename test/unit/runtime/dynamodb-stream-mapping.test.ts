@@ -12,6 +12,7 @@ import { describe, expect, it } from 'vitest';
 import {
   firstFailure,
   type LambdaStreamRecord,
+  streamLabel,
   toLambdaRecord,
 } from '../../../local/runtime/dynamodb-stream-mapping.ts';
 import type { InvokeResult } from '../../../local/runtime/lambda.ts';
@@ -285,5 +286,17 @@ describe('firstFailure', () => {
         reportBatchItemFailures: false,
       }),
     ).toBeUndefined();
+  });
+});
+
+describe('streamLabel', () => {
+  it.each([
+    ['DataOrders20A4E13F', 'DataOrders stream'],
+    ['orders', 'orders stream'],
+    // Only a CDK hash (8 upper-case hex digits) goes, never the whole name.
+    ['ABCDEF12', 'ABCDEF12 stream'],
+    ['Ordersabcdef12', 'Ordersabcdef12 stream'],
+  ])('names the stream of table %s "%s"', (table, label) => {
+    expect(streamLabel(table)).toBe(label);
   });
 });
