@@ -148,7 +148,16 @@ export const DEFAULT_SERVERS: readonly OpenApiServer[] = [
  * The error bodies API Gateway answers itself, before or instead of a function:
  * `{"message": "Forbidden"}` and the like (JSON, not problem+json).
  */
-export const GatewayError = z.object({ message: z.string() });
+export const GatewayError = z.object({
+  message: z.string(),
+  /** Only from the local runtime, on a 401 or 403: how to authenticate there. */
+  local: z
+    .string()
+    .optional()
+    .describe(
+      'Only from the local runtime (npm run dev), on a 401 or 403: how to authenticate there.',
+    ),
+});
 
 /**
  * Request bodies, by component name: read with `io: 'input'` (what a client sends).
