@@ -27,6 +27,7 @@ import type {
   InvokeMessage,
   SandboxData,
   SandboxEvent,
+  SandboxInspector,
   SandboxMessage,
 } from './lambda-worker.ts';
 import { type LocalFunction, localFunctionArn } from './template.ts';
@@ -147,6 +148,13 @@ export interface LocalLambdaOptions {
    * function's timeout, exactly as if the handler had. Default: none.
    */
   readonly chaos?: ChaosSettings;
+  /**
+   * Open an inspector in each sandbox, so a debugger can attach to the function
+   * (docs/local-debugging.md). The init and invocation timeouts are then not
+   * enforced: a debugger paused at a breakpoint would otherwise trip them. A fixed
+   * port allows one sandbox (`concurrency` 1). Default: none.
+   */
+  readonly inspect?: SandboxInspector;
 }
 
 /** The function was stopped: it runs no more invocations. */
@@ -195,6 +203,11 @@ export function startLocalLambda(
   if (!Number.isInteger(concurrency) || concurrency < 1) {
     throw new RangeError(`concurrency must be a positive integer`);
   }
+  if (options.inspect && options.inspect.port !== 0 && concurrency > 1) {
+    throw new RangeError(
+      `an inspector on port ${options.inspect.port} allows one sandbox, not ${concurrency}`,
+    );
+  }
   const write = options.log ?? ((line) => process.stdout.write(`${line}\n`));
   const log = (line: string) => write(`[${fn.name}] ${line}`);
   const nextFault = options.chaos
@@ -218,7 +231,7 @@ export function startLocalLambda(
       }
       if (!sandbox) {
         if (sandboxes.size >= concurrency) return;
-        sandbox = new Sandbox(fn, log);
+        sandbox = new Sandbox(fn, log, options.inspect);
         generationOf.set(sandbox, generation);
         sandboxes.add(sandbox);
       }
@@ -388,7 +401,15 @@ class Sandbox {
   #settleRun: ((outcome: Outcome) => void) | undefined;
   #crash: FailureMessage | undefined;
 
-  constructor(fn: LocalFunction, log: (line: string) => void) {
+  /** A debugger may pause this sandbox: no timeouts. */
+  readonly #debuggable: boolean;
+
+  constructor(
+    fn: LocalFunction,
+    log: (line: string) => void,
+    inspect?: SandboxInspector,
+  ) {
+    this.#debuggable = inspect !== undefined;
     const logStreamName = `${new Date().toISOString().slice(0, 10).replaceAll('-', '/')}/[$LATEST]${randomBytes(16).toString('hex')}`;
     const data: SandboxData = {
       entry: path.resolve(REPO_ROOT, fn.entry),
@@ -401,6 +422,7 @@ class Sandbox {
       memoryLimitInMB: fn.memoryMb,
       logGroupName: `/aws/lambda/${fn.name}`,
       logStreamName,
+      ...(inspect ? { inspect } : {}),
     };
     this.#worker = new Worker(WORKER, {
       name: sandboxThreadName(fn.name),
@@ -422,14 +444,21 @@ class Sandbox {
         resolve(outcome);
       };
     });
-    const initTimer = setTimeout(() => {
-      this.#settleInit({ kind: 'timeout' });
-    }, INIT_TIMEOUT_MS);
+    const initTimer = this.#debuggable
+      ? undefined
+      : setTimeout(() => {
+          this.#settleInit({ kind: 'timeout' });
+        }, INIT_TIMEOUT_MS);
 
     this.#worker.on('message', (message: SandboxMessage) => {
       switch (message.type) {
         case 'ready':
           this.#settleInit({ kind: 'result', result: undefined });
+          break;
+        case 'inspector':
+          log(
+            `debugger listening on ${message.url} (port ${new URL(message.url).port}; ${inspect?.wait === 'none' ? 'running' : 'waiting for a debugger to attach'}; timeouts are off: docs/local-debugging.md)`,
+          );
           break;
         case 'init-error':
           this.#settleInit({ ...message, kind: 'init-error' });
@@ -475,13 +504,15 @@ class Sandbox {
   /** Runs one invocation; past its deadline the sandbox is terminated. */
   run(message: InvokeMessage): Promise<Outcome> {
     return new Promise<Outcome>((resolve) => {
-      const timer = setTimeout(
-        () => {
-          this.#settle({ kind: 'timeout' });
-          void this.terminate();
-        },
-        Math.max(0, message.deadline - Date.now()),
-      );
+      const timer = this.#debuggable
+        ? undefined
+        : setTimeout(
+            () => {
+              this.#settle({ kind: 'timeout' });
+              void this.terminate();
+            },
+            Math.max(0, message.deadline - Date.now()),
+          );
       this.#settleRun = (outcome) => {
         clearTimeout(timer);
         this.#settleRun = undefined;
