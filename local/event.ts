@@ -41,7 +41,8 @@ msk options:
                           (repeatable; after the --value records)
   --order-id ID           the order id of --order (default: order-<random>; repeated
                           --order: ID-2, ID-3...)
-  --key K                 every record's key (default: none; an order's id for --order)
+  --key K                 the --value records' key (default: none; --order records are
+                          keyed by their order id)
   --header NAME=VALUE     a header on every record (repeatable)
   --partition N           the records' partition (default 0)
   --offset N              the first record's offset (default 0); the next ones follow
@@ -154,11 +155,7 @@ function mskEvent() {
     })),
     ...orderIds().map((orderId) => {
       const order = sampleOrderPlaced(orderId);
-      return {
-        ...order,
-        ...(key === undefined ? {} : { key }),
-        headers: [...order.headers, ...headers],
-      };
+      return { ...order, headers: [...order.headers, ...headers] };
     }),
   ];
   if (records.length === 0) {

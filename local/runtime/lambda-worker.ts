@@ -69,6 +69,11 @@ export interface InvokeMessage {
   readonly chaos?: InjectedFault;
 }
 
+/** From the runtime to the sandbox: close the inspector (disconnecting a debugger). */
+export interface CloseInspectorMessage {
+  readonly type: 'close-inspector';
+}
+
 /** What chaos does to one invocation, and when (./chaos.ts). */
 export interface InjectedFault {
   readonly fault: ChaosFault;
@@ -85,6 +90,7 @@ export interface FailureMessage {
 export type SandboxMessage =
   | { readonly type: 'ready' }
   | { readonly type: 'inspector'; readonly url: string }
+  | { readonly type: 'inspector-closed' }
   | ({ readonly type: 'init-error' } & FailureMessage)
   | {
       readonly type: 'result';
@@ -189,7 +195,12 @@ async function main(): Promise<void> {
 
   // Invocations arrive one at a time: the runtime sends the next one only after
   // this one answered, as Lambda does with one sandbox.
-  port.on('message', async (message: InvokeMessage) => {
+  port.on('message', async (message: InvokeMessage | CloseInspectorMessage) => {
+    if (message.type === 'close-inspector') {
+      inspector.close();
+      post({ type: 'inspector-closed' });
+      return;
+    }
     const { awsRequestId, deadline, chaos } = message;
     const context = {
       functionName: data.functionName,

@@ -37,6 +37,11 @@ const WORKER = new URL('./lambda-worker.ts', import.meta.url);
 /** Lambda gives the init phase of an on-demand function 10 s of its own. */
 const INIT_TIMEOUT_MS = 10_000;
 /**
+ * How long a sandbox may take to close its inspector before it is terminated anyway
+ * (one paused at a breakpoint never answers).
+ */
+const INSPECTOR_CLOSE_MS = 2_000;
+/**
  * kafkajs schedules negative timeouts; `npm run dev` silences that warning with a
  * flag. A worker inherits `execArgv` but not `NODE_OPTIONS` (checked), so the flag
  * is passed explicitly.
@@ -400,6 +405,7 @@ class Sandbox {
   #settleInit: (outcome: Outcome) => void = () => {};
   #settleRun: ((outcome: Outcome) => void) | undefined;
   #crash: FailureMessage | undefined;
+  #inspectorClosed: () => void = () => {};
 
   /** A debugger may pause this sandbox: no timeouts. */
   readonly #debuggable: boolean;
@@ -454,6 +460,9 @@ class Sandbox {
       switch (message.type) {
         case 'ready':
           this.#settleInit({ kind: 'result', result: undefined });
+          break;
+        case 'inspector-closed':
+          this.#inspectorClosed();
           break;
         case 'inspector':
           log(
@@ -528,8 +537,23 @@ class Sandbox {
   }
 
   async terminate(): Promise<void> {
+    const wasAlive = this.alive;
     this.alive = false;
+    // A worker waits for its debugger to disconnect before it ends (checked): its
+    // inspector is closed first, which disconnects the debugger.
+    if (this.#debuggable && wasAlive) await this.#closeInspector();
     await this.#worker.terminate();
+  }
+
+  #closeInspector(): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, INSPECTOR_CLOSE_MS);
+      this.#inspectorClosed = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      this.#worker.postMessage({ type: 'close-inspector' });
+    });
   }
 
   #settle(outcome: Outcome): void {
