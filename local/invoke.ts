@@ -12,6 +12,7 @@ import { readFile } from 'node:fs/promises';
 import { parseCommandLine, refuseArguments } from '#platform/command-line.ts';
 import { PlatformError } from '#platform/errors.ts';
 import { readInstance } from '#platform/instance.ts';
+import { checkPorts } from '#platform/ports.ts';
 import { exitWithError, instanceFile } from '#platform/serve.ts';
 import {
   invokeEnvironment,
@@ -172,6 +173,16 @@ async function main(): Promise<void> {
   } catch (error) {
     if (error instanceof OverrideSyntaxError) refuseArguments(error.message);
     throw error;
+  }
+
+  // A taken inspector port fails now, naming the fix, not in the sandbox later.
+  if (inspect) {
+    await checkPorts([
+      {
+        port: inspect.port,
+        setting: '--inspect-brk=PORT (or --inspect-wait=PORT)',
+      },
+    ]);
   }
 
   // The CDK app and the runtime load only once the command line is known good.
