@@ -250,7 +250,8 @@ const PREFETCH_BYTES = 4 * 1024 * 1024;
 /** How often the consumer heartbeats while its fetch loop is held (kafkajs: 3 s). */
 const HEARTBEAT_MS = 1000;
 
-const DEFAULT_EVENT_SOURCE_ARN =
+/** The MSK cluster ARN of a local mapping's events: clearly not a real one. */
+export const DEFAULT_EVENT_SOURCE_ARN =
   'arn:aws:kafka:us-east-1:000000000000:cluster/local/00000000-0000-0000-0000-000000000000-1';
 
 /**

@@ -5,6 +5,7 @@
  * the function's own `process.env`), then runs one invocation at a time with a
  * Lambda-like context.
  */
+import inspector from 'node:inspector';
 import { pathToFileURL } from 'node:url';
 import { parentPort, workerData } from 'node:worker_threads';
 import { ChaosError, type ChaosFault, type ChaosMoment } from './chaos.ts';
@@ -25,6 +26,23 @@ export interface SandboxData {
   readonly memoryLimitInMB: number;
   readonly logGroupName: string;
   readonly logStreamName: string;
+  /** Open an inspector in this sandbox (docs/local-debugging.md). */
+  readonly inspect?: SandboxInspector;
+}
+
+/**
+ * A debugger for one sandbox: the worker opens an inspector of its own on 127.0.0.1
+ * (a worker thread's inspector reaches its own isolate, which the process's
+ * `--inspect` does not list as a target).
+ */
+export interface SandboxInspector {
+  /** 0 picks a free port. */
+  readonly port: number;
+  /**
+   * `none`: run at once; `attach`: wait for a debugger before the module loads;
+   * `break`: wait, and pause once just before the first call of the handler.
+   */
+  readonly wait: 'none' | 'attach' | 'break';
 }
 
 /**
@@ -51,6 +69,11 @@ export interface InvokeMessage {
   readonly chaos?: InjectedFault;
 }
 
+/** From the runtime to the sandbox: close the inspector (disconnecting a debugger). */
+export interface CloseInspectorMessage {
+  readonly type: 'close-inspector';
+}
+
 /** What chaos does to one invocation, and when (./chaos.ts). */
 export interface InjectedFault {
   readonly fault: ChaosFault;
@@ -66,6 +89,8 @@ export interface FailureMessage {
 /** From the sandbox to the runtime. */
 export type SandboxMessage =
   | { readonly type: 'ready' }
+  | { readonly type: 'inspector'; readonly url: string }
+  | { readonly type: 'inspector-closed' }
   | ({ readonly type: 'init-error' } & FailureMessage)
   | {
       readonly type: 'result';
@@ -126,6 +151,24 @@ async function main(): Promise<void> {
   if (!port) throw new Error('lambda-worker.ts runs only as a worker thread');
   const data = workerData as SandboxData;
   const post = (message: SandboxMessage) => port.postMessage(message);
+  let pauseBeforeHandler = false;
+  if (data.inspect) {
+    const { port: inspectorPort, wait } = data.inspect;
+    try {
+      inspector.open(inspectorPort, '127.0.0.1', false);
+    } catch (error) {
+      // A taken port: run without a debugger rather than not at all, and say so.
+      logFailure(`Inspector Error: port ${inspectorPort}`, error);
+    }
+    const url = inspector.url();
+    if (url !== undefined) {
+      post({ type: 'inspector', url });
+      // Blocks this thread until a debugger says run (Runtime.runIfWaitingForDebugger):
+      // its breakpoints are set before the function's module is even parsed.
+      if (wait !== 'none') inspector.waitForDebugger();
+      pauseBeforeHandler = wait === 'break';
+    }
+  }
 
   let handler: Handler;
   try {
@@ -152,7 +195,12 @@ async function main(): Promise<void> {
 
   // Invocations arrive one at a time: the runtime sends the next one only after
   // this one answered, as Lambda does with one sandbox.
-  port.on('message', async (message: InvokeMessage) => {
+  port.on('message', async (message: InvokeMessage | CloseInspectorMessage) => {
+    if (message.type === 'close-inspector') {
+      inspector.close();
+      post({ type: 'inspector-closed' });
+      return;
+    }
     const { awsRequestId, deadline, chaos } = message;
     const context = {
       functionName: data.functionName,
@@ -169,12 +217,16 @@ async function main(): Promise<void> {
     try {
       const { event } = message;
       if (chaos?.when === 'before') await inject(chaos, awsRequestId);
-      const returned = await handler(
+      const input =
         event.kind === 'json'
           ? JSON.parse(event.json)
-          : kafkaEvent(event.envelope, event.records),
-        context,
-      );
+          : kafkaEvent(event.envelope, event.records);
+      if (pauseBeforeHandler) {
+        pauseBeforeHandler = false;
+        // biome-ignore lint/suspicious/noDebugger: --inspect-brk pauses here once: step into the handler (docs/local-debugging.md)
+        debugger;
+      }
+      const returned = await handler(input, context);
       if (chaos?.when === 'after') await inject(chaos, awsRequestId);
       // Lambda answers with the JSON of the result: `undefined` becomes null,
       // dates become strings, functions disappear.

@@ -27,6 +27,7 @@ import type {
   InvokeMessage,
   SandboxData,
   SandboxEvent,
+  SandboxInspector,
   SandboxMessage,
 } from './lambda-worker.ts';
 import { type LocalFunction, localFunctionArn } from './template.ts';
@@ -35,6 +36,11 @@ const REPO_ROOT = path.resolve(import.meta.dirname, '..', '..');
 const WORKER = new URL('./lambda-worker.ts', import.meta.url);
 /** Lambda gives the init phase of an on-demand function 10 s of its own. */
 const INIT_TIMEOUT_MS = 10_000;
+/**
+ * How long a sandbox may take to close its inspector before it is terminated anyway
+ * (one paused at a breakpoint never answers).
+ */
+const INSPECTOR_CLOSE_MS = 2_000;
 /**
  * kafkajs schedules negative timeouts; `npm run dev` silences that warning with a
  * flag. A worker inherits `execArgv` but not `NODE_OPTIONS` (checked), so the flag
@@ -147,6 +153,13 @@ export interface LocalLambdaOptions {
    * function's timeout, exactly as if the handler had. Default: none.
    */
   readonly chaos?: ChaosSettings;
+  /**
+   * Open an inspector in each sandbox, so a debugger can attach to the function
+   * (docs/local-debugging.md). The init and invocation timeouts are then not
+   * enforced: a debugger paused at a breakpoint would otherwise trip them. A fixed
+   * port allows one sandbox (`concurrency` 1). Default: none.
+   */
+  readonly inspect?: SandboxInspector;
 }
 
 /** The function was stopped: it runs no more invocations. */
@@ -195,6 +208,11 @@ export function startLocalLambda(
   if (!Number.isInteger(concurrency) || concurrency < 1) {
     throw new RangeError(`concurrency must be a positive integer`);
   }
+  if (options.inspect && options.inspect.port !== 0 && concurrency > 1) {
+    throw new RangeError(
+      `an inspector on port ${options.inspect.port} allows one sandbox, not ${concurrency}`,
+    );
+  }
   const write = options.log ?? ((line) => process.stdout.write(`${line}\n`));
   const log = (line: string) => write(`[${fn.name}] ${line}`);
   const nextFault = options.chaos
@@ -218,7 +236,7 @@ export function startLocalLambda(
       }
       if (!sandbox) {
         if (sandboxes.size >= concurrency) return;
-        sandbox = new Sandbox(fn, log);
+        sandbox = new Sandbox(fn, log, options.inspect);
         generationOf.set(sandbox, generation);
         sandboxes.add(sandbox);
       }
@@ -387,8 +405,17 @@ class Sandbox {
   #settleInit: (outcome: Outcome) => void = () => {};
   #settleRun: ((outcome: Outcome) => void) | undefined;
   #crash: FailureMessage | undefined;
+  #inspectorClosed: () => void = () => {};
 
-  constructor(fn: LocalFunction, log: (line: string) => void) {
+  /** A debugger may pause this sandbox: no timeouts. */
+  readonly #debuggable: boolean;
+
+  constructor(
+    fn: LocalFunction,
+    log: (line: string) => void,
+    inspect?: SandboxInspector,
+  ) {
+    this.#debuggable = inspect !== undefined;
     const logStreamName = `${new Date().toISOString().slice(0, 10).replaceAll('-', '/')}/[$LATEST]${randomBytes(16).toString('hex')}`;
     const data: SandboxData = {
       entry: path.resolve(REPO_ROOT, fn.entry),
@@ -401,6 +428,7 @@ class Sandbox {
       memoryLimitInMB: fn.memoryMb,
       logGroupName: `/aws/lambda/${fn.name}`,
       logStreamName,
+      ...(inspect ? { inspect } : {}),
     };
     this.#worker = new Worker(WORKER, {
       name: sandboxThreadName(fn.name),
@@ -422,14 +450,24 @@ class Sandbox {
         resolve(outcome);
       };
     });
-    const initTimer = setTimeout(() => {
-      this.#settleInit({ kind: 'timeout' });
-    }, INIT_TIMEOUT_MS);
+    const initTimer = this.#debuggable
+      ? undefined
+      : setTimeout(() => {
+          this.#settleInit({ kind: 'timeout' });
+        }, INIT_TIMEOUT_MS);
 
     this.#worker.on('message', (message: SandboxMessage) => {
       switch (message.type) {
         case 'ready':
           this.#settleInit({ kind: 'result', result: undefined });
+          break;
+        case 'inspector-closed':
+          this.#inspectorClosed();
+          break;
+        case 'inspector':
+          log(
+            `debugger listening on ${message.url} (port ${new URL(message.url).port}; ${inspect?.wait === 'none' ? 'running' : 'waiting for a debugger to attach'}; timeouts are off: docs/local-debugging.md)`,
+          );
           break;
         case 'init-error':
           this.#settleInit({ ...message, kind: 'init-error' });
@@ -475,13 +513,15 @@ class Sandbox {
   /** Runs one invocation; past its deadline the sandbox is terminated. */
   run(message: InvokeMessage): Promise<Outcome> {
     return new Promise<Outcome>((resolve) => {
-      const timer = setTimeout(
-        () => {
-          this.#settle({ kind: 'timeout' });
-          void this.terminate();
-        },
-        Math.max(0, message.deadline - Date.now()),
-      );
+      const timer = this.#debuggable
+        ? undefined
+        : setTimeout(
+            () => {
+              this.#settle({ kind: 'timeout' });
+              void this.terminate();
+            },
+            Math.max(0, message.deadline - Date.now()),
+          );
       this.#settleRun = (outcome) => {
         clearTimeout(timer);
         this.#settleRun = undefined;
@@ -497,8 +537,23 @@ class Sandbox {
   }
 
   async terminate(): Promise<void> {
+    const wasAlive = this.alive;
     this.alive = false;
+    // A worker waits for its debugger to disconnect before it ends (checked): its
+    // inspector is closed first, which disconnects the debugger.
+    if (this.#debuggable && wasAlive) await this.#closeInspector();
     await this.#worker.terminate();
+  }
+
+  #closeInspector(): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, INSPECTOR_CLOSE_MS);
+      this.#inspectorClosed = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      this.#worker.postMessage({ type: 'close-inspector' });
+    });
   }
 
   #settle(outcome: Outcome): void {

@@ -5,7 +5,7 @@
  * topics and tables created as the stack declares them. Nothing about functions,
  * routes, topics, tables or mappings is written here: it all comes from the template.
  */
-import { randomInt, randomUUID } from 'node:crypto';
+import { randomInt } from 'node:crypto';
 import { type FSWatcher, watch } from 'node:fs';
 import { join } from 'node:path';
 import { REPO_ROOT } from '#platform/artifacts.ts';
@@ -26,6 +26,7 @@ import { startHttpApi } from './http-api.ts';
 import { ConsumerThread } from './kafka-consumer-thread.ts';
 import { type LocalLambda, startLocalLambda } from './lambda.ts';
 import { checkFunctionNames, type FunctionOverrides } from './overrides.ts';
+import { scheduledEvent } from './scheduled-event.ts';
 import {
   type CfnTemplate,
   readSystem,
@@ -251,21 +252,6 @@ export async function startLocalSystem(
     await stop();
     throw error;
   }
-}
-
-/** The event EventBridge Scheduler sends for a rate rule (a "Scheduled Event"). */
-function scheduledEvent() {
-  return {
-    version: '0',
-    id: randomUUID(),
-    'detail-type': 'Scheduled Event',
-    source: 'aws.events',
-    account: '000000000000',
-    time: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
-    region: 'us-east-1',
-    resources: ['arn:aws:events:us-east-1:000000000000:rule/local'],
-    detail: {},
-  };
 }
 
 function describeSystem(
