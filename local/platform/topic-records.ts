@@ -64,7 +64,7 @@ export const RecordLine = z.object({
  * ```
  */
 export function parseHeaders(raw: readonly string[]): RecordHeaders {
-  const headers: RecordHeaders = {};
+  const headers: [string, string][] = [];
   for (const entry of raw) {
     const equals = entry.indexOf('=');
     if (equals <= 0) {
@@ -73,17 +73,31 @@ export function parseHeaders(raw: readonly string[]): RecordHeaders {
         "write it as '--header event-type=OrderPlaced' (the value may be empty)",
       );
     }
-    addHeader(headers, entry.slice(0, equals), entry.slice(equals + 1));
+    headers.push([entry.slice(0, equals), entry.slice(equals + 1)]);
   }
-  return headers;
+  return collectHeaders(headers);
 }
 
-function addHeader(headers: RecordHeaders, name: string, value: string): void {
-  const previous = headers[name];
-  headers[name] =
-    previous === undefined
-      ? value
-      : [...(Array.isArray(previous) ? previous : [previous]), value];
+/** Headers from (name, value) pairs, in order; a name seen twice keeps both values. */
+function collectHeaders(pairs: Iterable<[string, string]>): RecordHeaders {
+  const byName = new Map<string, string[]>();
+  for (const [name, value] of pairs) {
+    byName.set(name, [...(byName.get(name) ?? []), value]);
+  }
+  // fromEntries defines own properties: a header named __proto__ stays a header.
+  return Object.fromEntries(
+    [...byName].map(([name, values]) => [
+      name,
+      values.length === 1 ? (values[0] as string) : values,
+    ]),
+  );
+}
+
+/** A record's headers as (name, value) pairs, one a value. */
+function headerPairs(headers: RecordHeaders): [string, string][] {
+  return Object.entries(headers).flatMap(([name, values]) =>
+    [values].flat().map((value): [string, string] => [name, value]),
+  );
 }
 
 /**
@@ -138,11 +152,14 @@ export function parseRecordLine(
     const where = issue?.path.length ? `${issue.path.join('.')}: ` : '';
     throw lineError(lineNumber, `${where}${issue?.message ?? 'invalid'}`);
   }
-  const { key, value, headers } = parsed.data;
-  const merged: RecordHeaders = structuredClone(defaults.headers);
-  for (const [name, values] of Object.entries(headers ?? {})) {
-    for (const one of [values].flat()) addHeader(merged, name, one);
-  }
+  const { key, value } = parsed.data;
+  // zod's record leaves out a key named __proto__; the parsed line has every header
+  // as an own property, and zod has checked their values.
+  const headers = (json as { headers?: RecordHeaders }).headers ?? {};
+  const merged = collectHeaders([
+    ...headerPairs(defaults.headers),
+    ...headerPairs(headers),
+  ]);
   return {
     key: key === undefined ? defaults.key : key,
     value:
@@ -195,14 +212,11 @@ export function decodeRecord(
 }
 
 function decodeHeaders(headers: IHeaders | undefined): RecordHeaders {
-  const decoded: RecordHeaders = {};
-  for (const [name, value] of Object.entries(headers ?? {})) {
-    if (value === undefined) continue;
-    decoded[name] = Array.isArray(value)
-      ? value.map((one) => one.toString())
-      : value.toString();
-  }
-  return decoded;
+  return collectHeaders(
+    Object.entries(headers ?? {}).flatMap(([name, value]) =>
+      [value ?? []].flat().map((one): [string, string] => [name, `${one}`]),
+    ),
+  );
 }
 
 /**
@@ -218,8 +232,8 @@ function decodeHeaders(headers: IHeaders | undefined): RecordHeaders {
 export function formatRecord(record: TailedRecord): string {
   const field = (label: string, content: string) =>
     `  ${label.padEnd(8)}${content.replaceAll('\n', `\n${' '.repeat(10)}`)}`;
-  const headers = Object.entries(record.headers).flatMap(([name, values]) =>
-    [values].flat().map((value) => field('header', `${name}: ${value}`)),
+  const headers = headerPairs(record.headers).map(([name, value]) =>
+    field('header', `${name}: ${value}`),
   );
   return [
     `${record.topic}  partition ${record.partition}  offset ${record.offset}  ${record.timestamp}`,
