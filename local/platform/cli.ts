@@ -45,7 +45,8 @@ Commands:
   stop                              stop it
   create-topic NAME [--partitions N]
   create-table NAME --key PK[,SK]
-  produce TOPIC [--key K] [--header NAME=VALUE]... [--partition N] [--value V]
+  produce TOPIC [--key K] [--header NAME=VALUE]... [--partition N]
+          [--value V | --json-lines]
                                     produce one record (--value), or one a line of
                                     stdin: the line is the value; with --json-lines
                                     it is {"key":..,"value":..,"headers":{..}}.
@@ -56,8 +57,9 @@ Commands:
                                     prints one JSON object a line
 
 Examples:
-  npm run platform -- produce orders.v1 --key o-1 --header event-type=Test --value '{"a":1}'
-  npm run platform -- tail orders.v1 --from-beginning
+  npm run platform -- produce my.topic --key k1 --header event-type=Test --value '{"a":1}'
+  printf '%s\\n' one two | npm run platform -- produce my.topic
+  npm run platform -- tail order.placed.v1 --from-beginning
 
 All but fetch, start, status and stop act on the running instance, or on
 KAFKA_BROKERS / DYNAMODB_ENDPOINT when set. -h, --help prints this.`;

@@ -33,10 +33,10 @@ const CLIENT: Omit<KafkaConfig, 'brokers' | 'clientId'> = {
 /** The deadline of each step: connecting, reading metadata, one send, a group's deletion. */
 const STEP_MS = 30_000;
 
-/** The fix for a broker that cannot be reached. */
-const START_KAFKA =
-  "start the local platform with 'npm run dev' or 'npm run platform -- start', " +
-  'or set KAFKA_BROKERS to a running broker';
+/** The fix for a broker that cannot be reached, or fails. */
+const CHECK_KAFKA =
+  "check the broker with 'npm run platform -- status'; start one with 'npm run dev' " +
+  "or 'npm run platform -- start', or set KAFKA_BROKERS to a running broker";
 
 /** What {@link produceRecords} and {@link tailTopic} both need. */
 export interface TopicCommand {
@@ -60,7 +60,8 @@ export interface ProduceOptions extends TopicCommand {
 /**
  * Produces records one at a time (acks from all replicas, idempotent) and prints each
  * one's topic, partition and offset once the broker has it. Resolves with the count.
- * A record that fails stops the command: those printed were produced, the rest not.
+ * A record that fails stops the command: those printed were produced, that one is
+ * unconfirmed (it may have been written), the rest were not sent.
  *
  * @example
  * ```ts
@@ -83,15 +84,15 @@ export async function produceRecords(options: ProduceOptions): Promise<number> {
   });
   let produced = 0;
   try {
-    await connect(admin.connect(), brokers);
-    const partitions = await partitionCount(admin, topic);
+    await step(admin.connect(), 'connecting', brokers);
+    const partitions = await partitionCount(admin, topic, brokers);
     if (partition !== undefined && partition >= partitions) {
       throw new PlatformError(
         `topic ${topic} has no partition ${partition} (it has ${partitions}: 0-${partitions - 1})`,
         'pick one of those, or leave out --partition to let the key choose',
       );
     }
-    await connect(producer.connect(), brokers);
+    await step(producer.connect(), 'connecting', brokers);
     for await (const record of options.records) {
       const [sent] = await step(
         producer.send({
@@ -100,12 +101,14 @@ export async function produceRecords(options: ProduceOptions): Promise<number> {
           timeout: 10_000,
           messages: [{ ...record, partition }],
         }),
-        `record ${produced + 1}`,
-      ).catch((error: unknown) => {
+        `sending record ${produced + 1}`,
+        brokers,
+      ).catch((error: PlatformError) => {
+        // A send without an answer may still have been written: say so.
         throw new PlatformError(
-          `record ${produced + 1} was not produced (${describe(error)}); ` +
-            `the ${produced} before it were`,
-          "check the broker ('npm run platform -- status'), then send that record and those after it again",
+          `${error.message}: it is unconfirmed, the ${produced} before it were produced`,
+          `${error.fix}; then see with 'npm run platform -- tail ${topic} --from-beginning' ` +
+            'whether it arrived, and send the rest again',
           { cause: error },
         );
       });
@@ -181,25 +184,35 @@ export async function tailTopic(options: TailOptions): Promise<number> {
   // A crash before the wait below is seen there, not as an unhandled rejection.
   stopped.promise.catch(() => {});
   const stop = () => stopped.resolve();
-  signal.addEventListener('abort', stop, { once: true });
-  if (signal.aborted) stop();
+  const interrupted = () => {
+    options.note(
+      'stopping: leaving and deleting the consumer group (Ctrl-C again exits at once)',
+    );
+    stop();
+  };
+  signal.addEventListener('abort', interrupted, { once: true });
+  if (signal.aborted) interrupted();
   let printed = 0;
   let joining = false;
   const leave = async (): Promise<void> => {
-    signal.removeEventListener('abort', stop);
+    signal.removeEventListener('abort', interrupted);
     try {
-      await step(consumer.disconnect(), 'leaving the consumer group');
+      await step(consumer.disconnect(), 'leaving the consumer group', brokers);
       if (joining) await deleteGroup(admin, groupId);
     } finally {
       await admin.disconnect();
     }
   };
   try {
-    await connect(admin.connect(), brokers);
-    const partitions = await partitionCount(admin, topic);
+    await step(admin.connect(), 'connecting', brokers);
+    const partitions = await partitionCount(admin, topic, brokers);
     const ends = options.fromBeginning
       ? []
-      : await step(admin.fetchTopicOffsets(topic), `the ends of ${topic}`);
+      : await step(
+          admin.fetchTopicOffsets(topic),
+          `reading the ends of ${topic}`,
+          brokers,
+        );
     // Seeks made in the first join's listener, which runs before the first fetch,
     // are where fetching starts; a later join resumes from the committed offsets.
     let joined = false;
@@ -215,15 +228,16 @@ export async function tailTopic(options: TailOptions): Promise<number> {
       stopped.reject(
         new PlatformError(
           `the consumer of ${topic} stopped (${payload.error.message})`,
-          START_KAFKA,
+          CHECK_KAFKA,
           { cause: payload.error },
         ),
       );
     });
-    await connect(consumer.connect(), brokers);
+    await step(consumer.connect(), 'connecting', brokers);
     await step(
       consumer.subscribe({ topic, fromBeginning: options.fromBeginning }),
-      `the subscription to ${topic}`,
+      `subscribing to ${topic}`,
+      brokers,
     );
     if (!signal.aborted) {
       joining = true;
@@ -238,11 +252,12 @@ export async function tailTopic(options: TailOptions): Promise<number> {
           },
         }),
         `joining a consumer group for ${topic}`,
+        brokers,
       );
       options.note(
         `following ${topic} (${partitions} partition${partitions === 1 ? '' : 's'}) ` +
           `from ${options.fromBeginning ? 'the beginning' : 'now on'}` +
-          `${max === undefined ? '' : `, up to ${max} records`}; Ctrl-C stops`,
+          `${max === undefined ? '' : `, up to ${max} record${max === 1 ? '' : 's'}`}; Ctrl-C stops`,
       );
       await stopped.promise;
     }
@@ -280,8 +295,12 @@ export function stopSignal(): AbortSignal {
 }
 
 /** The number of partitions of a topic, or a one-line error with the fix if it is missing. */
-async function partitionCount(admin: Admin, topic: string): Promise<number> {
-  const topics = await step(admin.listTopics(), 'the list of topics');
+async function partitionCount(
+  admin: Admin,
+  topic: string,
+  brokers: readonly string[],
+): Promise<number> {
+  const topics = await step(admin.listTopics(), 'listing the topics', brokers);
   if (!topics.includes(topic)) {
     throw new PlatformError(
       `topic ${topic} does not exist (topic auto-creation is off, as on MSK)`,
@@ -291,7 +310,8 @@ async function partitionCount(admin: Admin, topic: string): Promise<number> {
   }
   const metadata = await step(
     admin.fetchTopicMetadata({ topics: [topic] }),
-    `the metadata of ${topic}`,
+    `reading the metadata of ${topic}`,
+    brokers,
   );
   return metadata.topics[0]?.partitions.length ?? 0;
 }
@@ -332,33 +352,24 @@ async function deleteGroup(admin: Admin, groupId: string): Promise<void> {
   }
 }
 
-/** A connection to the broker, its failure named as one (kafkajs retries within). */
-async function connect(
-  connecting: Promise<void>,
+/**
+ * `call`, or a PlatformError naming `what` and the brokers when it fails or has no
+ * answer within {@link STEP_MS} (kafkajs' own timeouts and retries come first).
+ */
+async function step<T>(
+  call: Promise<T>,
+  what: string,
   brokers: readonly string[],
-): Promise<void> {
-  try {
-    await step(connecting, 'a connection');
-  } catch (error) {
-    if (error instanceof PlatformError) throw error;
-    throw new PlatformError(
-      `cannot reach Kafka at ${brokers.join(',')} (${describe(error)})`,
-      START_KAFKA,
-      { cause: error },
-    );
-  }
-}
-
-/** `call`, or a PlatformError naming `what` when it has no answer within {@link STEP_MS}. */
-async function step<T>(call: Promise<T>, what: string): Promise<T> {
+): Promise<T> {
+  const kafka = `Kafka at ${brokers.join(',')}`;
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<never>((_, reject) => {
     timer = setTimeout(
       () =>
         reject(
           new PlatformError(
-            `Kafka gave no answer for ${what} within ${STEP_MS / 1000} s`,
-            "check that the broker runs ('npm run platform -- status') and is not overloaded",
+            `${kafka} gave no answer while ${what} within ${STEP_MS / 1000} s`,
+            CHECK_KAFKA,
           ),
         ),
       STEP_MS,
@@ -366,6 +377,13 @@ async function step<T>(call: Promise<T>, what: string): Promise<T> {
   });
   try {
     return await Promise.race([call, deadline]);
+  } catch (error) {
+    if (error instanceof PlatformError) throw error;
+    throw new PlatformError(
+      `${kafka} failed while ${what} (${describe(error)})`,
+      CHECK_KAFKA,
+      { cause: error },
+    );
   } finally {
     clearTimeout(timer);
   }
