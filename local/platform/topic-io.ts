@@ -116,7 +116,10 @@ export async function produceRecords(options: ProduceOptions): Promise<number> {
       out(`${topic}  partition ${sent?.partition}  offset ${sent?.baseOffset}`);
     }
   } finally {
-    await Promise.allSettled([producer.disconnect(), admin.disconnect()]);
+    await Promise.allSettled([
+      step(producer.disconnect(), 'disconnecting', brokers),
+      step(admin.disconnect(), 'disconnecting', brokers),
+    ]);
   }
   if (produced === 0) options.note('no records were given: nothing produced');
   return produced;
@@ -200,7 +203,7 @@ export async function tailTopic(options: TailOptions): Promise<number> {
       await step(consumer.disconnect(), 'leaving the consumer group', brokers);
       if (joining) await deleteGroup(admin, groupId);
     } finally {
-      await admin.disconnect();
+      await step(admin.disconnect(), 'disconnecting', brokers);
     }
   };
   try {
