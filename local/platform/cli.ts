@@ -8,9 +8,15 @@
  *   stop                           stop it
  *   create-topic NAME [--partitions N]
  *   create-table NAME --key PK[,SK]
+ *   produce TOPIC [--key K] [--header NAME=VALUE]... [--partition N]
+ *           [--value V | --json-lines]
+ *                                  produce one record, or one a line of stdin
+ *   tail TOPIC [--from-beginning] [--max N] [--json]
+ *                                  print records as they arrive until Ctrl-C
  *
- * create-topic and create-table act on the running instance, or on KAFKA_BROKERS /
- * DYNAMODB_ENDPOINT when set.
+ * Every command but fetch, start, status and stop acts on the running instance, or on
+ * KAFKA_BROKERS / DYNAMODB_ENDPOINT when set. produce and tail live in topic-io.ts,
+ * their formats in docs/local-platform-cli.md.
  */
 import { DYNAMODB_LOCAL, ensureArtifacts, KAFKA } from './artifacts.ts';
 import { parseCommandLine } from './command-line.ts';
@@ -20,6 +26,13 @@ import { findJava } from './java.ts';
 import { createTables, createTopics } from './platform.ts';
 import { parsePort } from './ports.ts';
 import { exitWithError, instanceFile, servePlatform } from './serve.ts';
+import {
+  produceRecords,
+  readRecords,
+  stopSignal,
+  tailTopic,
+} from './topic-io.ts';
+import { parseCount, parseHeaders } from './topic-records.ts';
 import { pollUntil } from './wait.ts';
 
 const USAGE = `usage: npm run platform -- COMMAND [OPTIONS]
@@ -32,9 +45,24 @@ Commands:
   stop                              stop it
   create-topic NAME [--partitions N]
   create-table NAME --key PK[,SK]
+  produce TOPIC [--key K] [--header NAME=VALUE]... [--partition N]
+          [--value V | --json-lines]
+                                    produce one record (--value), or one a line of
+                                    stdin: the line is the value; with --json-lines
+                                    it is {"key":..,"value":..,"headers":{..}}.
+                                    Prints each record's partition and offset.
+  tail TOPIC [--from-beginning] [--max N] [--json]
+                                    print records (key, headers, value; JSON pretty)
+                                    from now on, until Ctrl-C or N records; --json
+                                    prints one JSON object a line
 
-create-topic and create-table act on the running instance, or on KAFKA_BROKERS /
-DYNAMODB_ENDPOINT when set. -h, --help prints this.`;
+Examples:
+  npm run platform -- produce my.topic --key k1 --header event-type=Test --value '{"a":1}'
+  printf '%s\\n' one two | npm run platform -- produce my.topic
+  npm run platform -- tail order.placed.v1 --from-beginning
+
+All but fetch, start, status and stop act on the running instance, or on
+KAFKA_BROKERS / DYNAMODB_ENDPOINT when set. -h, --help prints this.`;
 
 /** The fix for a command line that names no command, or a command without its arguments. */
 const SEE_USAGE =
@@ -47,11 +75,21 @@ const { positionals, values } = parseCommandLine(USAGE, {
     'dynamodb-port': { type: 'string' },
     partitions: { type: 'string', default: '1' },
     key: { type: 'string' },
+    value: { type: 'string' },
+    header: { type: 'string', multiple: true, default: [] },
+    partition: { type: 'string' },
+    'json-lines': { type: 'boolean', default: false },
+    'from-beginning': { type: 'boolean', default: false },
+    max: { type: 'string' },
+    json: { type: 'boolean', default: false },
   },
 });
 const [command, name] = positionals;
 const out = (line: string): void => {
   process.stdout.write(`${line}\n`);
+};
+const note = (line: string): void => {
+  process.stderr.write(`${line}\n`);
 };
 
 function running() {
@@ -71,6 +109,8 @@ function notRunning(): never {
 
 const optionalPort = (raw: string | undefined, option: string) =>
   raw === undefined ? undefined : parsePort(raw, option);
+const optionalCount = (raw: string | undefined, option: string, min = 0) =>
+  raw === undefined ? undefined : parseCount(raw, option, min);
 
 async function main(): Promise<void> {
   switch (command) {
@@ -141,6 +181,57 @@ async function main(): Promise<void> {
         },
       ]);
       return out(`table ${name} exists`);
+    }
+    case 'produce': {
+      const { brokers } = running();
+      if (!name) throw new PlatformError('produce needs a TOPIC', SEE_USAGE);
+      if (values.value !== undefined && values['json-lines']) {
+        throw new PlatformError(
+          '--value and --json-lines do not go together',
+          'give one record with --value, or records on stdin with --json-lines',
+        );
+      }
+      if (!brokers) notRunning();
+      const defaults = {
+        key: values.key ?? null,
+        value: values.value ?? null,
+        headers: parseHeaders(values.header),
+      };
+      if (values.value === undefined && process.stdin.isTTY) {
+        note('reading records from stdin, one a line; Ctrl-D ends');
+      }
+      await produceRecords({
+        brokers,
+        topic: name,
+        partition: optionalCount(values.partition, '--partition'),
+        records:
+          values.value === undefined
+            ? readRecords(
+                process.stdin,
+                values['json-lines'] ? 'json-lines' : 'text',
+                defaults,
+              )
+            : [defaults],
+        out,
+        note,
+      });
+      return;
+    }
+    case 'tail': {
+      const { brokers } = running();
+      if (!name) throw new PlatformError('tail needs a TOPIC', SEE_USAGE);
+      if (!brokers) notRunning();
+      await tailTopic({
+        brokers,
+        topic: name,
+        fromBeginning: values['from-beginning'],
+        max: optionalCount(values.max, '--max', 1),
+        json: values.json,
+        out,
+        note,
+        signal: stopSignal(),
+      });
+      return;
     }
     default:
       throw new PlatformError(
