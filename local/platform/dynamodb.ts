@@ -15,6 +15,25 @@ export const LOCAL_AWS = {
   credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
 } as const;
 
+/**
+ * The limits of the local tools' own DynamoDB calls (creating tables, reading the
+ * orders table's stream): a frozen or vanished DynamoDB fails the call at its
+ * timeout, and the caller says so or tries again, instead of waiting for ever.
+ * Without `throwOnRequestTimeout` the SDK only warns at the request timeout.
+ *
+ * @example
+ * ```ts
+ * new DynamoDBClient({ endpoint, ...LOCAL_AWS, requestHandler: localRequestLimits() });
+ * ```
+ */
+export function localRequestLimits(requestTimeoutMs = 10_000) {
+  return {
+    connectionTimeout: Math.min(2_000, requestTimeoutMs),
+    requestTimeout: requestTimeoutMs,
+    throwOnRequestTimeout: true,
+  } as const;
+}
+
 /** How to start DynamoDB Local. */
 export interface DynamoDbLocalOptions {
   readonly java: JavaRuntime;

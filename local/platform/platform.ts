@@ -6,7 +6,12 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { Kafka, logLevel } from 'kafkajs';
 import { DYNAMODB_LOCAL, ensureArtifacts, KAFKA } from './artifacts.ts';
-import { LOCAL_AWS, startDynamoDbLocal, waitForDynamoDb } from './dynamodb.ts';
+import {
+  LOCAL_AWS,
+  localRequestLimits,
+  startDynamoDbLocal,
+  waitForDynamoDb,
+} from './dynamodb.ts';
 import { PlatformError } from './errors.ts';
 import { findJava, type JavaRuntime } from './java.ts';
 import { startKafkaBroker, waitForKafka } from './kafka.ts';
@@ -321,12 +326,21 @@ export async function createTopics(
   }
 }
 
-/** Creates the tables that do not exist yet; existing ones are left as they are. */
+/**
+ * Creates the tables that do not exist yet; existing ones are left as they are. Each
+ * call fails after `requestTimeoutMs` (default 10 s) when DynamoDB does not answer.
+ */
 export async function createTables(
   endpoint: string,
   tables: readonly CreateTableCommandInput[],
+  { requestTimeoutMs }: { requestTimeoutMs?: number } = {},
 ): Promise<void> {
-  const client = new DynamoDBClient({ endpoint, ...LOCAL_AWS });
+  const client = new DynamoDBClient({
+    endpoint,
+    ...LOCAL_AWS,
+    maxAttempts: 2,
+    requestHandler: localRequestLimits(requestTimeoutMs),
+  });
   try {
     for (const table of tables) {
       try {

@@ -41,7 +41,7 @@ import {
   GetShardIteratorCommand,
   type Shard,
 } from '@aws-sdk/client-dynamodb-streams';
-import { LOCAL_AWS } from '#platform/dynamodb.ts';
+import { LOCAL_AWS, localRequestLimits } from '#platform/dynamodb.ts';
 import { compileRecordPattern } from './event-source-mapping.ts';
 import type { InvokeResult } from './lambda.ts';
 import type { LocalStreamMapping } from './template.ts';
@@ -60,6 +60,8 @@ export interface StreamMappingOptions {
   readonly retryDelayMs?: number;
   /** The longest such pause. Default 5 s. */
   readonly maxRetryDelayMs?: number;
+  /** Each DynamoDB and DynamoDB Streams call fails after this. Default 10 s. */
+  readonly requestTimeoutMs?: number;
 }
 
 /** A running stream mapping. */
@@ -110,10 +112,14 @@ export async function startStreamMapping(
     endpoint: options.endpoint,
     region,
     credentials: LOCAL_AWS.credentials,
+    requestHandler: localRequestLimits(options.requestTimeoutMs),
   };
-  const table = await new DynamoDBClient(client).send(
-    new DescribeTableCommand({ TableName: mapping.tableLogicalId }),
-  );
+  const tables = new DynamoDBClient(client);
+  const table = await tables
+    .send(new DescribeTableCommand({ TableName: mapping.tableLogicalId }))
+    .finally(() => {
+      tables.destroy();
+    });
   const streamArn = table.Table?.LatestStreamArn;
   if (!streamArn) {
     throw new Error(

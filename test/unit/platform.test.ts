@@ -14,8 +14,10 @@ import {
 import { acquireInstance, readInstance } from '#platform/instance.ts';
 import { findJava, parseJavaMajor } from '#platform/java.ts';
 import { brokerProperties, newClusterId } from '#platform/kafka.ts';
+import { createTables } from '#platform/platform.ts';
 import { checkPorts, claimPort, parsePort } from '#platform/ports.ts';
 import { retryRetriable } from '#platform/wait.ts';
+import { startStreamMapping } from '../../local/runtime/dynamodb-stream-mapping.ts';
 import { holdPort } from '../hold-port.ts';
 
 describe('parseJavaMajor', () => {
@@ -194,6 +196,86 @@ describe('waitForDynamoDb', () => {
     // Assess
     expect(outcome).toBeInstanceOf(ServerNotReadyError);
     expect(warn.mock.calls.flat().join('\n')).not.toMatch(/requestTimeout/);
+  });
+});
+
+describe('the local tools against a DynamoDB that never answers', () => {
+  const held: Server[] = [];
+  afterEach(() => {
+    for (const server of held.splice(0)) server.close();
+  });
+
+  /** A "DynamoDB" that accepts connections and never answers: a frozen JVM. */
+  async function frozenDynamoDb(): Promise<string> {
+    const silent = await holdPort();
+    held.push(silent.server);
+    silent.server.on('connection', (socket) => {
+      silent.server.once('close', () => socket.destroy());
+    });
+    return `http://127.0.0.1:${silent.port}`;
+  }
+
+  /** The outcome of `work`, or a marker when it is still waiting after 15 s. */
+  function settled(work: Promise<unknown>): Promise<unknown> {
+    return Promise.race([
+      work.then(
+        () => 'resolved',
+        (error: unknown) => error,
+      ),
+      new Promise((resolve) =>
+        setTimeout(() => resolve('still waiting after 15 s'), 15_000).unref(),
+      ),
+    ]);
+  }
+
+  it('createTables fails at its request timeout instead of waiting for ever', async () => {
+    // Prepare
+    const endpoint = await frozenDynamoDb();
+
+    // Act
+    const outcome = await settled(
+      createTables(
+        endpoint,
+        [
+          {
+            TableName: 't',
+            KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
+            AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }],
+            BillingMode: 'PAY_PER_REQUEST',
+          },
+        ],
+        { requestTimeoutMs: 300 },
+      ),
+    );
+
+    // Assess
+    expect(outcome).toBeInstanceOf(Error);
+    expect(String(outcome)).toMatch(/timeout|timed out/i);
+  });
+
+  it('a stream mapping fails to start at its request timeout instead of waiting for ever', async () => {
+    // Prepare
+    const endpoint = await frozenDynamoDb();
+
+    // Act
+    const outcome = await settled(
+      startStreamMapping(
+        {
+          logicalId: 'Relay',
+          functionLogicalId: 'Fn',
+          tableLogicalId: 'Orders',
+        } as unknown as Parameters<typeof startStreamMapping>[0],
+        {
+          name: 'fn',
+          invoke: async () => ({ ok: true, result: null }),
+        } as never,
+        { endpoint, requestTimeoutMs: 300 },
+      ),
+    );
+
+    // Assess
+    expect(outcome).toBeInstanceOf(Error);
+    expect(String(outcome)).toMatch(/timeout|timed out/i);
   });
 });
 
