@@ -273,6 +273,15 @@ describe('the console API on the running system', () => {
     }
   });
 
+  it('is printed at start, after the API docs', () => {
+    // Act
+    const lines = system.describe().split('\n');
+
+    // Assess
+    const docs = lines.findIndex((line) => line.startsWith('API docs'));
+    expect(lines[docs + 1]).toBe(`Console   ${system.url}/_console`);
+  });
+
   it('refuses what it does not serve, without a 5xx', async () => {
     // Act and assess
     const traversal = await fetch(`${system.url}/_console/..%2Fserver.ts`);
