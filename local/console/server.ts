@@ -182,6 +182,24 @@ export function createConsole(options: ConsoleOptions): LocalConsole {
   };
   const onInvocation = (invocation: ObservedInvocation) => {
     for (const id of ordersOf(invocation)) ordersChanged.add(id);
+    if (mayChangeDeadLetters(invocation)) deadLettersChanged.add('*');
+  };
+  /**
+   * The dead-letter store changes when the reprocessor has stored what a dead-letter
+   * topic brought (its mapping batches for a second after the record arrived, so the
+   * record's own arrival is too early to refetch), when an admin action ran, and when
+   * a schedule redrove letters.
+   */
+  const mayChangeDeadLetters = (invocation: ObservedInvocation): boolean => {
+    if (invocation.topic !== null)
+      return deadLetterTopics.has(invocation.topic);
+    if (invocation.http) {
+      return (
+        invocation.http.routeKey.startsWith('POST ') &&
+        invocation.http.path.startsWith('/dead-letters')
+      );
+    }
+    return true;
   };
   const ordersOf = (invocation: ObservedInvocation): Set<string> => {
     const ids = new Set<string>();
