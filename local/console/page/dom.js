@@ -6,7 +6,7 @@
 
 /**
  * @typedef {string | number | Node | null | undefined | false} Child
- * @typedef {Child | Child[]} Children
+ * @typedef {Child | Children[]} Children any nesting of arrays
  */
 
 /**
@@ -63,7 +63,11 @@ export function svg(tag, attributes = {}, ...children) {
  * @param {Children[]} children
  */
 function append(parent, children) {
-  for (const child of children.flat(Number.POSITIVE_INFINITY)) {
+  // flat(Infinity) on a recursive type is too deep for tsc: go through unknown[].
+  const flat = /** @type {Child[]} */ (
+    /** @type {unknown[]} */ (children).flat(Number.POSITIVE_INFINITY)
+  );
+  for (const child of flat) {
     if (child === null || child === undefined || child === false) continue;
     parent.append(
       typeof child === 'string' || typeof child === 'number'
