@@ -91,6 +91,13 @@ const refreshFlow = async () => {
 
 /** Total invocations of the last flow: when it moves, timelines may grow. */
 let invocations = -1;
+/**
+ * Invocations of the mappings on dead-letter topics in the last flow. The
+ * `deadletters` event comes when a record reaches a dead-letter topic, before
+ * the reprocessor has stored the letter; its invocation ending is when the
+ * list changes.
+ */
+let reprocessed = -1;
 
 /** @param {import('./flow.js').Flow} flow */
 function takeFlow(flow) {
@@ -99,6 +106,11 @@ function takeFlow(flow) {
   const total = flow.functions.reduce((sum, f) => sum + f.invocations, 0);
   if (invocations !== -1 && total !== invocations) invocationsHappened();
   invocations = total;
+  const letters = flow.mappings
+    .filter((m) => m.topic.endsWith('.dead-letter'))
+    .reduce((sum, m) => sum + m.invocations, 0);
+  if (reprocessed !== -1 && letters !== reprocessed) refreshAllDeadLetters();
+  reprocessed = letters;
 }
 
 function refreshAll() {
