@@ -1,10 +1,12 @@
 import { defineConfig } from 'vitest/config';
 
 /**
- * Three projects, each runnable alone (`npm run test:unit` and friends):
+ * Four projects, each runnable alone (`npm run test:unit` and friends):
  * - unit: pure logic, no servers, milliseconds;
  * - integration: a real Kafka broker and DynamoDB Local, started once by the global
  *   setup (or taken from KAFKA_BROKERS / DYNAMODB_ENDPOINT);
+ * - browser: the local console in Debian's chromium (playwright-core), on a broker
+ *   and DynamoDB Local of its own (docs/console-test.md);
  * - infra: the CDK app, synthesized in-process, offline.
  *
  * Timeouts are sized from measurement on the 2-core CI machine, quiet and with two
@@ -38,6 +40,19 @@ export default defineConfig({
           // slowest passing test seen took 54 s loaded.
           testTimeout: 360_000,
           // Starting a broker and DynamoDB Local: 3-5 s quiet, 16 s loaded.
+          hookTimeout: 180_000,
+        },
+      },
+      {
+        test: {
+          name: 'browser',
+          include: ['test/browser/**/*.test.ts'],
+          // Its own broker and DynamoDB Local, like the integration project's; with
+          // file parallelism off it joins that project's one-at-a-time queue, so a
+          // browser and an integration file never run side by side.
+          globalSetup: ['test/integration/global-setup.ts'],
+          fileParallelism: false,
+          testTimeout: 360_000,
           hookTimeout: 180_000,
         },
       },
