@@ -81,6 +81,82 @@ export interface EventSourceMappingOptions {
   clock?: Partial<EsmClock>;
   /** Backoff before retry `attempt` (1-based). Default 100 ms doubling, capped at 1 s. */
   retryBackoffMs?: (attempt: number) => number;
+  /**
+   * Told of each invocation once it has ended (the local console,
+   * docs/console.md). Called synchronously; it must be cheap and must not throw
+   * (what it throws is caught and ignored).
+   */
+  observe?: (invocation: EsmInvocation) => void;
+}
+
+/**
+ * A run of consecutive offsets of one partition that one invocation carried.
+ *
+ * @example
+ * ```ts
+ * const run: OffsetRun = { partition: 0, from: 10, to: 14 }; // offsets 10-14
+ * ```
+ */
+export interface OffsetRun {
+  readonly partition: number;
+  /** First offset of the run. */
+  readonly from: number;
+  /** Last offset of the run (inclusive). */
+  readonly to: number;
+}
+
+/**
+ * One invocation of the mapping's function, as {@link EventSourceMappingOptions}'s
+ * `observe` is told of it.
+ *
+ * @example
+ * ```ts
+ * const observe = (i: EsmInvocation) => console.log(i.attempt, i.outcome);
+ * ```
+ */
+export interface EsmInvocation {
+  /** 1 for a batch's first try, 2.. for the retries of the same records. */
+  readonly attempt: number;
+  /** Epoch milliseconds when the invocation was started. */
+  readonly startedAt: number;
+  /** The records invoked, as runs of offsets, partitions ascending. */
+  readonly records: readonly OffsetRun[];
+  /** What the function returned or how it failed. */
+  readonly result: InvokeResult;
+  /** A partial batch response that named failures is `partial`. */
+  readonly outcome: 'success' | 'partial' | 'failure';
+}
+
+/**
+ * The records as runs of consecutive offsets per partition (records of a partition
+ * come in offset order in a batch): what an observer keeps instead of one entry per
+ * record.
+ *
+ * @example
+ * ```ts
+ * offsetRuns([{ partition: 0, offset: 4 }, { partition: 0, offset: 5 }]);
+ * // [{ partition: 0, from: 4, to: 5 }]
+ * ```
+ */
+export function offsetRuns(
+  records: readonly { readonly partition: number; readonly offset: number }[],
+): OffsetRun[] {
+  const runs: OffsetRun[] = [];
+  let partition = -1;
+  let from = -1;
+  let to = -1;
+  for (const record of records) {
+    if (record.partition === partition && record.offset === to + 1) {
+      to = record.offset;
+      continue;
+    }
+    if (partition >= 0) runs.push({ partition, from, to });
+    partition = record.partition;
+    from = record.offset;
+    to = record.offset;
+  }
+  if (partition >= 0) runs.push({ partition, from, to });
+  return runs.sort((a, b) => a.partition - b.partition || a.from - b.from);
 }
 
 /**
@@ -120,6 +196,8 @@ export interface LocalEventSourceMapping {
   metrics(): EsmMetrics;
   /** Records fetched and not yet handed to a batch (for tests and diagnostics). */
   buffered(): number;
+  /** Batches being invoked (or retried) right now. */
+  inFlight(): number;
   /** Stops polling, lets in-flight invocations finish and commit, disconnects. */
   stop(): Promise<void>;
 }
@@ -374,6 +452,7 @@ class EventSourceMapping implements LocalEventSourceMapping {
   readonly #log: (line: string) => void;
   readonly #clock: EsmClock;
   readonly #backoffMs: (attempt: number) => number;
+  readonly #observe: ((invocation: EsmInvocation) => void) | undefined;
   readonly #maxInFlight: number;
   readonly #windowMs: number;
   readonly #envelope: KafkaEnvelope;
@@ -450,6 +529,7 @@ class EventSourceMapping implements LocalEventSourceMapping {
     this.#backoffMs =
       options.retryBackoffMs ??
       ((attempt) => Math.min(1000, 100 * 2 ** (attempt - 1)));
+    this.#observe = options.observe;
     this.#maxInFlight = Math.max(1, options.maxInFlight ?? 1);
     this.#windowMs = Math.max(0, mapping.maximumBatchingWindowSeconds * 1000);
     this.#envelope = {
@@ -863,7 +943,7 @@ class EventSourceMapping implements LocalEventSourceMapping {
         return;
       }
       const requestId = randomUUID();
-      const outcome = await this.#invoke(pending);
+      const outcome = await this.#invoke(pending, attempts + 1);
       lastRequestId = requestId;
       lastResponse = {
         statusCode: 200,
@@ -926,7 +1006,38 @@ class EventSourceMapping implements LocalEventSourceMapping {
     return max >= 0 && attempts > max;
   }
 
-  async #invoke(records: readonly Polled[]): Promise<Outcome> {
+  async #invoke(records: readonly Polled[], attempt: number): Promise<Outcome> {
+    const startedAt = this.#clock.now();
+    // Taken before the invocation: the records' buffers are transferred to it.
+    const runs = this.#observe ? offsetRuns(records) : [];
+    let result: InvokeResult | undefined;
+    let outcome: Outcome | undefined;
+    try {
+      outcome = await this.#invokeOnce(records, (given) => {
+        result = given;
+      });
+      return outcome;
+    } finally {
+      if (this.#observe && result && outcome) {
+        try {
+          this.#observe({
+            attempt,
+            startedAt,
+            records: runs,
+            result,
+            outcome: outcome.kind,
+          });
+        } catch {
+          // An observer never disturbs the mapping.
+        }
+      }
+    }
+  }
+
+  async #invokeOnce(
+    records: readonly Polled[],
+    report: (result: InvokeResult) => void,
+  ): Promise<Outcome> {
     for (const r of records) r.invokeCount += 1;
     this.#metrics.InvokedEventCount += records.length;
     let result: InvokeResult;
@@ -945,6 +1056,7 @@ class EventSourceMapping implements LocalEventSourceMapping {
         durationMs: 0,
       };
     }
+    report(result);
     if (!result.ok) {
       this.#metrics.InvokeErrorCount += 1;
       this.#metrics.FailedInvokeEventCount += records.length;
@@ -1128,6 +1240,10 @@ class EventSourceMapping implements LocalEventSourceMapping {
 
   metrics(): EsmMetrics {
     return { ...this.#metrics };
+  }
+
+  inFlight(): number {
+    return this.#running.size;
   }
 
   buffered(): number {

@@ -360,6 +360,30 @@ export interface HttpApiOptions {
    * template route matches the request, so they never shadow one.
    */
   readonly pages?: readonly LocalPage[];
+  /**
+   * Local-only apps under a path prefix (the console, `/_console`): like `pages`,
+   * answered only when no template route matches, for any path under the prefix.
+   */
+  readonly mounts?: readonly LocalMount[];
+}
+
+/**
+ * A local-only app the HTTP API serves under a path prefix, beside the template's
+ * routes (never shadowing one). It writes the response itself, so it may stream
+ * (server-sent events); its requests are left out of the access log.
+ */
+export interface LocalMount {
+  /** e.g. `/_console`: the prefix itself and every path below it. */
+  readonly prefix: string;
+  /**
+   * Answers the request. The returned promise settles once the answer is under way
+   * (a stream may go on after it; the mount ends its streams when it stops).
+   */
+  handle(
+    request: IncomingMessage,
+    response: ServerResponse,
+    target: { readonly path: string; readonly rawQueryString: string },
+  ): Promise<void>;
 }
 
 /** A page the local HTTP API serves itself, on GET, beside the template's routes. */
@@ -418,12 +442,21 @@ export async function startHttpApi(
   const inFlight = new Set<Promise<void>>();
   let stopping = false;
   const pages = new Map(options.pages?.map((page) => [page.path, page]));
+  const mounts = options.mounts ?? [];
+  const mountOf = (path: string) =>
+    mounts.find(
+      (mount) => path === mount.prefix || path.startsWith(`${mount.prefix}/`),
+    );
+  const mounted = new WeakSet<ServerResponse>();
   let url = '';
 
   const server = createServer((request, response) => {
     const started = performance.now();
     const requestId = newRequestId();
     response.on('finish', () => {
+      // A mounted app's requests (the console's page and its API) would drown
+      // the log; a route that shadows the mount is logged as usual.
+      if (mounted.has(response)) return;
       const ms = Math.round(performance.now() - started);
       log(
         `${request.method} ${request.url} ${response.statusCode} ${ms}ms ${requestId}`,
@@ -464,6 +497,12 @@ export async function startHttpApi(
     const method = request.method ?? 'GET';
 
     const match = matchRoute(options.routes, method, path);
+    const mount = match ? undefined : mountOf(path);
+    if (mount) {
+      mounted.add(response);
+      await mount.handle(request, response, { path, rawQueryString });
+      return;
+    }
     if (!match) {
       const page = method === 'GET' ? pages.get(path) : undefined;
       const answer = page

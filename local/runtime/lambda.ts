@@ -86,6 +86,8 @@ export type InvokeResult =
       readonly durationMs: number;
       /** Present on a cold start: how long loading the module took. */
       readonly initDurationMs?: number;
+      /** The invocation's `awsRequestId`, as the function's log lines show it. */
+      readonly requestId?: string;
     }
   | {
       readonly ok: false;
@@ -95,6 +97,7 @@ export type InvokeResult =
       readonly timedOut: boolean;
       readonly durationMs: number;
       readonly initDurationMs?: number;
+      readonly requestId?: string;
     };
 
 /**
@@ -320,7 +323,10 @@ async function invokeIn(
   const initStart = performance.now();
   const init = await sandbox.ready;
   const initDurationMs = cold ? performance.now() - initStart : undefined;
-  const initField = initDurationMs === undefined ? {} : { initDurationMs };
+  const initField =
+    initDurationMs === undefined
+      ? { requestId: awsRequestId }
+      : { initDurationMs, requestId: awsRequestId };
   if (init.kind !== 'result') {
     await sandbox.terminate();
     const timedOut = init.kind === 'timeout';

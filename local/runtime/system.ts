@@ -11,6 +11,8 @@ import { join } from 'node:path';
 import { REPO_ROOT } from '#platform/artifacts.ts';
 import { createTables, createTopics } from '#platform/platform.ts';
 import { claimPort } from '#platform/ports.ts';
+import { RuntimeObserver } from '../console/observer.ts';
+import { createConsole, type LocalConsole } from '../console/server.ts';
 import { parseAdminToken, randomAdminToken } from './admin-token.ts';
 import { apiReferencePages } from './api-reference.ts';
 import { type ChaosSettings, describeChaos } from './chaos.ts';
@@ -144,19 +146,23 @@ export async function startLocalSystem(
     process.env.LOCAL_METRICS === '1'
       ? {}
       : { POWERTOOLS_METRICS_DISABLED: 'true' };
+  // What the console shows (docs/console.md): every invocation, into a ring buffer.
+  const observer = new RuntimeObserver();
   const lambdas = new Map<string, LocalLambda>(
     model.functions.map((fn) => [
       fn.logicalId,
-      startLocalLambda(
-        {
-          ...fn,
-          environment: {
-            ...metrics,
-            ...fn.environment,
-            ...overrides[fn.name],
+      observer.wrap(
+        startLocalLambda(
+          {
+            ...fn,
+            environment: {
+              ...metrics,
+              ...fn.environment,
+              ...overrides[fn.name],
+            },
           },
-        },
-        { log, ...(chaos.has(fn.name) ? { chaos: chaos.get(fn.name) } : {}) },
+          { log, ...(chaos.has(fn.name) ? { chaos: chaos.get(fn.name) } : {}) },
+        ),
       ),
     ]),
   );
@@ -173,8 +179,11 @@ export async function startLocalSystem(
   const schedules: NodeJS.Timeout[] = [];
   let stopApi: (() => Promise<void>) | undefined;
   let watcher: FSWatcher | undefined;
+  let consoleApp: LocalConsole | undefined;
   const stop = async () => {
     watcher?.close();
+    // The console first: its open streams would keep the HTTP API from closing.
+    await consoleApp?.stop();
     await stopApi?.();
     for (const timer of schedules) clearInterval(timer);
     try {
@@ -189,16 +198,18 @@ export async function startLocalSystem(
 
   try {
     for (const mapping of model.mappings.filter((m) => m.enabled)) {
+      const target = lambdaOf(mapping.functionLogicalId);
       mappings.push(
-        await startEventSourceMapping(
-          mapping,
-          lambdaOf(mapping.functionLogicalId),
-          {
-            brokers: platform.kafka.brokers,
-            log,
-            consumerThread,
-          },
-        ),
+        await startEventSourceMapping(mapping, target, {
+          brokers: platform.kafka.brokers,
+          log,
+          consumerThread,
+          observe: observer.kafkaObserver({
+            logicalId: mapping.logicalId,
+            topic: mapping.topic,
+            functionName: target.name,
+          }),
+        }),
       );
     }
     for (const mapping of model.streamMappings.filter((m) => m.enabled)) {
@@ -209,6 +220,15 @@ export async function startLocalSystem(
         }),
       );
     }
+    consoleApp = createConsole({
+      model,
+      brokers: platform.kafka.brokers,
+      dynamodbEndpoint: platform.dynamodb.endpoint,
+      adminToken,
+      observer,
+      mappings: () => mappings,
+      log,
+    });
     const api = await startHttpApi({
       routes: model.routes,
       functions: lambdas,
@@ -216,6 +236,7 @@ export async function startLocalSystem(
       adminToken,
       log,
       pages: apiReferencePages(),
+      mounts: [consoleApp.mount],
     });
     stopApi = api.stop;
     if (options.watch) {
@@ -267,6 +288,7 @@ function describeSystem(
   const lines = [
     `HTTP API  ${url}`,
     `API docs  ${url}/_docs  (OpenAPI: ${url}/openapi.json)`,
+    `Console   ${url}/_console`,
     '',
     'Routes',
   ];
