@@ -148,6 +148,14 @@ function inOrder(
   return true;
 }
 
+/**
+ * The text `locator` shows now, or null while it is not there: what a poll reads,
+ * at its own pace, rather than waiting inside each try.
+ */
+async function shownText(locator: Locator): Promise<string | null> {
+  return locator.textContent({ timeout: 1_000 }).catch(() => null);
+}
+
 /** A response's path, decoded (`:` in a dead-letter id may come encoded or not). */
 function pathOf(response: Response): string {
   return decodeURIComponent(new URL(response.url()).pathname);
@@ -295,17 +303,14 @@ describe.runIf(runs)('the local console in a browser', () => {
     expect([201, 202]).toContain(placed.status);
     const result = form.getByTestId('order-form-result');
     await expect
-      .poll(() => result.textContent(), { timeout: SHOWN_MS })
+      .poll(() => shownText(result), { timeout: SHOWN_MS })
       .toContain(placedId);
     expect(await result.textContent()).toMatch(/20[12]/);
     // The list updates itself (server-sent events), up to PAID.
     await expect
-      .poll(
-        () => orderRow(placedId).getByTestId('order-status').textContent(),
-        {
-          timeout: PIPELINE_MS,
-        },
-      )
+      .poll(() => shownText(orderRow(placedId).getByTestId('order-status')), {
+        timeout: PIPELINE_MS,
+      })
       .toBe('PAID');
 
     // Act 2: the filter, then the order's detail.
@@ -319,7 +324,7 @@ describe.runIf(runs)('the local console in a browser', () => {
     // Assess 2: every event and invocation of it, in time order.
     const detail = page.getByTestId('order-detail');
     await expect
-      .poll(() => detail.getByTestId('order-detail-status').textContent(), {
+      .poll(() => shownText(detail.getByTestId('order-detail-status')), {
         timeout: SHOWN_MS,
       })
       .toBe('PAID');
@@ -355,7 +360,7 @@ describe.runIf(runs)('the local console in a browser', () => {
         `[data-testid="mapping-row"][data-topic="${TOPICS.orderPlaced}"][data-function="payment"]`,
       );
     await expect
-      .poll(() => mapping.getByTestId('mapping-lag').textContent(), {
+      .poll(() => shownText(mapping.getByTestId('mapping-lag')), {
         timeout: PIPELINE_MS,
       })
       .toBe('0');
@@ -436,7 +441,7 @@ describe.runIf(runs)('the local console in a browser', () => {
       .getByTestId('dl-list')
       .locator(`[data-testid="dl-row"][data-id="${letterId}"]`);
     await expect
-      .poll(() => row.getByTestId('dl-status').textContent(), {
+      .poll(() => shownText(row.getByTestId('dl-status')), {
         timeout: PIPELINE_MS,
       })
       .toBe('PARKED');
@@ -483,7 +488,7 @@ describe.runIf(runs)('the local console in a browser', () => {
     // corrected value and the note.
     expect(redrive.status).toBe(200);
     await expect
-      .poll(() => detail.getByTestId('dl-action-result').textContent(), {
+      .poll(() => shownText(detail.getByTestId('dl-action-result')), {
         timeout: SHOWN_MS,
       })
       .toMatch(/200[\s\S]*REDRIVEN/);
@@ -501,7 +506,7 @@ describe.runIf(runs)('the local console in a browser', () => {
     );
     await page.getByTestId('dl-filter-status').selectOption('REDRIVEN');
     await expect
-      .poll(() => row.getByTestId('dl-status').textContent(), {
+      .poll(() => shownText(row.getByTestId('dl-status')), {
         timeout: SHOWN_MS,
       })
       .toBe('REDRIVEN');
@@ -533,7 +538,7 @@ describe.runIf(runs)('the local console in a browser', () => {
       .getByTestId('orphans-list')
       .locator(`[data-testid="orphan-row"][data-order-id="${externalId}"]`);
     await expect
-      .poll(() => row.getByTestId('orphan-status').textContent(), {
+      .poll(() => shownText(row.getByTestId('orphan-status')), {
         timeout: PIPELINE_MS,
       })
       .toBe('REFUNDED');
