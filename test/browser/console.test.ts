@@ -8,7 +8,7 @@
  * it, and what CI installs: docs/console-test.md.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { setTimeout as delay } from 'node:timers/promises';
 import { Kafka, logLevel } from 'kafkajs';
 import {
@@ -217,6 +217,8 @@ describe.runIf(runs)('the local console in a browser', () => {
     page.on('console', (message) => {
       if (message.type() === 'error') logs.push(`[page] ${message.text()}`);
     });
+    // This run's screenshots only: a failed-<step>.png of an earlier run would mislead.
+    rmSync(SCREENSHOTS, { recursive: true, force: true });
     mkdirSync(SCREENSHOTS, { recursive: true });
   });
 
