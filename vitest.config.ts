@@ -52,7 +52,12 @@ export default defineConfig({
           // browser and an integration file never run side by side.
           globalSetup: ['test/integration/global-setup.ts'],
           fileParallelism: false,
+          // The whole story: 11 s quiet, 71 s beside two busy CPU loops (its
+          // slowest step, the dead letter corrected and redriven, 32 s). The waits
+          // inside have the integration deadlines; this only bounds a broken step.
           testTimeout: 360_000,
+          // The system and Chromium started: 5 s quiet, 7 s loaded; the global
+          // setup (a broker and DynamoDB Local) as the integration project's.
           hookTimeout: 180_000,
         },
       },
