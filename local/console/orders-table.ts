@@ -10,6 +10,7 @@ import {
   GetCommand,
   ScanCommand,
 } from '@aws-sdk/lib-dynamodb';
+import { DEFAULT_BUDGETS } from '#commons/config.ts';
 import { createDocumentClient } from '#commons/dynamodb.ts';
 import { OrderStatus } from '#domain/order.ts';
 import { LOCAL_AWS } from '#platform/dynamodb.ts';
@@ -54,8 +55,7 @@ export interface OrdersTable {
 }
 
 /**
- * The orders table at `endpoint`, through the project's document client (its
- * timeouts: 1 s a request, 2 attempts).
+ * The orders table at `endpoint`, through the project's document client.
  *
  * @example
  * ```ts
@@ -66,8 +66,14 @@ export interface OrdersTable {
 export function ordersTable(
   endpoint: string,
   tableName: string,
+  // The consumers' budget (3 s a request, 3 attempts): a Scan page is the heaviest
+  // read here, and nobody waits on it with a deadline of their own.
   db: DynamoDBDocumentClient = createDocumentClient(
-    { endpoint, region: LOCAL_AWS.region },
+    {
+      endpoint,
+      region: LOCAL_AWS.region,
+      budget: DEFAULT_BUDGETS.consumer.store,
+    },
     { credentials: LOCAL_AWS.credentials },
   ),
 ): OrdersTable {
