@@ -1,10 +1,12 @@
 import { defineConfig } from 'vitest/config';
 
 /**
- * Three projects, each runnable alone (`npm run test:unit` and friends):
+ * Four projects, each runnable alone (`npm run test:unit` and friends):
  * - unit: pure logic, no servers, milliseconds;
  * - integration: a real Kafka broker and DynamoDB Local, started once by the global
  *   setup (or taken from KAFKA_BROKERS / DYNAMODB_ENDPOINT);
+ * - browser: the local console in Debian's chromium (playwright-core), on a broker
+ *   and DynamoDB Local of its own (docs/console-test.md);
  * - infra: the CDK app, synthesized in-process, offline.
  *
  * Timeouts are sized from measurement on the 2-core CI machine, quiet and with two
@@ -38,6 +40,24 @@ export default defineConfig({
           // slowest passing test seen took 54 s loaded.
           testTimeout: 360_000,
           // Starting a broker and DynamoDB Local: 3-5 s quiet, 16 s loaded.
+          hookTimeout: 180_000,
+        },
+      },
+      {
+        test: {
+          name: 'browser',
+          include: ['test/browser/**/*.test.ts'],
+          // Its own broker and DynamoDB Local, like the integration project's; with
+          // file parallelism off it joins that project's one-at-a-time queue, so a
+          // browser and an integration file never run side by side.
+          globalSetup: ['test/integration/global-setup.ts'],
+          fileParallelism: false,
+          // The whole story: 11 s quiet, 71 s beside two busy CPU loops (its
+          // slowest step, the dead letter corrected and redriven, 32 s). The waits
+          // inside have the integration deadlines; this only bounds a broken step.
+          testTimeout: 360_000,
+          // The system and Chromium started: 5 s quiet, 7 s loaded; the global
+          // setup (a broker and DynamoDB Local) as the integration project's.
           hookTimeout: 180_000,
         },
       },
