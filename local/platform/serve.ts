@@ -43,7 +43,13 @@ export async function servePlatform(options: ServeOptions): Promise<void> {
   const out = (line: string): void => {
     process.stdout.write(`${line}\n`);
   };
-  const lock = acquireInstance(instanceFile(options.env), options.title);
+  const env = options.env ?? process.env;
+  // The checkout's one instance is the one that starts servers: a run on servers it
+  // did not start (both KAFKA_BROKERS and DYNAMODB_ENDPOINT set, e.g. those of a
+  // running `npm run platform -- start`) claims nothing and may run beside it.
+  const lock = startsServers(env)
+    ? acquireInstance(instanceFile(options.env), options.title)
+    : { update: () => {}, release: () => {} };
   let platform: LocalPlatform | undefined;
   let stopApp: (() => Promise<void>) | undefined;
   let shuttingDown = false;
@@ -90,6 +96,20 @@ export async function servePlatform(options: ServeOptions): Promise<void> {
     lock.release();
     throw error;
   }
+}
+
+/**
+ * Whether a platform run with this environment starts a server of its own (and so
+ * must be the checkout's one instance): not when KAFKA_BROKERS and DYNAMODB_ENDPOINT
+ * both name servers it uses.
+ *
+ * @example
+ * ```ts
+ * startsServers({ KAFKA_BROKERS: '127.0.0.1:9092', DYNAMODB_ENDPOINT: 'http://127.0.0.1:8000' }); // false
+ * ```
+ */
+export function startsServers(env: NodeJS.ProcessEnv): boolean {
+  return !(env.KAFKA_BROKERS?.trim() && env.DYNAMODB_ENDPOINT?.trim());
 }
 
 /** The endpoint table printed at start-up. */

@@ -16,6 +16,7 @@ import { findJava, parseJavaMajor } from '#platform/java.ts';
 import { brokerProperties, newClusterId } from '#platform/kafka.ts';
 import { createTables } from '#platform/platform.ts';
 import { checkPorts, claimPort, parsePort } from '#platform/ports.ts';
+import { startsServers } from '#platform/serve.ts';
 import { retryRetriable } from '#platform/wait.ts';
 import { startStreamMapping } from '../../local/runtime/dynamodb-stream-mapping.ts';
 import { holdPort } from '../hold-port.ts';
@@ -276,6 +277,21 @@ describe('the local tools against a DynamoDB that never answers', () => {
     // Assess
     expect(outcome).toBeInstanceOf(Error);
     expect(String(outcome)).toMatch(/timeout|timed out/i);
+  });
+});
+
+describe('startsServers', () => {
+  it("is the checkout's one instance unless both servers are given", () => {
+    // Prepare
+    const kafka = { KAFKA_BROKERS: '127.0.0.1:9092' };
+    const dynamodb = { DYNAMODB_ENDPOINT: 'http://127.0.0.1:8000' };
+
+    // Act and assess
+    expect(startsServers({})).toBe(true);
+    expect(startsServers(kafka)).toBe(true);
+    expect(startsServers(dynamodb)).toBe(true);
+    expect(startsServers({ ...kafka, DYNAMODB_ENDPOINT: ' ' })).toBe(true);
+    expect(startsServers({ ...kafka, ...dynamodb })).toBe(false);
   });
 });
 
