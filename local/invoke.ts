@@ -204,24 +204,11 @@ async function main(): Promise<void> {
   const fn = model.functions.find((candidate) => candidate.name === name);
   if (!fn) throw new Error(`${name} is in the template but was not read`);
 
-  const { createTables, createTopics } = await import('#platform/platform.ts');
-  // As npm run dev does (./runtime/system.ts): the function may publish to or read
-  // from any of the stack's topics and tables.
+  const { createStackResources } = await import('./runtime/stack-resources.ts');
+  // As npm run dev does: the function may publish to or read from any of the
+  // stack's topics and tables.
   await within(
-    (async () => {
-      await createTopics(
-        platform.kafka.brokers,
-        model.topics.map((topic) => ({
-          name: topic.name,
-          partitions: topic.partitions,
-          config: { 'retention.ms': String(topic.retentionMs) },
-        })),
-      );
-      await createTables(
-        platform.dynamodb.endpoint,
-        model.tables.map((table) => table.createTableInput),
-      );
-    })(),
+    createStackResources(platform, model),
     PROVISION_TIMEOUT_MS,
     () =>
       new PlatformError(

@@ -8,12 +8,13 @@
  * are kept, the oldest forgotten first.
  */
 import { randomUUID } from 'node:crypto';
-import { Kafka, type KafkaConfig, logLevel } from 'kafkajs';
+import { Kafka } from 'kafkajs';
 import {
   DEAD_LETTER_EVENT_TYPE,
   parseDeadLetter,
 } from '#commons/dead-letter-codec.ts';
 import { DomainEvent } from '#domain/events.ts';
+import { LOCAL_KAFKA_CLIENT } from '#platform/topic-io.ts';
 import { pollUntil } from '#platform/wait.ts';
 import { RingBuffer } from './observer.ts';
 
@@ -238,17 +239,6 @@ export class OrderIndex {
   }
 }
 
-/**
- * The client settings: a connection that does not open in 3 s, or a request with
- * no answer in 10 s, fails (kafkajs then retries), as in local/platform/topic-io.ts.
- */
-const CLIENT: Omit<KafkaConfig, 'brokers' | 'clientId'> = {
-  logLevel: logLevel.NOTHING,
-  connectionTimeout: 3_000,
-  requestTimeout: 10_000,
-  retry: { retries: 3 },
-};
-
 /** The deadline of each step: connecting, subscribing, joining, leaving. */
 const STEP_MS = 30_000;
 /** How long deleting the group at stop may take before it is left behind. */
@@ -287,7 +277,9 @@ export function startIndexConsumer(
 ): IndexConsumer {
   const { brokers, topics, log } = options;
   const kafka = new Kafka({
-    ...CLIENT,
+    // A connection that does not open in 3 s, or a request with no answer in 10 s,
+    // fails (kafkajs then retries), as in `npm run platform -- tail`.
+    ...LOCAL_KAFKA_CLIENT,
     clientId: 'local-console',
     brokers: [...brokers],
   });

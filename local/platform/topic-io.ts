@@ -23,7 +23,7 @@ import { isRetriable, pollUntil } from './wait.ts';
  * gets no answer in 10 s, fails (kafkajs then retries, 3 times), so that a stopped or
  * frozen broker is an error within {@link STEP_MS}, not a hang.
  */
-const CLIENT: Omit<KafkaConfig, 'brokers' | 'clientId'> = {
+export const LOCAL_KAFKA_CLIENT: Omit<KafkaConfig, 'brokers' | 'clientId'> = {
   logLevel: logLevel.NOTHING,
   connectionTimeout: 3_000,
   requestTimeout: 10_000,
@@ -73,7 +73,7 @@ export interface ProduceOptions extends TopicCommand {
 export async function produceRecords(options: ProduceOptions): Promise<number> {
   const { brokers, topic, partition, out } = options;
   const kafka = new Kafka({
-    ...CLIENT,
+    ...LOCAL_KAFKA_CLIENT,
     clientId: 'local-platform-produce',
     brokers: [...brokers],
   });
@@ -175,7 +175,7 @@ export interface TailOptions extends TopicCommand {
 export async function tailTopic(options: TailOptions): Promise<number> {
   const { brokers, topic, max, json, out, signal } = options;
   const kafka = new Kafka({
-    ...CLIENT,
+    ...LOCAL_KAFKA_CLIENT,
     clientId: 'local-platform-tail',
     brokers: [...brokers],
   });

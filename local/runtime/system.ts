@@ -9,7 +9,6 @@ import { randomInt } from 'node:crypto';
 import { type FSWatcher, watch } from 'node:fs';
 import { join } from 'node:path';
 import { REPO_ROOT } from '#platform/artifacts.ts';
-import { createTables, createTopics } from '#platform/platform.ts';
 import { claimPort } from '#platform/ports.ts';
 import { RuntimeObserver } from '../console/observer.ts';
 import { createConsole, type LocalConsole } from '../console/server.ts';
@@ -29,6 +28,7 @@ import { ConsumerThread } from './kafka-consumer-thread.ts';
 import { type LocalLambda, startLocalLambda } from './lambda.ts';
 import { checkFunctionNames, type FunctionOverrides } from './overrides.ts';
 import { scheduledEvent } from './scheduled-event.ts';
+import { createStackResources } from './stack-resources.ts';
 import {
   type CfnTemplate,
   readSystem,
@@ -127,18 +127,7 @@ export async function startLocalSystem(
       { ...given, seed: given.seed ?? randomInt(2 ** 32 - 1) },
     ]),
   );
-  await createTopics(
-    platform.kafka.brokers,
-    model.topics.map((topic) => ({
-      name: topic.name,
-      partitions: topic.partitions,
-      config: { 'retention.ms': String(topic.retentionMs) },
-    })),
-  );
-  await createTables(
-    platform.dynamodb.endpoint,
-    model.tables.map((t) => t.createTableInput),
-  );
+  await createStackResources(platform, model);
 
   // Metrics (CloudWatch EMF) would print a JSON blob per invocation locally: off,
   // unless LOCAL_METRICS=1 asks for them.
