@@ -11,6 +11,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { extname, join } from 'node:path';
 import * as z from 'zod';
 import { OrderId } from '#domain/events.ts';
+import { escapeHtml } from '../runtime/api-reference.ts';
 import type { LocalMount } from '../runtime/http-api.ts';
 import type { SystemModel } from '../runtime/template.ts';
 import { FlowMonitor, type MappingHandle, Throttle } from './flow.ts';
@@ -476,13 +477,4 @@ export function isLocalHost(host: string | undefined): boolean {
   if (host === undefined) return false;
   const name = host.replace(/:\d+$/, '').toLowerCase();
   return name === '127.0.0.1' || name === 'localhost' || name === '[::1]';
-}
-
-function escapeHtml(text: string): string {
-  return text
-    .replaceAll('&', '&amp;')
-    .replaceAll('<', '&lt;')
-    .replaceAll('>', '&gt;')
-    .replaceAll('"', '&quot;')
-    .replaceAll("'", '&#39;');
 }

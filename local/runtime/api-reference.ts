@@ -317,7 +317,8 @@ function anchor(name: string): string {
   return name.replaceAll(/[^A-Za-z0-9_-]/g, '-');
 }
 
-function escapeHtml(text: string): string {
+/** Text made safe inside HTML text and attribute values. */
+export function escapeHtml(text: string): string {
   return text
     .replaceAll('&', '&amp;')
     .replaceAll('<', '&lt;')
