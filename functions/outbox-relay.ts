@@ -11,8 +11,10 @@
  *   record is not the order's latest write (a later record covers it): done;
  * - the latest write is an API write the API gave up on (fenced: it answered 503):
  *   void it, publishing nothing;
- * - an API write not fenced, before `settledAfter(settleBy)`: the API may
- *   still give it up: try again later (the API usually publishes it itself first);
+ * - an API write not fenced, before `settledAfter(settleBy)` or within
+ *   `FENCE_ARRIVAL_GRACE_MS` of when the store applied it: the API may still give
+ *   it up, or its fence may still be on its way: try again later (the API usually
+ *   publishes it itself first);
  * - otherwise publish the outbox, then clear it: every outbox of the batch in one
  *   publish. Events keep their ids, so publishing twice (the API and the relay
  *   racing) changes nothing downstream.
@@ -54,7 +56,7 @@ import {
   type OrderRepository,
   type StoredOrder,
 } from '#commons/order-repository.ts';
-import { settledAfter } from '#commons/settled-write.ts';
+import { relayableAfter } from '#commons/settled-write.ts';
 import type { DomainEvent } from '#domain/events.ts';
 import {
   DEFAULT_OUTAGE_POLICY,
@@ -118,8 +120,13 @@ export function createOutboxRelay(deps: OutboxRelayDependencies) {
     const settlement = found.settlement;
     if (!settlement) return found;
     if (!settlement.fenced) {
-      // Until then the API may still give the write up (fence it).
-      const due = settledAfter(settlement.settleBy);
+      // Until then the API may still give the write up (fence it), or its fence,
+      // delayed with the write by a store that was frozen, may still land.
+      const appliedAt = record.dynamodb?.ApproximateCreationDateTime;
+      const due = relayableAfter(
+        settlement.settleBy,
+        appliedAt === undefined ? 0 : appliedAt * 1000,
+      );
       if (now() <= due) {
         throw new OrderNotSettledError(
           `order ${orderId} version ${version}: the API may still give it up (until ${new Date(due).toISOString()})`,

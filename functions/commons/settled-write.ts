@@ -50,6 +50,18 @@ export const DEFAULT_WRITE_TIMINGS: WriteTimings = {
 export const SETTLE_GRACE_MS = 2000;
 
 /**
+ * How long after an API write was applied the relay waits before it publishes the
+ * write's events itself. A store that was frozen applies what it buffered when it
+ * wakes: the write and, a moment later, the API's fence of it, both long after
+ * `settleBy`. Counting from `settleBy` alone, the relay could read the write between
+ * the two and publish what the API answered 503 for; counting also from when the
+ * write was applied, the fence that came with it is in place first. 3 s: the stream
+ * gives that instant in whole seconds, rounded down (docs/outbox.md, "Answering
+ * honestly").
+ */
+export const FENCE_ARRIVAL_GRACE_MS = 3000;
+
+/**
  * Until when the API may still give up (fence) the write it stamped `settleBy`:
  * before this instant, nothing may publish it or build on it.
  *
@@ -60,6 +72,20 @@ export const SETTLE_GRACE_MS = 2000;
  */
 export function settledAfter(settleBy: number): number {
   return settleBy + SETTLE_GRACE_MS;
+}
+
+/**
+ * Until when the relay leaves an API write alone: {@link settledAfter} its
+ * `settleBy`, and {@link FENCE_ARRIVAL_GRACE_MS} after the store applied it
+ * (`appliedAtMs`, from the stream record; 0 when unknown).
+ *
+ * @example
+ * ```ts
+ * if (Date.now() <= relayableAfter(settlement.settleBy, appliedAtMs)) retryLater();
+ * ```
+ */
+export function relayableAfter(settleBy: number, appliedAtMs: number): number {
+  return Math.max(settledAfter(settleBy), appliedAtMs + FENCE_ARRIVAL_GRACE_MS);
 }
 
 /** Between two settling attempts that found the store unavailable. */

@@ -312,8 +312,14 @@ class StreamMapping implements LocalStreamMappingRunner {
   /** Delivers one batch of a shard, retried until done or given up. */
   async #deliver(shardId: string, records: readonly _Record[]): Promise<void> {
     const events: LambdaStreamRecord[] = [];
+    const readAtMs = Date.now();
     for (const record of records) {
-      const event = toLambdaRecord(record, this.streamArn, this.region);
+      const event = toLambdaRecord(
+        record,
+        this.streamArn,
+        this.region,
+        readAtMs,
+      );
       if (this.#filters.length > 0 && !this.#filters.some((f) => f(event))) {
         this.#filteredOut += 1;
       } else {
@@ -447,14 +453,17 @@ export function firstFailure(
 /**
  * A record of GetRecords as Lambda hands it to a function: timestamps in whole
  * epoch seconds, binary attributes in base64, the stream's ARN and the region added.
+ * `readAtMs`, when the mapping read the record, sharpens DynamoDB Local's creation
+ * time (see {@link creationSeconds}).
  */
 export function toLambdaRecord(
   record: _Record,
   streamArn: string,
   region: string,
+  readAtMs?: number,
 ): LambdaStreamRecord {
   const data = record.dynamodb ?? {};
-  const created = data.ApproximateCreationDateTime;
+  const created = creationSeconds(data.ApproximateCreationDateTime, readAtMs);
   const image = (value: Record<string, AttributeValue> | undefined) =>
     value === undefined ? {} : { value: toJsonImage(value) };
   const keys = image(data.Keys);
@@ -467,9 +476,9 @@ export function toLambdaRecord(
     eventSource: 'aws:dynamodb',
     awsRegion: region,
     dynamodb: {
-      ...(created
-        ? { ApproximateCreationDateTime: Math.floor(created.getTime() / 1000) }
-        : {}),
+      ...(created === undefined
+        ? {}
+        : { ApproximateCreationDateTime: created }),
       ...('value' in keys ? { Keys: keys.value } : {}),
       ...('value' in newImage ? { NewImage: newImage.value } : {}),
       ...('value' in oldImage ? { OldImage: oldImage.value } : {}),
@@ -520,4 +529,21 @@ function toJsonValue(value: AttributeValue): unknown {
  */
 export function streamLabel(tableLogicalId: string): string {
   return `${tableLogicalId.replace(/(?<=.)[0-9A-F]{8}$/, '')} stream`;
+}
+
+/**
+ * `ApproximateCreationDateTime` in whole epoch seconds, as AWS gives it. DynamoDB
+ * Local rounds it down to the minute; the second the mapping read the record is a
+ * closer bound (never before the write), so the later of the two is given. The relay
+ * counts from it while a fence may still be on its way (docs/outbox.md).
+ */
+export function creationSeconds(
+  created: Date | undefined,
+  readAtMs?: number,
+): number | undefined {
+  if (created === undefined) return undefined;
+  const seconds = Math.floor(created.getTime() / 1000);
+  return readAtMs === undefined
+    ? seconds
+    : Math.max(seconds, Math.floor(readAtMs / 1000));
 }

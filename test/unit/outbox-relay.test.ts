@@ -7,7 +7,10 @@ import type {
   OrderRepository,
   StoredOrder,
 } from '#commons/order-repository.ts';
-import { SETTLE_GRACE_MS } from '#commons/settled-write.ts';
+import {
+  FENCE_ARRIVAL_GRACE_MS,
+  SETTLE_GRACE_MS,
+} from '#commons/settled-write.ts';
 import { placeOrder } from '#domain/order.ts';
 import { validOrderRequest } from '../http-arbitraries.ts';
 import { fixedClock } from './domain/fixtures.ts';
@@ -31,11 +34,15 @@ function streamRecord(
   eventName: 'INSERT' | 'MODIFY' | 'REMOVE',
   image: Record<string, unknown> | undefined,
   sequence = '100',
+  appliedAtSeconds?: number,
 ): DynamoDBRecord {
   return {
     eventName,
     dynamodb: {
       SequenceNumber: sequence,
+      ...(appliedAtSeconds === undefined
+        ? {}
+        : { ApproximateCreationDateTime: appliedAtSeconds }),
       ...(image
         ? {
             NewImage: marshall(image, {
@@ -213,6 +220,35 @@ describe('the outbox relay', () => {
 
     // Assess
     expect(deps.calls).toEqual(['get', 'publish', 'clearOutbox']);
+  });
+
+  it('waits for a fence that a frozen store applies just after the write it fences', async () => {
+    // Prepare: the store applied the write long after settleBy (it was frozen); the
+    // API's fence, buffered with it, has not landed yet.
+    const settleBy = 5_000;
+    const appliedAt = 60_000;
+    const deps = fakes(
+      stored({
+        settlement: { settleBy, eventId: placed.eventId, fenced: false },
+      }),
+    );
+    const record = streamRecord('INSERT', snapshot(), '7', appliedAt / 1000);
+
+    // Act: right after the write was applied, then once its fence had time to land.
+    const early = await relay(deps, appliedAt + 500)(
+      { Records: [record] },
+      context,
+    );
+    const callsEarly = [...deps.calls];
+    await relay(deps, appliedAt + FENCE_ARRIVAL_GRACE_MS + 1)(
+      { Records: [record] },
+      context,
+    );
+
+    // Assess: nothing published while the fence may still come; published after.
+    expect(early).toEqual({ batchItemFailures: [{ itemIdentifier: '7' }] });
+    expect(callsEarly).toEqual(['get']);
+    expect(deps.calls).toEqual(['get', 'get', 'publish', 'clearOutbox']);
   });
 
   it('voids an API write the API gave up (fenced) at once, publishing nothing', async () => {

@@ -90,6 +90,32 @@ describe('toLambdaRecord', () => {
     );
   });
 
+  it("sharpens DynamoDB Local's minute to the second the mapping read the record", () => {
+    // Prepare: DynamoDB Local stamps the minute; the record was read 37 s into it.
+    const minute = sdkRecord();
+    (
+      minute.dynamodb as { ApproximateCreationDateTime: Date }
+    ).ApproximateCreationDateTime = new Date('2026-03-04T05:06:00Z');
+    const readAt = Date.parse('2026-03-04T05:06:37.900Z');
+
+    // Act
+    const sharpened = toLambdaRecord(minute, STREAM_ARN, REGION, readAt);
+    const later = toLambdaRecord(
+      sdkRecord(),
+      STREAM_ARN,
+      REGION,
+      Date.parse('2026-03-04T05:06:01Z'),
+    );
+
+    // Assess: the later of the two, in whole seconds; never before the stamp.
+    expect(sharpened.dynamodb.ApproximateCreationDateTime).toBe(
+      Date.parse('2026-03-04T05:06:37Z') / 1000,
+    );
+    expect(later.dynamodb.ApproximateCreationDateTime).toBe(
+      Date.parse('2026-03-04T05:06:07Z') / 1000,
+    );
+  });
+
   it('encodes binary attributes in base64, inside maps and lists too', () => {
     // Prepare
     const bytes = Uint8Array.of(0, 1, 2, 250, 255);
