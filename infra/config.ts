@@ -61,27 +61,67 @@ export const StageConfig = z.object({
     logRetentionDays: z.number().int().min(1),
   }),
   api: z.object({
-    /** JWT issuer and audience for the order routes; public when absent. */
+    /**
+     * JWT issuer and audience for the order routes. Required unless
+     * `publicOrderRoutes` is true.
+     */
     jwt: z
       .object({ issuer: z.url(), audience: z.array(z.string()).min(1) })
       .optional(),
+    /**
+     * The stage wants its order routes open to anyone when `jwt` is absent (dev, for
+     * trying the system). False in prod: a stage without `jwt` then fails the synth.
+     */
+    publicOrderRoutes: z.boolean(),
     throttleRate: z.number().positive(),
     throttleBurst: z.number().int().positive(),
   }),
   /** The reprocessor's schedule for due redrives, in minutes. */
   redriveEveryMinutes: z.number().int().min(1),
-  /** Where alarms notify (an e-mail for an SNS subscription); none when absent. */
+  /** An e-mail subscribed to the alarm topic. */
   alarmEmail: z.email().optional(),
+  /**
+   * An existing SNS topic for the alarms (e.g. the team's on-call topic): no topic
+   * is created. `alarmEmail`, when also set, subscribes to this one.
+   */
+  alarmTopicArn: z
+    .string()
+    .regex(/^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[\w-]{1,256}$/)
+    .optional(),
+  /**
+   * The stage must tell someone about its alarms: `alarmEmail` or `alarmTopicArn`
+   * is required (prod). Silent alarms are no alarms.
+   */
+  requireAlarmRecipient: z.boolean(),
   /** Tables are retained on stack deletion in prod, destroyed in dev. */
   retainData: z.boolean(),
 });
 export type StageConfig = z.infer<typeof StageConfig>;
 
 /**
- * {@link StageConfig} with the checks across settings: the retry policy must ride out
- * the stage's broker outage (docs/broker-outages.md, The policy).
+ * {@link StageConfig} with the checks across settings: a secured stage names who may
+ * call the order routes and who hears its alarms; the retry policy must ride out the
+ * stage's broker outage (docs/broker-outages.md, The policy).
  */
 const CheckedStageConfig = StageConfig.superRefine((config, issues) => {
+  if (!config.api.jwt && !config.api.publicOrderRoutes) {
+    issues.addIssue({
+      code: 'custom',
+      path: ['api', 'jwt'],
+      message: `api.jwt (issuer and audience) is required in ${config.stage}, or api.publicOrderRoutes: true; without either the order routes would be public`,
+    });
+  }
+  if (
+    config.requireAlarmRecipient &&
+    !config.alarmEmail &&
+    !config.alarmTopicArn
+  ) {
+    issues.addIssue({
+      code: 'custom',
+      path: ['alarmEmail'],
+      message: `alarmEmail or alarmTopicArn is required in ${config.stage}; without either nobody hears the alarms`,
+    });
+  }
   // docs/broker-outages.md, "The policy": the consumers' in-invocation waits alone
   // must cover the outage, as AWS does not document its retry pacing.
   const { esm, functions } = config;
@@ -129,8 +169,9 @@ export const STAGE_DEFAULTS: Readonly<
       outageToleranceSeconds: 60,
     },
     functions: { memoryMb: 512, timeoutSeconds: 60, logRetentionDays: 7 },
-    api: { throttleRate: 50, throttleBurst: 100 },
+    api: { throttleRate: 50, throttleBurst: 100, publicOrderRoutes: true },
     redriveEveryMinutes: 1,
+    requireAlarmRecipient: false,
     retainData: false,
   },
   prod: {
@@ -150,8 +191,11 @@ export const STAGE_DEFAULTS: Readonly<
       outageToleranceSeconds: 60,
     },
     functions: { memoryMb: 1_024, timeoutSeconds: 60, logRetentionDays: 30 },
-    api: { throttleRate: 500, throttleBurst: 1_000 },
+    // No defaults for api.jwt and alarmEmail: each team brings its own (cdk.json
+    // stages.prod), and the synth fails without them.
+    api: { throttleRate: 500, throttleBurst: 1_000, publicOrderRoutes: false },
     redriveEveryMinutes: 1,
+    requireAlarmRecipient: true,
     retainData: true,
   },
 };
@@ -188,8 +232,22 @@ export function stageConfig(context: (key: string) => unknown): StageConfig {
   const result = CheckedStageConfig.safeParse(merged);
   if (!result.success) {
     throw new Error(
-      `invalid configuration for stage ${stage}: ${z.prettifyError(result.error)}`,
+      `invalid configuration for stage ${stage}: ${oneLine(result.error)}`,
     );
   }
   return result.data;
+}
+
+/**
+ * Every issue on one line, `<message> (at <path>)`, joined by `; `: what `cdk synth`
+ * prints is the one line that names the setting to fix.
+ */
+function oneLine(error: z.ZodError): string {
+  return error.issues
+    .map(({ message, path }) =>
+      path.length > 0
+        ? `${message} (at ${path.map(String).join('.')})`
+        : message,
+    )
+    .join('; ');
 }

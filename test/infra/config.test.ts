@@ -6,6 +6,19 @@ const context =
   (key: string): unknown =>
     values[key];
 
+/** What prod requires: who may call the order routes, who hears the alarms. */
+const PROD_SECURED = {
+  api: { jwt: { issuer: 'https://auth.example.com/', audience: ['orders'] } },
+  alarmEmail: 'ops@example.com',
+};
+
+/** Prod with its required settings, `overrides` shallow-merged over them. */
+const prod = (overrides: Record<string, unknown> = {}) =>
+  context({
+    stage: 'prod',
+    stages: { prod: { ...PROD_SECURED, ...overrides } },
+  });
+
 describe('stageConfig', () => {
   it('gives dev its documented defaults when cdk.json says nothing else', () => {
     expect(stageConfig(context({}))).toEqual({
@@ -21,7 +34,7 @@ describe('stageConfig', () => {
         stage: 'prod',
         mskClusterArn: 'arn:aws:kafka:eu-west-1:1:cluster/c/u',
         stages: {
-          prod: { esm: { batchSize: 500 }, alarmEmail: 'ops@example.com' },
+          prod: { ...PROD_SECURED, esm: { batchSize: 500 } },
         },
       }),
     );
@@ -40,7 +53,7 @@ describe('stageConfig', () => {
   it('tunes dev for interactive use: the order path without a batching window', () => {
     const config = stageConfig(context({}));
     expect(config.esm.orderPathBatchingWindowSeconds).toBe(0);
-    expect(stageConfig(context({ stage: 'prod' })).esm).toMatchObject({
+    expect(stageConfig(prod()).esm).toMatchObject({
       orderPathBatchingWindowSeconds: 1,
     });
   });
@@ -76,7 +89,9 @@ describe('stageConfig', () => {
 describe('stageConfig: riding out a broker outage (docs/broker-outages.md)', () => {
   it.each(['dev', 'prod'])('%s rides out a 60 s outage', (stage) => {
     // Act
-    const config = stageConfig(context({ stage }));
+    const config = stageConfig(
+      context({ stage, stages: { prod: PROD_SECURED } }),
+    );
 
     // Assess
     expect(config.esm.outageToleranceSeconds).toBe(60);
@@ -130,5 +145,96 @@ describe('stageConfig: riding out a broker outage (docs/broker-outages.md)', () 
 
     // Assess
     expect(config.esm.retryAttempts).toBe(0);
+  });
+});
+
+describe('stageConfig: prod is secured and watched', () => {
+  /** The message of what `fn` throws: the line `cdk synth` prints. */
+  const thrown = (fn: () => unknown): string => {
+    try {
+      fn();
+    } catch (error) {
+      return (error as Error).message;
+    }
+    throw new Error('expected the configuration to be refused');
+  };
+
+  it('refuses prod without api.jwt, in one line naming the setting', () => {
+    // Act
+    const message = thrown(() => stageConfig(prod({ api: {} })));
+
+    // Assess
+    expect(message).toBe(
+      'invalid configuration for stage prod: api.jwt (issuer and audience) is ' +
+        'required in prod, or api.publicOrderRoutes: true; without either the ' +
+        'order routes would be public (at api.jwt)',
+    );
+  });
+
+  it('refuses prod without alarmEmail or alarmTopicArn, in one line naming the setting', () => {
+    // Act
+    const message = thrown(() => stageConfig(prod({ alarmEmail: undefined })));
+
+    // Assess
+    expect(message).toBe(
+      'invalid configuration for stage prod: alarmEmail or alarmTopicArn is ' +
+        'required in prod; without either nobody hears the alarms (at alarmEmail)',
+    );
+  });
+
+  it('refuses prod with neither, naming both settings on one line', () => {
+    // Act
+    const message = thrown(() => stageConfig(context({ stage: 'prod' })));
+
+    // Assess
+    expect(message).not.toContain('\n');
+    expect(message).toMatch(/\(at api\.jwt\); .*\(at alarmEmail\)$/);
+  });
+
+  it('accepts prod without api.jwt when it asks for public order routes', () => {
+    // Act
+    const config = stageConfig(prod({ api: { publicOrderRoutes: true } }));
+
+    // Assess
+    expect(config.api.jwt).toBeUndefined();
+    expect(config.api.publicOrderRoutes).toBe(true);
+  });
+
+  it('accepts an existing SNS topic in place of an alarm e-mail', () => {
+    // Prepare
+    const alarmTopicArn = 'arn:aws:sns:eu-west-1:111122223333:oncall';
+
+    // Act
+    const config = stageConfig(prod({ alarmEmail: undefined, alarmTopicArn }));
+
+    // Assess
+    expect(config.alarmTopicArn).toBe(alarmTopicArn);
+    expect(config.alarmEmail).toBeUndefined();
+  });
+
+  it('refuses an alarmTopicArn that is not an SNS topic ARN', () => {
+    const bad = () =>
+      stageConfig(
+        prod({ alarmTopicArn: 'arn:aws:sqs:eu-west-1:111122223333:oncall' }),
+      );
+    expect(bad).toThrow(/\(at alarmTopicArn\)$/);
+  });
+
+  it('keeps dev open and unwatched by default, for trying the system', () => {
+    // Act
+    const config = stageConfig(context({}));
+
+    // Assess
+    expect(config.api).toMatchObject({ publicOrderRoutes: true });
+    expect(config.api.jwt).toBeUndefined();
+    expect(config.requireAlarmRecipient).toBe(false);
+  });
+
+  it('secures dev too when cdk.json says so', () => {
+    const bad = () =>
+      stageConfig(
+        context({ stages: { dev: { api: { publicOrderRoutes: false } } } }),
+      );
+    expect(bad).toThrow(/required in dev.*\(at api\.jwt\)$/);
   });
 });
