@@ -66,6 +66,11 @@ export interface MonitoringProps {
   readonly streamConsumers?: readonly MonitoredFunction[];
   /** Who is told about alarms (an SNS e-mail subscription); nobody when absent. */
   readonly alarmEmail?: string;
+  /**
+   * An existing SNS topic to notify instead of a new one (e.g. the team's on-call
+   * topic); `alarmEmail`, when also given, subscribes to it.
+   */
+  readonly alarmTopicArn?: string;
   /** Records behind before the lag alarm fires. @default 1000 */
   readonly offsetLagThreshold?: number;
 }
@@ -86,18 +91,22 @@ export interface MonitoringProps {
  * ```
  */
 export class Monitoring extends Construct {
-  readonly alarmTopic: sns.Topic;
+  /** The topic every alarm notifies: the one created here, or `alarmTopicArn`. */
+  readonly alarmTopic: sns.ITopic;
   readonly alarms: readonly cloudwatch.Alarm[];
   readonly dashboard: cloudwatch.Dashboard;
 
   constructor(scope: Construct, id: string, props: MonitoringProps) {
     super(scope, id);
 
-    // Publishing only over TLS (aws:SecureTransport), as cdk-nag's SNS3 asks.
-    this.alarmTopic = new sns.Topic(this, 'AlarmTopic', {
-      displayName: 'Kafka orders alarms',
-      enforceSSL: true,
-    });
+    // Publishing only over TLS (aws:SecureTransport), as cdk-nag's SNS3 asks. An
+    // existing topic is the team's: its policy is theirs too.
+    this.alarmTopic = props.alarmTopicArn
+      ? sns.Topic.fromTopicArn(this, 'AlarmTopic', props.alarmTopicArn)
+      : new sns.Topic(this, 'AlarmTopic', {
+          displayName: 'Kafka orders alarms',
+          enforceSSL: true,
+        });
     if (props.alarmEmail) {
       this.alarmTopic.addSubscription(new EmailSubscription(props.alarmEmail));
     }

@@ -207,6 +207,42 @@ describe('Monitoring', () => {
     });
   });
 
+  it('notifies an existing topic instead of creating one when given its ARN', () => {
+    // Prepare
+    const arn = 'arn:aws:sns:eu-west-1:111122223333:oncall';
+
+    // Act
+    const { template, monitoring } = synth({ alarmTopicArn: arn });
+
+    // Assess
+    template.resourceCountIs('AWS::SNS::Topic', 0);
+    template.resourceCountIs('AWS::SNS::TopicPolicy', 0);
+    template.allResourcesProperties('AWS::CloudWatch::Alarm', {
+      AlarmActions: [arn],
+      OKActions: [arn],
+    });
+    expect(monitoring.alarmTopic.topicArn).toBe(arn);
+  });
+
+  it('subscribes the alarm e-mail to the existing topic when both are given', () => {
+    // Prepare
+    const arn = 'arn:aws:sns:eu-west-1:111122223333:oncall';
+
+    // Act
+    const { template } = synth({
+      alarmTopicArn: arn,
+      alarmEmail: 'oncall@example.com',
+    });
+
+    // Assess
+    template.resourceCountIs('AWS::SNS::Subscription', 1);
+    template.hasResourceProperties('AWS::SNS::Subscription', {
+      Protocol: 'email',
+      Endpoint: 'oncall@example.com',
+      TopicArn: arn,
+    });
+  });
+
   it('subscribes nobody without an alarm e-mail', () => {
     // Act
     const { template } = synth();
