@@ -82,7 +82,11 @@ export const StageConfig = z.object({
   alarmEmail: z.email().optional(),
   /**
    * An existing SNS topic for the alarms (e.g. the team's on-call topic): no topic
-   * is created. `alarmEmail`, when also set, subscribes to this one.
+   * is created. `alarmEmail`, when also set, subscribes to this one. A standard
+   * topic: names of 1-256 letters, digits, `_` and `-`; FIFO topics (`.fifo`) take
+   * no e-mail subscriptions.
+   * https://docs.aws.amazon.com/sns/latest/api/API_CreateTopic.html
+   * https://docs.aws.amazon.com/sns/latest/dg/fifo-message-delivery.html
    */
   alarmTopicArn: z
     .string()

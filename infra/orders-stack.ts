@@ -321,6 +321,7 @@ export class OrdersStack extends Stack {
       deadLetterTopics: CONSUMED_TOPICS.map(deadLetterTopic),
       streamConsumers: [{ name: 'outbox-relay', fn: outboxRelay }],
       ...(config.alarmEmail ? { alarmEmail: config.alarmEmail } : {}),
+      ...(config.alarmTopicArn ? { alarmTopicArn: config.alarmTopicArn } : {}),
     });
 
     this.acknowledgeFindings([reprocessor.fn, redrive, admin]);
@@ -344,7 +345,7 @@ export class OrdersStack extends Stack {
     new CfnOutput(this, 'AlarmTopicArn', {
       value: monitoring.alarmTopic.topicArn,
       description:
-        'Every alarm notifies this SNS topic (alarmEmail subscribes to it)',
+        'Every alarm notifies this SNS topic (alarmEmail subscribes to it; alarmTopicArn when set)',
     });
   }
 
@@ -381,6 +382,9 @@ export class OrdersStack extends Stack {
           'letters by status and finds those due for a redrive',
       );
     }
+    // Only a stage that asks for public order routes accepts them (config.ts refuses
+    // a stage without api.jwt that does not).
+    const { publicOrderRoutes } = this.config.api;
     const routes = this.api.api.node.children;
     for (const route of routes) {
       if (route.node.id.startsWith('GET--health')) {
@@ -389,12 +393,16 @@ export class OrdersStack extends Stack {
           'AwsSolutions-APIG4',
           'liveness and readiness: open by design for uptime checks, answers no data',
         );
-      } else if (!this.config.api.jwt && route.node.id.includes('orders')) {
+      } else if (
+        publicOrderRoutes &&
+        !this.config.api.jwt &&
+        route.node.id.includes('orders')
+      ) {
         acknowledge(
           route,
           'AwsSolutions-APIG4',
-          `stage ${this.config.stage} has no api.jwt configured: the order routes are ` +
-            'public for trying the system; set api.jwt in cdk.json to require a JWT',
+          `stage ${this.config.stage} sets api.publicOrderRoutes and no api.jwt: the ` +
+            'order routes are public for trying the system; set api.jwt in cdk.json to require a JWT',
         );
       }
     }

@@ -17,7 +17,17 @@ describe('the CDK app', () => {
   });
 
   it('names the stack after the stage from context', () => {
-    const { stack } = buildApp(testApp({ stage: 'prod' }));
+    const { stack } = buildApp(
+      testApp({
+        stage: 'prod',
+        stages: {
+          prod: {
+            api: { publicOrderRoutes: true },
+            alarmEmail: 'oncall@example.com',
+          },
+        },
+      }),
+    );
     expect(stack.stackName).toBe('KafkaOrders-prod');
     expect(stack.templateOptions.description).toMatch(/\(prod\)$/);
   });

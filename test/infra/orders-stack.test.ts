@@ -1,6 +1,7 @@
-import type { CfnElement } from 'aws-cdk-lib';
+import { type CfnElement, Validations } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
+import type { IConstruct } from 'constructs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
   CONSUMED_TOPICS,
@@ -9,6 +10,7 @@ import {
 } from '../../functions/domain/events.ts';
 import { guaranteedOutageSeconds } from '../../functions/domain/outage-policy.ts';
 import { buildApp } from '../../infra/app.ts';
+import type { OrdersStack } from '../../infra/orders-stack.ts';
 import { testApp } from './test-app.ts';
 
 /** The topics a customer waits on after an API call (infra/orders-stack.ts). */
@@ -343,13 +345,24 @@ describe('the stack (dev, a new MSK Serverless cluster)', () => {
   });
 });
 
+/** The cdk-nag rules acknowledged on a construct (`Validations.acknowledge`). */
+function acknowledgedOn(construct: IConstruct): string[] {
+  return construct.node.metadata
+    .filter(({ type }) => type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY)
+    .flatMap(({ data }) => Object.keys(data as Record<string, string>));
+}
+
+/** The order routes: every route but the health checks and the admin routes. */
+const ORDER_ROUTE = /^(POST|GET) \/orders/;
+
 describe('the stack (prod, an existing cluster, a JWT authorizer)', () => {
   let template: Template;
+  let stack: OrdersStack;
   const clusterArn =
     'arn:aws:kafka:eu-west-1:111122223333:cluster/orders/0f1e2d3c-4b5a-6978-8695-a4b3c2d1e0f9-s2';
 
   beforeAll(() => {
-    const { app, stack } = buildApp(
+    const built = buildApp(
       testApp({
         stage: 'prod',
         mskClusterArn: clusterArn,
@@ -361,11 +374,13 @@ describe('the stack (prod, an existing cluster, a JWT authorizer)', () => {
                 audience: ['orders'],
               },
             },
+            alarmEmail: 'oncall@example.com',
           },
         },
       }),
     );
-    app.synth();
+    built.app.synth();
+    stack = built.stack;
     template = Template.fromStack(stack);
   });
 
@@ -399,6 +414,41 @@ describe('the stack (prod, an existing cluster, a JWT authorizer)', () => {
     expect(routes['GET /health/live']).toBe('NONE');
     expect(routes['GET /health/ready']).toBe('NONE');
     expect(routes['GET /dead-letters']).toBe('AWS_IAM');
+  });
+
+  it('puts every order route behind the JWT authorizer of the configured issuer', () => {
+    const orderRoutes = ofType(template, 'AWS::ApiGatewayV2::Route').filter(
+      (r) => ORDER_ROUTE.test(r.Properties.RouteKey as string),
+    );
+    expect(orderRoutes.length).toBeGreaterThanOrEqual(2);
+    for (const { Properties } of orderRoutes) {
+      expect(Properties.AuthorizationType, String(Properties.RouteKey)).toBe(
+        'JWT',
+      );
+    }
+    template.hasResourceProperties('AWS::ApiGatewayV2::Authorizer', {
+      AuthorizerType: 'JWT',
+      JwtConfiguration: {
+        Issuer: 'https://auth.example.com/',
+        Audience: ['orders'],
+      },
+    });
+  });
+
+  it('acknowledges no public order route to cdk-nag (APIG4)', () => {
+    const acknowledged = stack.api.api.node.children
+      .filter((route) => !route.node.id.startsWith('GET--health'))
+      .flatMap(acknowledgedOn);
+    expect(acknowledged.filter((id) => id.includes('APIG4'))).toEqual([]);
+  });
+
+  it('subscribes the alarm e-mail to the alarm topic', () => {
+    template.resourceCountIs('AWS::SNS::Topic', 1);
+    template.hasResourceProperties('AWS::SNS::Subscription', {
+      Protocol: 'email',
+      Endpoint: 'oncall@example.com',
+      TopicArn: { Ref: Match.stringLikeRegexp('^MonitoringAlarmTopic') },
+    });
   });
 
   it("batches the order path for the stage's window, 1 s", () => {
@@ -446,5 +496,74 @@ describe('the stack (dev, the order path window set in cdk.json)', () => {
       );
     }
     expect(mappings).toHaveLength(12);
+  });
+});
+
+describe('the stack (prod, public order routes, an existing alarm topic)', () => {
+  const alarmTopicArn = 'arn:aws:sns:eu-west-1:111122223333:oncall';
+  let template: Template;
+  let stack: OrdersStack;
+
+  beforeAll(() => {
+    // Act: cdk-nag runs; the public order routes must be acknowledged, or this throws.
+    const built = buildApp(
+      testApp({
+        stage: 'prod',
+        stages: { prod: { api: { publicOrderRoutes: true }, alarmTopicArn } },
+      }),
+    );
+    built.app.synth();
+    stack = built.stack;
+    template = Template.fromStack(stack);
+  });
+
+  it('leaves the order routes public, each acknowledged to cdk-nag (APIG4)', () => {
+    const routes = ofType(template, 'AWS::ApiGatewayV2::Route').filter((r) =>
+      ORDER_ROUTE.test(r.Properties.RouteKey as string),
+    );
+    expect(routes.map((r) => r.Properties.AuthorizationType)).toEqual(
+      routes.map(() => 'NONE'),
+    );
+    const orderRoutes = stack.api.api.node.children.filter((route) =>
+      route.node.id.includes('orders'),
+    );
+    expect(orderRoutes.length).toBeGreaterThanOrEqual(2);
+    for (const route of orderRoutes) {
+      expect(acknowledgedOn(route).join(), route.node.id).toContain('APIG4');
+    }
+  });
+
+  it('creates no alarm topic: every alarm notifies the given one', () => {
+    template.resourceCountIs('AWS::SNS::Topic', 0);
+    template.allResourcesProperties('AWS::CloudWatch::Alarm', {
+      AlarmActions: [alarmTopicArn],
+      OKActions: [alarmTopicArn],
+    });
+    expect(template.toJSON().Outputs.AlarmTopicArn.Value).toBe(alarmTopicArn);
+  });
+});
+
+describe('the stack (prod, missing settings)', () => {
+  it.each([
+    ['api.jwt', { alarmEmail: 'oncall@example.com' }],
+    [
+      'alarmEmail',
+      {
+        api: {
+          jwt: { issuer: 'https://auth.example.com/', audience: ['orders'] },
+        },
+      },
+    ],
+  ])('refuses to synthesize without %s, in one line', (setting, prod) => {
+    // Act
+    const build = () =>
+      buildApp(testApp({ stage: 'prod', stages: { prod } })).app.synth();
+
+    // Assess
+    expect(build).toThrow(
+      new RegExp(
+        `^invalid configuration for stage prod: [^\\n]* \\(at ${setting.replace('.', '\\.')}\\)$`,
+      ),
+    );
   });
 });
