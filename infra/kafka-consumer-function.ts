@@ -306,11 +306,18 @@ export class KafkaConsumerFunction extends Construct {
 
     // MSK IAM actions and resource ARNs:
     // https://docs.aws.amazon.com/msk/latest/developerguide/kafka-actions.html
-    // Every data action also needs Connect on the cluster.
+    // Every data action also needs Connect on the cluster. Lambda's list for a
+    // consumer with IAM auth adds DescribeClusterDynamicConfiguration (Kafka's
+    // DESCRIBE_CONFIGS on the cluster), needed on provisioned clusters:
+    // https://docs.aws.amazon.com/lambda/latest/dg/msk-cluster-auth.html
     this.fn.addToRolePolicy(
       new iam.PolicyStatement({
         sid: 'KafkaConnect',
-        actions: ['kafka-cluster:Connect', 'kafka-cluster:DescribeCluster'],
+        actions: [
+          'kafka-cluster:Connect',
+          'kafka-cluster:DescribeCluster',
+          'kafka-cluster:DescribeClusterDynamicConfiguration',
+        ],
         resources: [props.cluster.clusterArn],
       }),
     );

@@ -299,12 +299,15 @@ describe('KafkaConsumerFunction', () => {
   });
 
   describe('Kafka IAM', () => {
-    it('connects to the cluster and produces idempotently, on the cluster ARN', () => {
+    it('connects to the cluster, reads its dynamic configuration and produces idempotently, on the cluster ARN', () => {
       const grants = kafkaGrants(template);
       expect(grants.get('kafka-cluster:Connect')).toEqual([CLUSTER_ARN]);
       expect(grants.get('kafka-cluster:DescribeCluster')).toEqual([
         CLUSTER_ARN,
       ]);
+      expect(
+        grants.get('kafka-cluster:DescribeClusterDynamicConfiguration'),
+      ).toEqual([CLUSTER_ARN]);
       expect(grants.get('kafka-cluster:WriteDataIdempotently')).toEqual([
         CLUSTER_ARN,
       ]);
@@ -345,6 +348,7 @@ describe('KafkaConsumerFunction', () => {
         'kafka-cluster:AlterGroup',
         'kafka-cluster:Connect',
         'kafka-cluster:DescribeCluster',
+        'kafka-cluster:DescribeClusterDynamicConfiguration',
         'kafka-cluster:DescribeGroup',
         'kafka-cluster:DescribeTopic',
         'kafka-cluster:ReadData',
