@@ -191,6 +191,18 @@ describe('KafkaConsumerFunction', () => {
       },
     );
 
+    it.each([PLACED, FAILED_DLT])(
+      'publishes event, error and Kafka metrics and WARN system logs on %s',
+      (topic) => {
+        const { Properties } = mappingOf(template, topic);
+        // The three values CloudFormation allows, in any order.
+        expect(
+          (Properties.MetricsConfig as { Metrics: string[] }).Metrics.sort(),
+        ).toEqual(['ErrorCount', 'EventCount', 'KafkaMetrics']);
+        expect(Properties.LoggingConfig).toEqual({ SystemLogLevel: 'WARN' });
+      },
+    );
+
     it("takes a subscription's own batching window over the stage's", () => {
       // Prepare
       const { stack: own } = testStack();

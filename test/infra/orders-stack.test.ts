@@ -122,6 +122,28 @@ describe('the stack (dev, a new MSK Serverless cluster)', () => {
     );
   });
 
+  it('turns on metrics and WARN system logs on every Kafka mapping', () => {
+    // Prepare
+    const mappings = ofType(template, 'AWS::Lambda::EventSourceMapping').filter(
+      (m) => m.Properties.Topics !== undefined,
+    );
+
+    // Assess
+    expect(mappings).toHaveLength(12);
+    for (const { Properties } of mappings) {
+      expect(Properties).toMatchObject({
+        MetricsConfig: {
+          Metrics: expect.arrayContaining([
+            'EventCount',
+            'ErrorCount',
+            'KafkaMetrics',
+          ]),
+        },
+        LoggingConfig: { SystemLogLevel: 'WARN' },
+      });
+    }
+  });
+
   it.each([
     ['OrderEvents', 'kafka-cluster:WriteData'],
     ['Payment', 'kafka-cluster:ReadData'],
