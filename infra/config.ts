@@ -39,6 +39,25 @@ const EsmSettings = z.object({
    * function timeout; nothing is deployed from it.
    */
   outageToleranceSeconds: z.number().int().min(0),
+  /**
+   * The generation of the stack's consumer groups, the `-g<n>` suffix of every
+   * mapping's `ConsumerGroupId` (`<stack>-<consumer>-<topic>-g1`). Default 1.
+   *
+   * Bump it in the same deploy as any change that makes CloudFormation replace a
+   * mapping (a property marked "Update requires: Replacement", e.g. its topic, its
+   * cluster or its starting position, or a renamed construct:
+   * https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-lambda-eventsourcemapping.html).
+   * CloudFormation creates the new mapping before it deletes the old one, and a
+   * consumer group id must be unique among all the account's Kafka event sources
+   * (https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-properties-lambda-eventsourcemapping-amazonmanagedkafkaeventsourceconfig.html):
+   * with the same id the new mapping cannot be created and the deploy rolls back.
+   *
+   * A new generation is a new consumer group with no committed offsets, so its
+   * mappings start from `TRIM_HORIZON`: they re-read what the topics still retain,
+   * which the handlers absorb as repeats (docs/domain.md section 9). Changing the id
+   * itself replaces every mapping, so bump it only with such a change.
+   */
+  consumerGroupGeneration: z.number().int().min(1),
 });
 
 export const StageConfig = z.object({
@@ -171,6 +190,7 @@ export const STAGE_DEFAULTS: Readonly<
       maximumPollers: 3,
       bisectBatchOnError: true,
       outageToleranceSeconds: 60,
+      consumerGroupGeneration: 1,
     },
     functions: { memoryMb: 512, timeoutSeconds: 60, logRetentionDays: 7 },
     api: { throttleRate: 50, throttleBurst: 100, publicOrderRoutes: true },
@@ -193,6 +213,7 @@ export const STAGE_DEFAULTS: Readonly<
       maximumPollers: 6,
       bisectBatchOnError: true,
       outageToleranceSeconds: 60,
+      consumerGroupGeneration: 1,
     },
     functions: { memoryMb: 1_024, timeoutSeconds: 60, logRetentionDays: 30 },
     // No defaults for api.jwt and alarmEmail: each team brings its own (cdk.json

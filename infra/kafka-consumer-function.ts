@@ -234,6 +234,11 @@ const KAFKA_ENV = ['KAFKA_AUTH', 'KAFKA_BROKERS'] as const;
  * for IAM auth (https://docs.aws.amazon.com/lambda/latest/dg/with-msk-permissions.html),
  * each on the exact cluster, topic and group ARNs.
  *
+ * Every mapping publishes its own metrics ({@link ESM_METRICS}) and sends the
+ * poller's system logs at WARN (`LoggingConfig.SystemLogLevel`; Kafka mappings in
+ * provisioned mode only) to the function's log group, in a stream named after the
+ * mapping's UUID: https://docs.aws.amazon.com/lambda/latest/dg/esm-logging.html
+ *
  * @example
  * ```ts
  * const payment = new KafkaConsumerFunction(this, 'Payment', {
@@ -306,11 +311,18 @@ export class KafkaConsumerFunction extends Construct {
 
     // MSK IAM actions and resource ARNs:
     // https://docs.aws.amazon.com/msk/latest/developerguide/kafka-actions.html
-    // Every data action also needs Connect on the cluster.
+    // Every data action also needs Connect on the cluster. Lambda's list for a
+    // consumer with IAM auth adds DescribeClusterDynamicConfiguration (Kafka's
+    // DESCRIBE_CONFIGS on the cluster), needed on provisioned clusters:
+    // https://docs.aws.amazon.com/lambda/latest/dg/msk-cluster-auth.html
     this.fn.addToRolePolicy(
       new iam.PolicyStatement({
         sid: 'KafkaConnect',
-        actions: ['kafka-cluster:Connect', 'kafka-cluster:DescribeCluster'],
+        actions: [
+          'kafka-cluster:Connect',
+          'kafka-cluster:DescribeCluster',
+          'kafka-cluster:DescribeClusterDynamicConfiguration',
+        ],
         resources: [props.cluster.clusterArn],
       }),
     );
@@ -372,6 +384,19 @@ export class KafkaConsumerFunction extends Construct {
   }
 }
 
+/**
+ * The metrics every mapping publishes (`MetricsConfig`): events polled, processed,
+ * filtered and dropped (EventCount), failed invocations and records (ErrorCount),
+ * and the consumer's lag (KafkaMetrics). All three values CloudFormation allows:
+ * https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-properties-lambda-eventsourcemapping-metricsconfig.html
+ * The metrics themselves: https://docs.aws.amazon.com/lambda/latest/dg/monitoring-metrics-types.html#event-source-mapping-metrics
+ */
+export const ESM_METRICS: readonly lambda.MetricType[] = [
+  lambda.MetricType.EVENT_COUNT,
+  lambda.MetricType.ERROR_COUNT,
+  lambda.MetricType.KAFKA_METRICS,
+];
+
 function eventSourceProps(
   props: KafkaConsumerFunctionProps,
   subscription: KafkaSubscription,
@@ -398,6 +423,8 @@ function eventSourceProps(
     },
     bisectBatchOnError: esm.bisectBatchOnError,
     reportBatchItemFailures: true,
+    metricsConfig: { metrics: [...ESM_METRICS] },
+    logLevel: lambda.EventSourceMappingLogLevel.WARN,
   };
   if (subscription.onFailure === 'none') {
     // retryAttempts and maxRecordAge omitted: -1, infinite. With no destination a

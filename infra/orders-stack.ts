@@ -61,9 +61,10 @@ export interface OrdersStackProps extends StackProps {
  * handler; payment; dlq-reprocessor: Kafka handler, schedule and admin API) with their
  * event source mappings, the HTTP API, and alarms with a dashboard.
  *
- * Consumer group ids are `<stack>-<function>-<topic>`: unique per mapping, as AWS
- * requires, and stable across deployments so a redeploy resumes from committed
- * offsets.
+ * Consumer group ids are `<stack>-<function>-<topic>-g<generation>`: unique per
+ * mapping, as AWS requires, and stable across deployments so a redeploy resumes from
+ * committed offsets; the generation (`esm.consumerGroupGeneration`) is bumped when a
+ * change replaces a mapping, so the new one never reuses the old one's id.
  *
  * @example
  * ```ts
@@ -113,7 +114,9 @@ export class OrdersStack extends Stack {
     ): KafkaSubscription[] =>
       subscribed.map((topic) => ({
         topic,
-        consumerGroupId: `${this.stackName}-${consumer}-${topic}`,
+        // The generation keeps the id unique across a mapping's replacement
+        // (esm.consumerGroupGeneration in infra/config.ts).
+        consumerGroupId: `${this.stackName}-${consumer}-${topic}-g${config.esm.consumerGroupGeneration}`,
         onFailure,
         ...(orderPath.has(topic)
           ? {

@@ -75,6 +75,24 @@ describe('stageConfig', () => {
     },
   );
 
+  it('starts the consumer groups at generation 1 and refuses a generation below 1', () => {
+    expect(stageConfig(context({})).esm.consumerGroupGeneration).toBe(1);
+    expect(
+      stageConfig(context({ stage: 'prod' })).esm.consumerGroupGeneration,
+    ).toBe(1);
+    for (const generation of [0, 1.5]) {
+      expect(() =>
+        stageConfig(
+          context({
+            stages: { dev: { esm: { consumerGroupGeneration: generation } } },
+          }),
+        ),
+      ).toThrow(
+        /invalid configuration for stage dev: .*consumerGroupGeneration/s,
+      );
+    }
+  });
+
   it('fails the synth with a message naming a bad setting', () => {
     const bad = () =>
       stageConfig(

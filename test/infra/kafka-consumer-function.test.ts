@@ -191,6 +191,18 @@ describe('KafkaConsumerFunction', () => {
       },
     );
 
+    it.each([PLACED, FAILED_DLT])(
+      'publishes event, error and Kafka metrics and WARN system logs on %s',
+      (topic) => {
+        const { Properties } = mappingOf(template, topic);
+        // The three values CloudFormation allows, in any order.
+        expect(
+          (Properties.MetricsConfig as { Metrics: string[] }).Metrics.sort(),
+        ).toEqual(['ErrorCount', 'EventCount', 'KafkaMetrics']);
+        expect(Properties.LoggingConfig).toEqual({ SystemLogLevel: 'WARN' });
+      },
+    );
+
     it("takes a subscription's own batching window over the stage's", () => {
       // Prepare
       const { stack: own } = testStack();
@@ -299,12 +311,15 @@ describe('KafkaConsumerFunction', () => {
   });
 
   describe('Kafka IAM', () => {
-    it('connects to the cluster and produces idempotently, on the cluster ARN', () => {
+    it('connects to the cluster, reads its dynamic configuration and produces idempotently, on the cluster ARN', () => {
       const grants = kafkaGrants(template);
       expect(grants.get('kafka-cluster:Connect')).toEqual([CLUSTER_ARN]);
       expect(grants.get('kafka-cluster:DescribeCluster')).toEqual([
         CLUSTER_ARN,
       ]);
+      expect(
+        grants.get('kafka-cluster:DescribeClusterDynamicConfiguration'),
+      ).toEqual([CLUSTER_ARN]);
       expect(grants.get('kafka-cluster:WriteDataIdempotently')).toEqual([
         CLUSTER_ARN,
       ]);
@@ -345,6 +360,7 @@ describe('KafkaConsumerFunction', () => {
         'kafka-cluster:AlterGroup',
         'kafka-cluster:Connect',
         'kafka-cluster:DescribeCluster',
+        'kafka-cluster:DescribeClusterDynamicConfiguration',
         'kafka-cluster:DescribeGroup',
         'kafka-cluster:DescribeTopic',
         'kafka-cluster:ReadData',

@@ -118,10 +118,34 @@ describe('the stack (dev, a new MSK Serverless cluster)', () => {
         ).ConsumerGroupId,
     );
     expect(new Set(groups).size).toBe(12);
-    expect(groups).toContain(`KafkaOrders-dev-payment-${TOPICS.orderPlaced}`);
     expect(groups).toContain(
-      `KafkaOrders-dev-payment-${TOPICS.paymentOrphaned}`,
+      `KafkaOrders-dev-payment-${TOPICS.orderPlaced}-g1`,
     );
+    expect(groups).toContain(
+      `KafkaOrders-dev-payment-${TOPICS.paymentOrphaned}-g1`,
+    );
+  });
+
+  it('turns on metrics and WARN system logs on every Kafka mapping', () => {
+    // Prepare
+    const mappings = ofType(template, 'AWS::Lambda::EventSourceMapping').filter(
+      (m) => m.Properties.Topics !== undefined,
+    );
+
+    // Assess
+    expect(mappings).toHaveLength(12);
+    for (const { Properties } of mappings) {
+      expect(Properties).toMatchObject({
+        MetricsConfig: {
+          Metrics: expect.arrayContaining([
+            'EventCount',
+            'ErrorCount',
+            'KafkaMetrics',
+          ]),
+        },
+        LoggingConfig: { SystemLogLevel: 'WARN' },
+      });
+    }
   });
 
   it.each([
@@ -565,5 +589,47 @@ describe('the stack (prod, missing settings)', () => {
         `^invalid configuration for stage prod: [^\\n]* \\(at ${setting.replace('.', '\\.')}\\)$`,
       ),
     );
+  });
+});
+
+describe('the stack (dev, the consumer group generation bumped in cdk.json)', () => {
+  /** ConsumerGroupId of every Kafka mapping, by logical id. */
+  function groupsOf(context: Record<string, unknown>): Map<string, string> {
+    const { app, stack } = buildApp(testApp(context));
+    app.synth();
+    const resources = Template.fromStack(stack).findResources(
+      'AWS::Lambda::EventSourceMapping',
+    );
+    return new Map(
+      Object.entries(resources)
+        .filter(([, m]) => m.Properties.Topics !== undefined)
+        .map(([logicalId, m]) => [
+          logicalId,
+          m.Properties.AmazonManagedKafkaEventSourceConfig
+            .ConsumerGroupId as string,
+        ]),
+    );
+  }
+
+  it('gives every replaced mapping a group id that no current mapping holds', () => {
+    // Prepare
+    const current = groupsOf({ stage: 'dev' });
+
+    // Act
+    const bumped = groupsOf({
+      stage: 'dev',
+      stages: { dev: { esm: { consumerGroupGeneration: 2 } } },
+    });
+
+    // Assess: the same mappings, each with a new id: CloudFormation creates the
+    // new mapping while the old one still holds its id.
+    expect([...bumped.keys()].sort()).toEqual([...current.keys()].sort());
+    expect(current.size).toBe(12);
+    for (const [logicalId, group] of bumped) {
+      const old = current.get(logicalId) ?? '';
+      expect(old).toMatch(/-g1$/);
+      expect(group).toBe(old.replace(/-g1$/, '-g2'));
+      expect([...current.values()]).not.toContain(group);
+    }
   });
 });

@@ -136,7 +136,7 @@ describe('readSystem on the dev template', () => {
       (fn: string, group: string, dlt: boolean) => (t: string) => ({
         fn,
         topic: t,
-        group: `KafkaOrders-dev-${group}-${t}`,
+        group: `KafkaOrders-dev-${group}-${t}-g1`,
         destination: dlt ? `kafka://${deadLetterTopic(t)}` : undefined,
       });
     expect(mappings).toHaveLength(12);
