@@ -1,6 +1,7 @@
 /**
- * Alarms and a dashboard (docs/domain.md section 8): handler errors, event source
- * mapping offset lag, dead-letter arrivals and charges whose order does not exist
+ * Alarms and a dashboard (docs/domain.md section 8): handler errors, records that
+ * failed or were dead-lettered, consumer offset lag (a low threshold on the
+ * dead-letter path), dead-letter arrivals and charges whose order does not exist
  * alarm to one SNS topic; the dashboard adds invocations, duration and the
  * consumers' record outcomes.
  */
@@ -27,14 +28,23 @@ export const DLQ_REPROCESSOR_SERVICE = 'dlq-reprocessor';
 export const ORDER_EVENTS_SERVICE = 'order';
 
 /**
- * The dimensions of `OffsetLag` (namespace `AWS/Lambda`) for one event source
- * mapping: Lambda reports it per function and per mapping, the mapping named by
- * its UUID. https://docs.aws.amazon.com/lambda/latest/dg/monitoring-metrics-types.html
+ * The Powertools service name of the payment function (`createMetrics('payment')`
+ * in `functions/payment.ts`).
  */
-export const OFFSET_LAG_DIMENSIONS = {
-  functionName: 'FunctionName',
-  eventSourceMapping: 'EventSourceMappingUUID',
-} as const;
+export const PAYMENT_SERVICE = 'payment';
+
+/**
+ * The dimension of the `OffsetLag` alarms (namespace `AWS/Lambda`): the function.
+ * AWS documents `OffsetLag` as a performance metric of Kafka event sources,
+ * measured at the topic level
+ * (https://docs.aws.amazon.com/lambda/latest/dg/monitoring-metrics-types.html),
+ * and `FunctionName` as the dimension that aggregates a function's metrics
+ * (https://docs.aws.amazon.com/lambda/latest/dg/monitoring-metrics-view.html).
+ * No AWS page shows `OffsetLag` published under the pair {FunctionName,
+ * EventSourceMappingUUID}, so an alarm on that pair might never see a data point;
+ * the maximum over the function covers every mapping (topic) it has.
+ */
+export const OFFSET_LAG_DIMENSION = 'FunctionName';
 
 const PERIOD = Duration.minutes(5);
 
@@ -44,18 +54,33 @@ export interface MonitoredFunction {
   readonly fn: lambda.IFunction;
 }
 
+/** A function fed by Kafka event source mappings (one mapping per topic). */
 export interface MonitoredConsumer {
+  /** A short name for alarm ids and names, e.g. `payment`. */
+  readonly name: string;
   readonly fn: lambda.IFunction;
-  /** The UUID of the Kafka event source mapping (`EventSourceMapping.eventSourceMappingId`). */
-  readonly eventSourceMappingId: string;
-  /** The topic the mapping reads. */
-  readonly topic: string;
+  /**
+   * Its Powertools service name: the `service` dimension of the record metrics
+   * `#commons/kafka-consumer.ts` publishes (with `topic`), e.g. `payment`.
+   */
+  readonly service: string;
+  /** The topics its mappings read. */
+  readonly topics: readonly string[];
+  /**
+   * `dead-letter` for the reprocessor of the dead-letter topics: any lag that lasts
+   * is a poison dead letter holding its partition (retried forever), so its lag
+   * alarm has a low threshold. @default 'order'
+   */
+  readonly path?: 'order' | 'dead-letter';
 }
 
 export interface MonitoringProps {
   /** Every function: one `Errors` alarm each. */
   readonly functions: readonly MonitoredFunction[];
-  /** Every Kafka event source mapping: one `OffsetLag` alarm each. */
+  /**
+   * Every Kafka-fed function: one `OffsetLag` alarm each, and a `RecordsFailed`
+   * and a `RecordsDeadLettered` alarm per topic it reads.
+   */
   readonly consumers: readonly MonitoredConsumer[];
   /** Every `<topic>.dead-letter` topic the reprocessor consumes. */
   readonly deadLetterTopics: readonly string[];
@@ -71,9 +96,16 @@ export interface MonitoringProps {
    * topic); `alarmEmail`, when also given, subscribes to it.
    */
   readonly alarmTopicArn?: string;
-  /** Records behind before the lag alarm fires. @default 1000 */
+  /** Records behind before the lag alarm of the order path fires. @default 1000 */
   readonly offsetLagThreshold?: number;
 }
+
+/**
+ * The dead-letter path's lag alarm: any lag (`> 0`) in each of 3 consecutive
+ * 5-minute periods. Dead letters are few and the reprocessor only stores them,
+ * so lag that lasts 15 minutes is a partition stalled behind one it cannot store.
+ */
+export const DEAD_LETTER_LAG = { threshold: 0, periods: 3 } as const;
 
 /**
  * The alarms and the dashboard of the system. Every alarm notifies
@@ -118,6 +150,7 @@ export class Monitoring extends Construct {
       threshold: number,
       description: string,
       name = alarmId,
+      evaluationPeriods = 1,
     ): cloudwatch.Alarm => {
       const created = new cloudwatch.Alarm(this, alarmId, {
         // `<stack>-<what>-<which>`, e.g. KafkaOrders-dev-DeadLetters-order.placed.v1.dead-letter:
@@ -127,8 +160,8 @@ export class Monitoring extends Construct {
         threshold,
         comparisonOperator:
           cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-        evaluationPeriods: 1,
-        datapointsToAlarm: 1,
+        evaluationPeriods,
+        datapointsToAlarm: evaluationPeriods,
         treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
         alarmDescription: description,
       });
@@ -150,22 +183,56 @@ export class Monitoring extends Construct {
     const lagThreshold = props.offsetLagThreshold ?? 1_000;
     // Alarm metrics carry no label: a labelled metric renders as a metric-math
     // query in the alarm; the dashboard gets labelled copies.
-    const functionNames = new Map(
-      props.functions.map(({ name, fn }) => [fn, name]),
-    );
     const lagMetrics = props.consumers.map((consumer) => {
-      const metric = offsetLagOf(consumer);
-      const consumerName =
-        functionNames.get(consumer.fn) ?? consumer.fn.node.id;
-      alarm(
-        `OffsetLag-${consumer.fn.node.id}-${consumer.topic}`,
-        metric,
-        lagThreshold,
-        `${consumer.topic}: the event source mapping is more than ${lagThreshold} records behind`,
-        `OffsetLag-${consumer.topic}-${consumerName}`,
-      );
-      return metric.with({ label: consumer.topic });
+      const metric = offsetLagOf(consumer.fn);
+      if (consumer.path === 'dead-letter') {
+        alarm(
+          `OffsetLag-${consumer.name}`,
+          metric,
+          DEAD_LETTER_LAG.threshold,
+          `${consumer.name}: a dead-letter topic has been behind for ` +
+            `${DEAD_LETTER_LAG.periods * PERIOD.toMinutes()} minutes: a dead letter ` +
+            'the reprocessor cannot store holds its partition (its logs name it)',
+          `OffsetLag-${consumer.name}`,
+          DEAD_LETTER_LAG.periods,
+        );
+      } else {
+        alarm(
+          `OffsetLag-${consumer.name}`,
+          metric,
+          lagThreshold,
+          `${consumer.name}: a topic it reads is more than ${lagThreshold} records behind`,
+        );
+      }
+      return metric.with({ label: consumer.name });
     });
+
+    // Record-level failure: the consumers report failed records in
+    // batchItemFailures and do not throw, so Lambda's Errors stays 0. The metrics
+    // are the EMF ones of #commons/kafka-consumer.ts, published per batch with the
+    // dimensions {service, topic} only (Powertools adds `service`), so an alarm per
+    // topic read. https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/CloudWatch_Embedded_Metric_Format_Specification.html
+    for (const consumer of props.consumers) {
+      for (const topic of consumer.topics) {
+        alarm(
+          `RecordsFailed-${consumer.name}-${topic}`,
+          recordsOf('RecordsFailed', consumer.service, topic),
+          0,
+          `${consumer.name}: records of ${topic} failed in 5 minutes and are being ` +
+            'retried (their partition waits); see its logs',
+          `RecordsFailed-${topic}-${consumer.name}`,
+        );
+        alarm(
+          `RecordsDeadLettered-${consumer.name}-${topic}`,
+          recordsOf('RecordsDeadLettered', consumer.service, topic),
+          0,
+          consumer.path === 'dead-letter'
+            ? `${consumer.name}: a dead letter of ${topic} could not be read and was parked; see GET /dead-letters?status=PARKED`
+            : `${consumer.name}: records of ${topic} were dead-lettered as poison; see GET /dead-letters`,
+          `RecordsDeadLettered-${topic}-${consumer.name}`,
+        );
+      }
+    }
 
     const arrivalMetrics = props.deadLetterTopics.map((topic) => {
       const metric = deadLetterArrivalsOf(topic);
@@ -238,7 +305,7 @@ export class Monitoring extends Construct {
         title: 'Offset lag (max)',
         width: 12,
         left: lagMetrics,
-        leftAnnotations: [{ value: lagThreshold, label: 'alarm' }],
+        leftAnnotations: [{ value: lagThreshold, label: 'alarm (order path)' }],
       }),
       new cloudwatch.GraphWidget({
         title: 'Dead-letter arrivals',
@@ -280,16 +347,31 @@ function errorsOf(fn: lambda.IFunction): cloudwatch.Metric {
   });
 }
 
-function offsetLagOf(consumer: MonitoredConsumer): cloudwatch.Metric {
+function offsetLagOf(fn: lambda.IFunction): cloudwatch.Metric {
   return new cloudwatch.Metric({
     namespace: 'AWS/Lambda',
     metricName: 'OffsetLag',
-    dimensionsMap: {
-      [OFFSET_LAG_DIMENSIONS.functionName]: consumer.fn.functionName,
-      [OFFSET_LAG_DIMENSIONS.eventSourceMapping]: consumer.eventSourceMappingId,
-    },
+    dimensionsMap: { [OFFSET_LAG_DIMENSION]: fn.functionName },
     period: PERIOD,
     statistic: cloudwatch.Stats.MAXIMUM,
+  });
+}
+
+/**
+ * One record outcome of one consumer on one topic, as `#commons/kafka-consumer.ts`
+ * publishes it: `RecordsConsumed`, `RecordsDeadLettered` or `RecordsFailed`.
+ */
+function recordsOf(
+  metricName: 'RecordsDeadLettered' | 'RecordsFailed',
+  service: string,
+  topic: string,
+): cloudwatch.Metric {
+  return new cloudwatch.Metric({
+    namespace: METRICS_NAMESPACE,
+    metricName,
+    dimensionsMap: { service, topic },
+    period: PERIOD,
+    statistic: cloudwatch.Stats.SUM,
   });
 }
 

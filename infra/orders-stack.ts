@@ -25,7 +25,13 @@ import {
   type KafkaSubscription,
   OrdersFunction,
 } from './kafka-consumer-function.ts';
-import { Monitoring } from './monitoring.ts';
+import {
+  DLQ_REPROCESSOR_SERVICE,
+  type MonitoredConsumer,
+  Monitoring,
+  ORDER_EVENTS_SERVICE,
+  PAYMENT_SERVICE,
+} from './monitoring.ts';
 import { Network } from './network.ts';
 import { KafkaTopics, topicsFor } from './topics.ts';
 
@@ -303,13 +309,28 @@ export class OrdersStack extends Stack {
       logRetentionDays: config.functions.logRetentionDays,
     });
 
-    const consumers = [orderEvents, payment, reprocessor].flatMap((consumer) =>
-      consumer.eventSources.map((source, index) => ({
-        fn: consumer.fn,
-        eventSourceMappingId: source.eventSourceMappingId,
-        topic: consumer.topics[index] as string,
-      })),
-    );
+    // The Kafka-fed functions, each with the Powertools service its record metrics carry.
+    const consumers: MonitoredConsumer[] = [
+      {
+        name: 'order-events',
+        fn: orderEvents.fn,
+        service: ORDER_EVENTS_SERVICE,
+        topics: orderEvents.topics,
+      },
+      {
+        name: 'payment',
+        fn: payment.fn,
+        service: PAYMENT_SERVICE,
+        topics: payment.topics,
+      },
+      {
+        name: 'dlq-reprocessor',
+        fn: reprocessor.fn,
+        service: DLQ_REPROCESSOR_SERVICE,
+        topics: reprocessor.topics,
+        path: 'dead-letter',
+      },
+    ];
     const monitoring = new Monitoring(this, 'Monitoring', {
       functions: [
         { name: 'order-api', fn: orderApi },

@@ -77,9 +77,7 @@ describe('stageConfig', () => {
 
   it('starts the consumer groups at generation 1 and refuses a generation below 1', () => {
     expect(stageConfig(context({})).esm.consumerGroupGeneration).toBe(1);
-    expect(
-      stageConfig(context({ stage: 'prod' })).esm.consumerGroupGeneration,
-    ).toBe(1);
+    expect(stageConfig(prod()).esm.consumerGroupGeneration).toBe(1);
     for (const generation of [0, 1.5]) {
       expect(() =>
         stageConfig(

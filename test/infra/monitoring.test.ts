@@ -4,8 +4,6 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { describe, expect, it } from 'vitest';
 import { Monitoring, type MonitoringProps } from '../../infra/monitoring.ts';
 
-const ESM_ID = 'a1b2c3d4-5678-90ab-cdef-11111EXAMPLE';
-
 function synth(overrides: Partial<MonitoringProps> = {}): {
   template: Template;
   monitoring: Monitoring;
@@ -26,7 +24,21 @@ function synth(overrides: Partial<MonitoringProps> = {}): {
       { name: 'payment', fn: payment },
       { name: 'dlq-reprocessor', fn: reprocessor },
     ],
-    consumers: [{ fn: payment, eventSourceMappingId: ESM_ID, topic: 'orders' }],
+    consumers: [
+      {
+        name: 'payment',
+        fn: payment,
+        service: 'payment',
+        topics: ['orders', 'orders.cancelled'],
+      },
+      {
+        name: 'dlq-reprocessor',
+        fn: reprocessor,
+        service: 'dlq-reprocessor',
+        topics: ['orders.dead-letter', 'payments.dead-letter'],
+        path: 'dead-letter',
+      },
+    ],
     deadLetterTopics: ['orders.dead-letter', 'payments.dead-letter'],
     ...overrides,
   });
@@ -42,13 +54,14 @@ const ALARM_DEFAULTS = {
 };
 
 describe('Monitoring', () => {
-  it('creates one alarm per function, consumer and dead-letter topic, and one for orphan charges', () => {
+  it('creates one alarm per function, consumer, consumed topic outcome and dead-letter topic, and one for orphan charges', () => {
     // Act
     const { template, monitoring } = synth();
 
-    // Assess
-    template.resourceCountIs('AWS::CloudWatch::Alarm', 3 + 1 + 2 + 1);
-    expect(monitoring.alarms).toHaveLength(7);
+    // Assess: Errors 3, OffsetLag 2, RecordsFailed and RecordsDeadLettered 4
+    // each, DeadLetters 2, OrphanCharges 1.
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 3 + 2 + 4 + 4 + 2 + 1);
+    expect(monitoring.alarms).toHaveLength(16);
   });
 
   it('alarms on one or more charges whose order does not exist', () => {
@@ -102,7 +115,7 @@ describe('Monitoring', () => {
     },
   );
 
-  it('alarms on the maximum OffsetLag of each event source mapping', () => {
+  it('alarms on the maximum OffsetLag of an order-path consumer over 1000 records, by function', () => {
     // Act
     const { template } = synth();
 
@@ -113,9 +126,7 @@ describe('Monitoring', () => {
       MetricName: 'OffsetLag',
       Statistic: 'Maximum',
       Threshold: 1000,
-      // CloudFormation gets the dimensions sorted by name.
       Dimensions: [
-        { Name: 'EventSourceMappingUUID', Value: ESM_ID },
         {
           Name: 'FunctionName',
           Value: { Ref: Match.stringLikeRegexp('^Payment') },
@@ -124,16 +135,88 @@ describe('Monitoring', () => {
     });
   });
 
-  it('takes the offset lag threshold from props', () => {
+  it('alarms on any OffsetLag of the dead-letter reprocessor that lasts three 5-minute periods', () => {
+    // Act
+    const { template } = synth();
+
+    // Assess: a poison dead letter retried forever holds its partition.
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      ...ALARM_DEFAULTS,
+      Namespace: 'AWS/Lambda',
+      MetricName: 'OffsetLag',
+      Statistic: 'Maximum',
+      Threshold: 0,
+      EvaluationPeriods: 3,
+      DatapointsToAlarm: 3,
+      Dimensions: [
+        {
+          Name: 'FunctionName',
+          Value: { Ref: Match.stringLikeRegexp('^Reprocessor') },
+        },
+      ],
+    });
+  });
+
+  it('uses no dimension AWS does not document for OffsetLag', () => {
+    // Act
+    const { template } = synth();
+
+    // Assess
+    const lagAlarms = Object.values(
+      template.findResources('AWS::CloudWatch::Alarm', {
+        Properties: { MetricName: 'OffsetLag' },
+      }),
+    );
+    expect(lagAlarms).toHaveLength(2);
+    for (const alarm of lagAlarms) {
+      expect(
+        (alarm.Properties.Dimensions as { Name: string }[]).map(
+          (dimension) => dimension.Name,
+        ),
+      ).toEqual(['FunctionName']);
+    }
+  });
+
+  it('takes the order-path offset lag threshold from props, not the dead-letter one', () => {
     // Act
     const { template } = synth({ offsetLagThreshold: 250 });
 
     // Assess
-    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
-      MetricName: 'OffsetLag',
-      Threshold: 250,
-    });
+    const thresholds = Object.values(
+      template.findResources('AWS::CloudWatch::Alarm', {
+        Properties: { MetricName: 'OffsetLag' },
+      }),
+    ).map((alarm) => alarm.Properties.Threshold);
+    expect(thresholds.sort()).toEqual([0, 250]);
   });
+
+  it.each([
+    ['payment', 'orders'],
+    ['payment', 'orders.cancelled'],
+    ['dlq-reprocessor', 'orders.dead-letter'],
+    ['dlq-reprocessor', 'payments.dead-letter'],
+  ])(
+    'alarms on any failed or dead-lettered record of %s on %s over 5 minutes',
+    (service, topic) => {
+      // Act
+      const { template } = synth();
+
+      // Assess: the dimensions the consumer module publishes, {service, topic}.
+      for (const metricName of ['RecordsFailed', 'RecordsDeadLettered']) {
+        template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+          ...ALARM_DEFAULTS,
+          Namespace: 'KafkaOrders',
+          MetricName: metricName,
+          Statistic: 'Sum',
+          Threshold: 0,
+          Dimensions: [
+            { Name: 'service', Value: service },
+            { Name: 'topic', Value: topic },
+          ],
+        });
+      }
+    },
+  );
 
   it.each([['orders.dead-letter'], ['payments.dead-letter']])(
     'alarms on dead letters arriving on %s',
@@ -174,7 +257,7 @@ describe('Monitoring', () => {
       AlarmActions: [topicRef],
       OKActions: [topicRef],
     });
-    expect(alarms).toHaveLength(7);
+    expect(alarms).toHaveLength(16);
   });
 
   it('only accepts TLS publishing on the alarm topic', () => {
@@ -276,7 +359,6 @@ describe('Monitoring', () => {
       'OffsetLag',
       'OrphanCharges',
       'OrphanPaymentFailures',
-      ESM_ID,
     ]) {
       expect(text, expected).toContain(expected);
     }

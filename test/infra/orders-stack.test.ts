@@ -360,7 +360,11 @@ describe('the stack (dev, a new MSK Serverless cluster)', () => {
         'KafkaOrders-dev-DeadLetters-order.placed.v1.dead-letter',
         'KafkaOrders-dev-IteratorAge-outbox-relay',
         'KafkaOrders-dev-OrphanCharges',
-        'KafkaOrders-dev-OffsetLag-order.placed.v1-payment',
+        'KafkaOrders-dev-OffsetLag-payment',
+        'KafkaOrders-dev-OffsetLag-dlq-reprocessor',
+        'KafkaOrders-dev-RecordsFailed-order.placed.v1-payment',
+        'KafkaOrders-dev-RecordsDeadLettered-order.placed.v1-payment',
+        'KafkaOrders-dev-RecordsFailed-order.placed.v1.dead-letter-dlq-reprocessor',
       ]),
     );
     expect(names.every((name) => name.startsWith('KafkaOrders-dev-'))).toBe(
