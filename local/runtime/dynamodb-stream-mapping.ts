@@ -38,6 +38,7 @@ import {
   DescribeStreamCommand,
   DynamoDBStreamsClient,
   GetRecordsCommand,
+  type GetRecordsCommandOutput,
   GetShardIteratorCommand,
   type Shard,
 } from '@aws-sdk/client-dynamodb-streams';
@@ -92,6 +93,8 @@ export interface LambdaStreamRecord {
 const SHARD_SCAN_MS = 1000;
 /** An idle shard is polled this often (Lambda: four times a second). */
 const IDLE_POLL_MS = 250;
+/** At most this many records' first sightings are kept (see `#stampAhead`). */
+const MAX_STAMPS = 100_000;
 
 /**
  * Starts polling the table's stream for `mapping` and invoking `target`.
@@ -142,6 +145,8 @@ class StreamMapping implements LocalStreamMappingRunner {
   readonly #stopping = new AbortController();
   readonly #started = new Set<string>();
   readonly #finished = new Set<string>();
+  /** When a record was first seen, by `<shard>/<sequence number>` (`#stampAhead`). */
+  readonly #firstSeen = new Map<string, number>();
   readonly #workers: Promise<void>[] = [];
   readonly #filters: ((record: unknown) => boolean)[];
   #scanner: Promise<void> | undefined;
@@ -288,7 +293,15 @@ class StreamMapping implements LocalStreamMappingRunner {
         );
         const records = page.Records ?? [];
         if (records.length > 0) {
-          await this.#deliver(shardId, records);
+          const stopStamping = this.#stampAhead(
+            shardId,
+            page.NextShardIterator,
+          );
+          try {
+            await this.#deliver(shardId, records);
+          } finally {
+            await stopStamping();
+          }
           handled = records.at(-1)?.dynamodb?.SequenceNumber ?? handled;
         }
         iterator = page.NextShardIterator;
@@ -309,16 +322,64 @@ class StreamMapping implements LocalStreamMappingRunner {
     this.#finished.add(shardId);
   }
 
+  /**
+   * While a batch is being delivered (its retries may take minutes), reads on ahead
+   * of it and notes when each later record was first seen, so that its creation time
+   * (which DynamoDB Local gives only to the minute) is when it was written, give or
+   * take a poll, not when the blocked reader got to it (docs/outbox.md). A look-ahead
+   * that fails just stops: the read time is then the bound. Returns its stopper.
+   */
+  #stampAhead(shardId: string, from: string | undefined): () => Promise<void> {
+    if (from === undefined) return async () => {};
+    const done = new AbortController();
+    const running = (async () => {
+      let iterator: string | undefined = from;
+      while (iterator !== undefined && !done.signal.aborted && !this.#stopped) {
+        try {
+          const page: GetRecordsCommandOutput = await this.streams.send(
+            new GetRecordsCommand({ ShardIterator: iterator, Limit: 1000 }),
+            { abortSignal: done.signal },
+          );
+          const now = Date.now();
+          for (const record of page.Records ?? []) {
+            const key = `${shardId}/${record.dynamodb?.SequenceNumber}`;
+            if (
+              !this.#firstSeen.has(key) &&
+              this.#firstSeen.size < MAX_STAMPS
+            ) {
+              this.#firstSeen.set(key, now);
+            }
+          }
+          iterator = page.NextShardIterator;
+          if ((page.Records ?? []).length === 0) {
+            await delay(IDLE_POLL_MS, undefined, {
+              signal: done.signal,
+            }).catch(() => {});
+          }
+        } catch {
+          return;
+        }
+      }
+    })();
+    return async () => {
+      done.abort();
+      await running;
+    };
+  }
+
   /** Delivers one batch of a shard, retried until done or given up. */
   async #deliver(shardId: string, records: readonly _Record[]): Promise<void> {
     const events: LambdaStreamRecord[] = [];
     const readAtMs = Date.now();
     for (const record of records) {
+      const key = `${shardId}/${record.dynamodb?.SequenceNumber}`;
+      const seenAtMs = this.#firstSeen.get(key);
+      this.#firstSeen.delete(key);
       const event = toLambdaRecord(
         record,
         this.streamArn,
         this.region,
-        readAtMs,
+        Math.min(readAtMs, seenAtMs ?? readAtMs),
       );
       if (this.#filters.length > 0 && !this.#filters.some((f) => f(event))) {
         this.#filteredOut += 1;

@@ -471,6 +471,38 @@ describe('local DynamoDB stream mapping', () => {
     ]);
   });
 
+  it('stamps a record written while a batch is delivered with when it was written, not when the reader got to it', async () => {
+    // Prepare: the function takes 2.5 s over the first batch (a slow function, or
+    // retries); a record is written meanwhile. DynamoDB Local stamps creation times
+    // only to the minute; the relay waits from this one (docs/outbox.md).
+    const table = await streamTable();
+    await put(table, item('first', 'S'));
+    let writtenAt = 0;
+    let releasedAt = 0;
+    const fake = fakeFunction(async (_records, call) => {
+      if (call === 1) {
+        await put(table, item('late', 'S'));
+        writtenAt = Date.now();
+        await new Promise((resolve) => setTimeout(resolve, 2_500));
+        releasedAt = Date.now();
+      }
+      return OK;
+    });
+
+    // Act
+    await start(mappingOf(table), fake.target);
+    await expect
+      .poll(() => fake.calls().flat(), { timeout: STREAMED_MS })
+      .toContain('late');
+
+    // Assess: the second's bound is the look-ahead's sighting, within a second of the
+    // write, not the read after the release.
+    const late = fake.all().find((record) => pkOf(record) === 'late');
+    const stampedMs = Number(late?.dynamodb.ApproximateCreationDateTime) * 1000;
+    expect(stampedMs).toBeLessThanOrEqual(writtenAt + 1_000);
+    expect(stampedMs).toBeLessThan(releasedAt - 1_000);
+  });
+
   it('stops polling on stop(), once the invocation in flight has finished', async () => {
     // Prepare: the first call hangs until released.
     const table = await streamTable();
