@@ -1,6 +1,7 @@
 import {
   CfnOutput,
   Duration,
+  RemovalPolicy,
   Stack,
   type StackProps,
   Validations,
@@ -48,6 +49,12 @@ import { KafkaTopics, topicsFor } from './topics.ts';
  * ORDER_PATH_TOPICS.includes(TOPICS.orderPlaced); // true
  * ```
  */
+/**
+ * The longest the HTTP functions may run: under API Gateway's 30 s integration
+ * timeout, whatever the stage's function timeout.
+ */
+export const HTTP_FUNCTION_TIMEOUT_SECONDS = 29;
+
 export const ORDER_PATH_TOPICS: readonly string[] = [
   TOPICS.orderPlaced,
   TOPICS.orderCancelled,
@@ -109,6 +116,25 @@ export class OrdersStack extends Stack {
     const common = {
       functions: config.functions,
       network,
+      // The functions' logs go with the stack where its data does (dev); prod keeps
+      // both.
+      logRemovalPolicy: config.retainData
+        ? RemovalPolicy.RETAIN
+        : RemovalPolicy.DESTROY,
+    };
+    // Behind API Gateway, whose HTTP API gives up on an integration after 30 s
+    // (https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-quotas.html):
+    // a function that runs longer would keep working on a request already answered
+    // 503 by the gateway. Their own budgets are a few seconds (docs/timeouts.md).
+    const http = {
+      ...common,
+      functions: {
+        ...config.functions,
+        timeoutSeconds: Math.min(
+          config.functions.timeoutSeconds,
+          HTTP_FUNCTION_TIMEOUT_SECONDS,
+        ),
+      },
     };
     // Every mapping of the stack in one poller group: they share event poller units.
     const pollerGroupName = this.stackName;
@@ -134,7 +160,7 @@ export class OrdersStack extends Stack {
 
     // order: the HTTP API, and the Kafka handler that folds payment outcomes.
     const orderApi = new OrdersFunction(this, 'OrderApi', {
-      ...common,
+      ...http,
       entry: 'order-api.ts',
       description: 'Order HTTP API: place, read and cancel orders',
       environment: {
@@ -252,9 +278,10 @@ export class OrdersStack extends Stack {
       id: string,
       handler: string,
       description: string,
+      behindApi = false,
     ) => {
       const fn = new OrdersFunction(this, id, {
-        ...common,
+        ...(behindApi ? http : common),
         entry: 'dlq-reprocessor.ts',
         handler,
         description,
@@ -281,6 +308,7 @@ export class OrdersStack extends Stack {
       'DlqAdmin',
       'adminHandler',
       'Dead-letter admin API: list, show, redrive, discard',
+      true,
     );
     for (const fn of [reprocessor.fn, redrive, admin]) {
       data.tables.deadLetters.grantReadWriteData(fn);

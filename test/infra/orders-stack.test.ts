@@ -10,6 +10,7 @@ import {
 } from '../../functions/domain/events.ts';
 import { guaranteedOutageSeconds } from '../../functions/domain/outage-policy.ts';
 import { buildApp } from '../../infra/app.ts';
+import { OrdersFunction } from '../../infra/kafka-consumer-function.ts';
 import type { OrdersStack } from '../../infra/orders-stack.ts';
 import { testApp } from './test-app.ts';
 
@@ -33,6 +34,38 @@ function ofType(template: Template, type: string) {
   );
 }
 
+/** Each of our functions' log group, by function logical id, with its DeletionPolicy. */
+function functionLogGroups(
+  template: Template,
+  ours: ReadonlySet<string>,
+): Map<string, string | undefined> {
+  const resources = template.toJSON().Resources as Record<
+    string,
+    {
+      Type: string;
+      DeletionPolicy?: string;
+      Properties: { LoggingConfig?: { LogGroup?: { Ref?: string } } };
+    }
+  >;
+  const groups = new Map<string, string | undefined>();
+  for (const id of ours) {
+    const ref = resources[id]?.Properties.LoggingConfig?.LogGroup?.Ref;
+    if (ref) groups.set(id, resources[ref]?.DeletionPolicy);
+  }
+  return groups;
+}
+
+/** Timeout of each HTTP function (behind the API), by logical id prefix. */
+function httpFunctionTimeouts(template: Template): number[] {
+  return ofType(template, 'AWS::Lambda::Function')
+    .filter((fn) =>
+      /Order HTTP API|Dead-letter admin API/.test(
+        String(fn.Properties.Description),
+      ),
+    )
+    .map((fn) => Number(fn.Properties.Timeout));
+}
+
 describe('the stack (dev, a new MSK Serverless cluster)', () => {
   let template: Template;
   /** Logical ids of our functions: the NodejsFunctions, not CDK's own helpers. */
@@ -49,6 +82,17 @@ describe('the stack (dev, a new MSK Serverless cluster)', () => {
         .filter((construct) => construct instanceof NodejsFunction)
         .map((fn) => stack.getLogicalId(fn.node.defaultChild as CfnElement)),
     );
+  });
+
+  it("deletes the functions' log groups with the stack, as it does the dev tables", () => {
+    const groups = functionLogGroups(template, ours);
+    expect(groups.size).toBe(ours.size);
+    expect(new Set(groups.values())).toEqual(new Set(['Delete']));
+  });
+
+  it("stops the HTTP functions before API Gateway's 30 s integration timeout", () => {
+    const timeouts = httpFunctionTimeouts(template);
+    expect(timeouts).toEqual([29, 29]);
   });
 
   it('creates an MSK Serverless cluster with IAM auth and every topic', () => {
@@ -410,6 +454,20 @@ describe('the stack (prod, an existing cluster, a JWT authorizer)', () => {
     built.app.synth();
     stack = built.stack;
     template = Template.fromStack(stack);
+  });
+
+  it("keeps the functions' log groups when the stack goes, as it keeps the tables", () => {
+    // The order and payment functions; the topic provisioner and the cluster lookup
+    // (custom resources) keep nothing worth keeping and delete theirs.
+    const business = new Set(
+      stack.node
+        .findAll()
+        .filter((construct) => construct instanceof OrdersFunction)
+        .map((fn) => stack.getLogicalId(fn.node.defaultChild as CfnElement)),
+    );
+    const groups = functionLogGroups(template, business);
+    expect(groups.size).toBe(7);
+    expect(new Set(groups.values())).toEqual(new Set(['Retain']));
   });
 
   it('creates no cluster and scopes Kafka permissions to the given one', () => {
