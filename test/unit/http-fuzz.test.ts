@@ -24,6 +24,11 @@ import {
 } from '../http-arbitraries.ts';
 import { fixedClock } from './domain/fixtures.ts';
 import {
+  importHttpModules,
+  type OrderApiModule,
+  type ReprocessorModule,
+} from './http-modules.ts';
+import {
   MemoryDeadLetters,
   MemoryOrders,
   MemoryPublisher,
@@ -36,8 +41,6 @@ import {
 const RUNS = Number(process.env.FUZZ_RUNS ?? 300);
 
 type Handler = (event: HttpEvent, context: Context) => Promise<HttpResult>;
-type OrderApiModule = typeof import('../../functions/order-api.ts');
-type ReprocessorModule = typeof import('../../functions/dlq-reprocessor.ts');
 
 let orderApi: OrderApiModule;
 let reprocessor: ReprocessorModule;
@@ -51,16 +54,7 @@ const context = {
 const logger = new Logger({ serviceName: 'fuzz', logLevel: 'SILENT' });
 
 beforeAll(async () => {
-  // The modules wire their real handlers at load; these values only let them load
-  // (nothing connects until a handler runs, and these tests never run those).
-  vi.stubEnv('KAFKA_BROKERS', '127.0.0.1:9');
-  vi.stubEnv('ORDERS_TABLE', 'orders');
-  vi.stubEnv('IDEMPOTENCY_TABLE', 'idempotency');
-  vi.stubEnv('DEAD_LETTERS_TABLE', 'dead-letters');
-  vi.stubEnv('POWERTOOLS_LOG_LEVEL', 'SILENT');
-  vi.stubEnv('POWERTOOLS_METRICS_DISABLED', 'true');
-  orderApi = await import('../../functions/order-api.ts');
-  reprocessor = await import('../../functions/dlq-reprocessor.ts');
+  ({ orderApi, reprocessor } = await importHttpModules());
 });
 
 afterAll(() => {

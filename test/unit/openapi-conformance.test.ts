@@ -33,6 +33,11 @@ import {
 } from '../http-arbitraries.ts';
 import { fixedClock } from './domain/fixtures.ts';
 import {
+  importHttpModules,
+  type OrderApiModule,
+  type ReprocessorModule,
+} from './http-modules.ts';
+import {
   MemoryDeadLetters,
   MemoryOrders,
   MemoryPublisher,
@@ -43,8 +48,8 @@ const RUNS = Number(process.env.FUZZ_RUNS ?? 200);
 
 type Handler = (event: HttpEvent, context: Context) => Promise<HttpResult>;
 
-let orderApi: typeof import('../../functions/order-api.ts');
-let reprocessor: typeof import('../../functions/dlq-reprocessor.ts');
+let orderApi: OrderApiModule;
+let reprocessor: ReprocessorModule;
 
 const document = buildOpenApiDocument();
 const context = {
@@ -55,15 +60,7 @@ const context = {
 const logger = new Logger({ serviceName: 'contract', logLevel: 'SILENT' });
 
 beforeAll(async () => {
-  // The modules wire their real handlers at load; these values only let them load.
-  vi.stubEnv('KAFKA_BROKERS', '127.0.0.1:9');
-  vi.stubEnv('ORDERS_TABLE', 'orders');
-  vi.stubEnv('IDEMPOTENCY_TABLE', 'idempotency');
-  vi.stubEnv('DEAD_LETTERS_TABLE', 'dead-letters');
-  vi.stubEnv('POWERTOOLS_LOG_LEVEL', 'SILENT');
-  vi.stubEnv('POWERTOOLS_METRICS_DISABLED', 'true');
-  orderApi = await import('../../functions/order-api.ts');
-  reprocessor = await import('../../functions/dlq-reprocessor.ts');
+  ({ orderApi, reprocessor } = await importHttpModules());
 });
 
 afterAll(() => {
