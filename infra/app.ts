@@ -2,9 +2,9 @@
  * The CDK app (`cdk.json` runs it with Node's TypeScript support: `node infra/app.ts`).
  * `-c stage=prod` selects the stage; `dev` is the default.
  */
-import { App, Validations } from 'aws-cdk-lib';
+import { App, type StackProps, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { stageConfig } from './config.ts';
+import { type StageConfig, stageConfig } from './config.ts';
 import { OrdersStack } from './orders-stack.ts';
 
 /**
@@ -13,9 +13,25 @@ import { OrdersStack } from './orders-stack.ts';
  */
 export function buildApp(app = new App()): { app: App; stack: OrdersStack } {
   const config = stageConfig((key) => app.node.tryGetContext(key));
-  const stack = new OrdersStack(app, `KafkaOrders-${config.stage}`, { config });
+  const stack = new OrdersStack(app, `KafkaOrders-${config.stage}`, {
+    config,
+    ...environment(config),
+  });
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
   return { app, stack };
+}
+
+/**
+ * The stage's account and region, else the CLI's when it found credentials (it sets
+ * `CDK_DEFAULT_ACCOUNT` then; without them it still sets a default region, which
+ * alone would bind ARNs to a region nobody chose). With neither the stack is
+ * environment-agnostic (infra/config.ts, env).
+ */
+function environment(config: StageConfig): Pick<StackProps, 'env'> {
+  if (config.env) return { env: config.env };
+  const account = process.env.CDK_DEFAULT_ACCOUNT;
+  const region = process.env.CDK_DEFAULT_REGION;
+  return account && region ? { env: { account, region } } : {};
 }
 
 if (import.meta.main) {

@@ -63,8 +63,30 @@ const EsmSettings = z.object({
 export const StageConfig = z.object({
   stage: z.string().regex(/^[a-z][a-z0-9-]{0,15}$/),
   kafka: z.object({
-    /** An existing MSK cluster (`-c mskClusterArn=...`); otherwise one is created. */
+    /**
+     * An existing MSK cluster (`-c mskClusterArn=...`); otherwise one is created. It
+     * needs `vpcId`, `subnetIds` and `securityGroupId` with it: the functions go into
+     * the cluster's network (infra/network.ts, ExistingNetwork).
+     */
     clusterArn: z.string().startsWith('arn:').optional(),
+    /** The existing cluster's VPC (`-c mskVpcId=vpc-...`). */
+    vpcId: z
+      .string()
+      .regex(/^vpc-[0-9a-f]{8,17}$/)
+      .optional(),
+    /**
+     * The subnets for the functions, in the existing cluster's VPC, with a route to
+     * DynamoDB (`-c mskSubnetIds=subnet-a,subnet-b`).
+     */
+    subnetIds: z
+      .array(z.string().regex(/^subnet-[0-9a-f]{8,17}$/))
+      .min(1)
+      .optional(),
+    /** The existing cluster's security group (`-c mskSecurityGroupId=sg-...`). */
+    securityGroupId: z
+      .string()
+      .regex(/^sg-[0-9a-f]{8,17}$/)
+      .optional(),
     /** `serverless` (MSK Serverless, IAM auth) or `provisioned` (2 brokers, IAM auth). */
     mode: z.enum(['serverless', 'provisioned']),
     /** Partitions of every topic, dead-letter topics included. */
@@ -78,6 +100,30 @@ export const StageConfig = z.object({
     /** At most 14 minutes for Kafka-triggered functions. */
     timeoutSeconds: z.number().int().min(1).max(840),
     logRetentionDays: z.number().int().min(1),
+    /**
+     * Concurrency set aside for the functions fed by Kafka, the orders stream and
+     * the schedule, so that a surge elsewhere in the account cannot starve them; and
+     * a cap on each. None by default: reserving takes from the account's unreserved
+     * pool, which AWS keeps at 100 or more, so a new account (often 10 in all)
+     * cannot reserve any
+     * (https://docs.aws.amazon.com/lambda/latest/dg/configuration-concurrency.html).
+     * A Kafka-fed function needs at least one per partition of each topic it reads
+     * (its mappings run one batch per partition at a time); the synth refuses less.
+     * The HTTP functions take none: a throttled integration is a 5xx from API
+     * Gateway, and the stage's throttle (`api.throttleRate`) answers 429 instead.
+     */
+    reservedConcurrency: z
+      .partialRecord(
+        z.enum([
+          'order-events',
+          'payment',
+          'dlq-reprocessor',
+          'outbox-relay',
+          'dlq-redrive',
+        ]),
+        z.number().int().min(1),
+      )
+      .optional(),
   }),
   api: z.object({
     /**
@@ -95,6 +141,26 @@ export const StageConfig = z.object({
     throttleRate: z.number().positive(),
     throttleBurst: z.number().int().positive(),
   }),
+  /**
+   * The AWS account and region to deploy to. Default: the CLI's
+   * (`CDK_DEFAULT_ACCOUNT`, `CDK_DEFAULT_REGION`); without either the stack is
+   * environment-agnostic. With them the VPC's AZs are looked up once and kept in
+   * `cdk.context.json` (commit it), so they never move between deploys.
+   */
+  env: z
+    .object({
+      account: z.string().regex(/^\d{12}$/),
+      region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/),
+    })
+    .optional(),
+  /**
+   * The new VPC's two or more AZs, pinned by name (e.g. `["eu-west-1a",
+   * "eu-west-1b"]`), in the stack's region. Not with an existing cluster.
+   */
+  availabilityZones: z
+    .array(z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d[a-z]$/))
+    .min(2)
+    .optional(),
   /** The reprocessor's schedule for due redrives, in minutes. */
   redriveEveryMinutes: z.number().int().min(1),
   /** An e-mail subscribed to the alarm topic. */
@@ -145,6 +211,7 @@ const CheckedStageConfig = StageConfig.superRefine((config, issues) => {
       message: `alarmEmail or alarmTopicArn is required in ${config.stage}; without either nobody hears the alarms`,
     });
   }
+  existingClusterChecks(config, issues);
   // docs/broker-outages.md, "The policy": the consumers' in-invocation waits alone
   // must cover the outage, as AWS does not document its retry pacing.
   const { esm, functions } = config;
@@ -172,6 +239,69 @@ const CheckedStageConfig = StageConfig.superRefine((config, issues) => {
     });
   }
 });
+
+/**
+ * An existing cluster brings its network: the VPC, the subnets for the functions and
+ * the cluster's security group are all required with it, and none without it.
+ */
+function existingClusterChecks(
+  config: StageConfig,
+  issues: z.RefinementCtx,
+): void {
+  const { kafka } = config;
+  const network = {
+    vpcId: kafka.vpcId,
+    subnetIds: kafka.subnetIds,
+    securityGroupId: kafka.securityGroupId,
+  };
+  const given = Object.keys(network).filter(
+    (key) => network[key as keyof typeof network] !== undefined,
+  );
+  if (kafka.clusterArn) {
+    const missing = Object.keys(network).filter((key) => !given.includes(key));
+    if (missing.length > 0) {
+      issues.addIssue({
+        code: 'custom',
+        path: ['kafka', missing[0] as string],
+        message: `an existing cluster (kafka.clusterArn) needs its network: ${missing.map((key) => `kafka.${key}`).join(', ')} missing (-c mskVpcId=vpc-... -c mskSubnetIds=subnet-a,subnet-b -c mskSecurityGroupId=sg-...; aws kafka describe-cluster-v2 --cluster-arn <arn> shows them)`,
+      });
+    }
+    if (config.availabilityZones) {
+      issues.addIssue({
+        code: 'custom',
+        path: ['availabilityZones'],
+        message:
+          "availabilityZones is for a new VPC; with an existing cluster the functions go into kafka.subnetIds, in those subnets' AZs",
+      });
+    }
+    const region = kafka.clusterArn.split(':')[3];
+    if (config.env && region !== config.env.region) {
+      issues.addIssue({
+        code: 'custom',
+        path: ['kafka', 'clusterArn'],
+        message: `the cluster is in ${region}, the stack in ${config.env.region}: Lambda reads an MSK cluster of its own region only`,
+      });
+    }
+  } else if (given.length > 0) {
+    issues.addIssue({
+      code: 'custom',
+      path: ['kafka', given[0] as string],
+      message: `${given.map((key) => `kafka.${key}`).join(', ')} only go with an existing cluster (kafka.clusterArn); a new cluster gets a new VPC`,
+    });
+  }
+  const zones = config.availabilityZones ?? [];
+  const region = config.env?.region;
+  const foreign = zones.filter(
+    (zone) => region !== undefined && zone.slice(0, -1) !== region,
+  );
+  if (foreign.length > 0) {
+    issues.addIssue({
+      code: 'custom',
+      path: ['availabilityZones'],
+      message: `${foreign.join(', ')} not in the stack's region ${region}`,
+    });
+  }
+}
 
 /** The defaults of each stage; `cdk.json` context `stages.<stage>` overrides them. */
 export const STAGE_DEFAULTS: Readonly<
@@ -240,7 +370,6 @@ export function stageConfig(context: (key: string) => unknown): StageConfig {
   const overrides = (
     context('stages') as Record<string, unknown> | undefined
   )?.[stage] as Partial<StageConfig> | undefined;
-  const clusterArn = context('mskClusterArn');
   const merged = {
     ...defaults,
     ...overrides,
@@ -248,7 +377,7 @@ export function stageConfig(context: (key: string) => unknown): StageConfig {
     kafka: {
       ...defaults?.kafka,
       ...overrides?.kafka,
-      ...(typeof clusterArn === 'string' ? { clusterArn } : {}),
+      ...existingClusterContext(context),
     },
     esm: { ...defaults?.esm, ...overrides?.esm },
     functions: { ...defaults?.functions, ...overrides?.functions },
@@ -261,6 +390,37 @@ export function stageConfig(context: (key: string) => unknown): StageConfig {
     );
   }
   return result.data;
+}
+
+/**
+ * The existing cluster and its network from `-c` context: `mskClusterArn`,
+ * `mskVpcId`, `mskSubnetIds` (comma-separated, or a list in cdk.json) and
+ * `mskSecurityGroupId`.
+ */
+function existingClusterContext(
+  context: (key: string) => unknown,
+): Partial<StageConfig['kafka']> {
+  const text = (key: string) => {
+    const value = context(key);
+    return typeof value === 'string' && value !== '' ? value : undefined;
+  };
+  const subnets = context('mskSubnetIds');
+  const subnetIds =
+    typeof subnets === 'string'
+      ? subnets
+          .split(',')
+          .map((id) => id.trim())
+          .filter((id) => id !== '')
+      : subnets;
+  const given = {
+    clusterArn: text('mskClusterArn'),
+    vpcId: text('mskVpcId'),
+    subnetIds,
+    securityGroupId: text('mskSecurityGroupId'),
+  };
+  return Object.fromEntries(
+    Object.entries(given).filter(([, value]) => value !== undefined),
+  );
 }
 
 /**

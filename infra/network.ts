@@ -1,8 +1,9 @@
 /**
  * The network: one VPC with isolated subnets, the security groups of the Kafka
- * cluster and of the functions, free gateway endpoints and VPC flow logs.
+ * cluster and of the functions, free gateway endpoints and VPC flow logs; or, with an
+ * existing cluster, that cluster's VPC, subnets and security group.
  */
-import { RemovalPolicy } from 'aws-cdk-lib';
+import { Fn, RemovalPolicy } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
@@ -10,12 +11,44 @@ import { Construct } from 'constructs';
 /** MSK brokers' port for SASL/IAM clients (TLS). */
 export const MSK_IAM_PORT = 9098;
 
+/**
+ * The network of an existing MSK cluster, where the functions go instead of a new VPC
+ * (`aws kafka describe-cluster-v2 --cluster-arn <arn>` shows the cluster's subnets and
+ * security groups).
+ */
+export interface ExistingNetwork {
+  /** The cluster's VPC. */
+  readonly vpcId: string;
+  /**
+   * The subnets for the functions: in the cluster's VPC, with a route to DynamoDB (a
+   * gateway endpoint or a NAT gateway), ideally in two or more AZs.
+   */
+  readonly subnetIds: readonly string[];
+  /**
+   * The cluster's security group. The stack adds one ingress rule to it: port 9098
+   * from the functions' new security group. The event source mappings' network
+   * interfaces use this group too, so it must already allow 9098 from itself, as AWS
+   * requires of any MSK cluster that Lambda reads
+   * (https://docs.aws.amazon.com/lambda/latest/dg/with-msk-cluster-network.html).
+   */
+  readonly clusterSecurityGroupId: string;
+}
+
 /** Options of {@link Network}; all have defaults. */
 export interface NetworkProps {
   /** How long VPC flow logs are kept. Default: one month. */
   readonly flowLogRetention?: logs.RetentionDays;
   /** What happens to the flow-log group when the stack goes. Default: destroy. */
   readonly removalPolicy?: RemovalPolicy;
+  /**
+   * The AZs of the new VPC, pinned (e.g. `['eu-west-1a', 'eu-west-1b']`). Default:
+   * the first two of the stack's region, which an environment-specific stack looks
+   * up once and keeps in `cdk.context.json`; an environment-agnostic one leaves them
+   * to `Fn::GetAZs` at deploy time.
+   */
+  readonly availabilityZones?: readonly string[];
+  /** Use an existing cluster's network: no VPC is created. */
+  readonly existing?: ExistingNetwork;
 }
 
 /**
@@ -48,15 +81,25 @@ export interface NetworkProps {
  */
 export class Network extends Construct {
   readonly vpc: ec2.IVpc;
-  /** Where the cluster and the functions go: the isolated subnets. */
-  readonly subnets: ec2.SubnetSelection = {
-    subnetType: ec2.SubnetType.PRIVATE_ISOLATED,
-  };
-  readonly clusterSecurityGroup: ec2.SecurityGroup;
+  /**
+   * Where the cluster and the functions go: the new VPC's isolated subnets, or the
+   * given subnets of an existing cluster's VPC.
+   */
+  readonly subnets: ec2.SubnetSelection;
+  readonly clusterSecurityGroup: ec2.ISecurityGroup;
   readonly functionSecurityGroup: ec2.SecurityGroup;
 
   constructor(scope: Construct, id: string, props: NetworkProps = {}) {
     super(scope, id);
+    if (props.existing) {
+      const existing = useExisting(this, props.existing);
+      this.vpc = existing.vpc;
+      this.subnets = existing.subnets;
+      this.clusterSecurityGroup = existing.clusterSecurityGroup;
+      this.functionSecurityGroup = existing.functionSecurityGroup;
+      return;
+    }
+    this.subnets = { subnetType: ec2.SubnetType.PRIVATE_ISOLATED };
 
     // AwsSolutions-VPC7: flow logs, kept a bounded time.
     const flowLogGroup = new logs.LogGroup(this, 'FlowLogs', {
@@ -65,9 +108,10 @@ export class Network extends Construct {
     });
 
     const vpc = new ec2.Vpc(this, 'Vpc', {
-      // An environment-agnostic stack gets 2 AZ tokens: enough for MSK Serverless,
-      // which wants subnets in at least 2 AZs.
-      maxAzs: 2,
+      // Two AZs: enough for MSK Serverless, which wants subnets in at least 2 AZs.
+      ...(props.availabilityZones
+        ? { availabilityZones: [...props.availabilityZones] }
+        : { maxAzs: 2 }),
       natGateways: 0,
       subnetConfiguration: [
         {
@@ -96,33 +140,86 @@ export class Network extends Construct {
       // the ESM's ENIs in this group may need HTTPS to AWS APIs.
       allowAllOutbound: true,
     });
-    this.functionSecurityGroup = new ec2.SecurityGroup(this, 'FunctionSg', {
+    this.functionSecurityGroup = functionSecurityGroup(
+      this,
       vpc,
-      description:
-        'Lambda functions: out to Kafka and to the gateway endpoints',
-      allowAllOutbound: false,
-    });
-
-    const kafka = ec2.Port.tcp(MSK_IAM_PORT);
-    this.functionSecurityGroup.connections.allowTo(
       this.clusterSecurityGroup,
-      kafka,
-      'Functions to Kafka (SASL/IAM)',
     );
     // The event source mappings' ENIs use the cluster's own security groups.
     // Ingress only: the group's outbound is open already.
     this.clusterSecurityGroup.addIngressRule(
       this.clusterSecurityGroup,
-      kafka,
+      ec2.Port.tcp(MSK_IAM_PORT),
       'Event source mappings to Kafka (SASL/IAM)',
     );
-    // Gateway endpoints have no fixed addresses in the template (their prefix lists
-    // are per region), so HTTPS is allowed to any address; with isolated subnets
-    // only the DynamoDB and S3 endpoints answer.
-    this.functionSecurityGroup.addEgressRule(
-      ec2.Peer.anyIpv4(),
-      ec2.Port.tcp(443),
-      'HTTPS to DynamoDB and S3 gateway endpoints',
-    );
   }
+}
+
+/**
+ * The functions' security group: out to the cluster on 9098 (which adds the matching
+ * ingress rule to the cluster's group) and to HTTPS. Gateway endpoints have no fixed
+ * addresses in the template (their prefix lists are per region), so HTTPS is allowed
+ * to any address; with isolated subnets only the DynamoDB and S3 endpoints answer.
+ */
+function functionSecurityGroup(
+  scope: Construct,
+  vpc: ec2.IVpc,
+  cluster: ec2.ISecurityGroup,
+): ec2.SecurityGroup {
+  const group = new ec2.SecurityGroup(scope, 'FunctionSg', {
+    vpc,
+    description: 'Lambda functions: out to Kafka and to the gateway endpoints',
+    allowAllOutbound: false,
+  });
+  group.connections.allowTo(
+    cluster,
+    ec2.Port.tcp(MSK_IAM_PORT),
+    'Functions to Kafka (SASL/IAM)',
+  );
+  group.addEgressRule(
+    ec2.Peer.anyIpv4(),
+    ec2.Port.tcp(443),
+    'HTTPS to DynamoDB and S3 gateway endpoints',
+  );
+  return group;
+}
+
+/**
+ * An existing cluster's network, imported by id: nothing of it is created or changed
+ * but one ingress rule on the cluster's group (9098 from the functions' new group).
+ */
+function useExisting(
+  scope: Construct,
+  existing: ExistingNetwork,
+): Pick<
+  Network,
+  'vpc' | 'subnets' | 'clusterSecurityGroup' | 'functionSecurityGroup'
+> {
+  if (existing.subnetIds.length === 0) {
+    throw new Error('an existing network needs at least one subnet');
+  }
+  // The subnets are given as a list, so the VPC's AZs are never read; Fn::GetAZs
+  // satisfies fromVpcAttributes without naming any.
+  const vpc = ec2.Vpc.fromVpcAttributes(scope, 'Vpc', {
+    vpcId: existing.vpcId,
+    availabilityZones: Fn.getAzs(),
+  });
+  const subnets = existing.subnetIds.map((subnetId) =>
+    ec2.Subnet.fromSubnetId(scope, subnetId, subnetId),
+  );
+  const clusterSecurityGroup = ec2.SecurityGroup.fromSecurityGroupId(
+    scope,
+    'ClusterSg',
+    existing.clusterSecurityGroupId,
+  );
+  return {
+    vpc,
+    subnets: { subnets },
+    clusterSecurityGroup,
+    functionSecurityGroup: functionSecurityGroup(
+      scope,
+      vpc,
+      clusterSecurityGroup,
+    ),
+  };
 }

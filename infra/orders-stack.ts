@@ -97,7 +97,24 @@ export class OrdersStack extends Stack {
     });
     this.config = config;
 
-    const network = new Network(this, 'Network');
+    const { kafka } = config;
+    const network = new Network(this, 'Network', {
+      ...(kafka.clusterArn &&
+      kafka.vpcId &&
+      kafka.subnetIds &&
+      kafka.securityGroupId
+        ? {
+            existing: {
+              vpcId: kafka.vpcId,
+              subnetIds: kafka.subnetIds,
+              clusterSecurityGroupId: kafka.securityGroupId,
+            },
+          }
+        : {}),
+      ...(config.availabilityZones
+        ? { availabilityZones: config.availabilityZones }
+        : {}),
+    });
     const cluster = new KafkaCluster(this, 'Kafka', {
       network,
       config: config.kafka,
@@ -376,6 +393,15 @@ export class OrdersStack extends Stack {
       ...(config.alarmTopicArn ? { alarmTopicArn: config.alarmTopicArn } : {}),
     });
 
+    this.reserveConcurrency(
+      new Map([
+        ['order-events', { fn: orderEvents.fn, topics: orderEvents.topics }],
+        ['payment', { fn: payment.fn, topics: payment.topics }],
+        ['dlq-reprocessor', { fn: reprocessor.fn, topics: reprocessor.topics }],
+        ['outbox-relay', { fn: outboxRelay, topics: [] }],
+        ['dlq-redrive', { fn: redrive, topics: [] }],
+      ]),
+    );
     this.acknowledgeFindings([reprocessor.fn, redrive, admin]);
 
     new CfnOutput(this, 'ApiUrl', {
@@ -399,6 +425,36 @@ export class OrdersStack extends Stack {
       description:
         'Every alarm notifies this SNS topic (alarmEmail subscribes to it; alarmTopicArn when set)',
     });
+  }
+
+  /**
+   * `functions.reservedConcurrency` of the stage, each refused below what the
+   * function's Kafka mappings may run at once: one batch per partition of each topic,
+   * at most 5 per poller (docs/aws-kafka-esm.md, Ordering and concurrency). Below
+   * that Lambda throttles the mappings and cuts their pollers.
+   */
+  private reserveConcurrency(
+    functions: ReadonlyMap<
+      string,
+      { fn: lambda.Function; topics: readonly string[] }
+    >,
+  ): void {
+    const { reservedConcurrency = {} } = this.config.functions;
+    const { partitions } = this.config.kafka;
+    const perTopic = Math.min(partitions, this.config.esm.maximumPollers * 5);
+    for (const [name, reserved] of Object.entries(reservedConcurrency)) {
+      const target = functions.get(name);
+      if (!target || reserved === undefined) continue;
+      const needed = Math.max(1, target.topics.length * perTopic);
+      if (reserved < needed) {
+        throw new Error(
+          `functions.reservedConcurrency.${name} is ${reserved}, under the ${needed} invocations its mappings may run at once (${target.topics.length} topics x ${perTopic} partitions): raise it or leave it out`,
+        );
+      }
+      (
+        target.fn.node.defaultChild as lambda.CfnFunction
+      ).reservedConcurrentExecutions = reserved;
+    }
   }
 
   /**

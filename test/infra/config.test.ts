@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { STAGE_DEFAULTS, stageConfig } from '../../infra/config.ts';
+import { EXISTING_CLUSTER } from '../../infra/variants.ts';
 
 const context =
   (values: Record<string, unknown>) =>
@@ -32,6 +33,7 @@ describe('stageConfig', () => {
     const config = stageConfig(
       context({
         stage: 'prod',
+        ...EXISTING_CLUSTER,
         mskClusterArn: 'arn:aws:kafka:eu-west-1:1:cluster/c/u',
         stages: {
           prod: { ...PROD_SECURED, esm: { batchSize: 500 } },
@@ -252,5 +254,140 @@ describe('stageConfig: prod is secured and watched', () => {
         context({ stages: { dev: { api: { publicOrderRoutes: false } } } }),
       );
     expect(bad).toThrow(/required in dev.*\(at api\.jwt\)$/);
+  });
+});
+
+describe('stageConfig: an existing cluster and its network', () => {
+  it('takes the network from -c context, the subnets comma-separated', () => {
+    // Act
+    const { kafka } = stageConfig(context({ ...EXISTING_CLUSTER }));
+
+    // Assess
+    expect(kafka).toMatchObject({
+      clusterArn: EXISTING_CLUSTER.mskClusterArn,
+      vpcId: EXISTING_CLUSTER.mskVpcId,
+      subnetIds: EXISTING_CLUSTER.mskSubnetIds.split(','),
+      securityGroupId: EXISTING_CLUSTER.mskSecurityGroupId,
+    });
+  });
+
+  it('takes the network from stages.<stage>.kafka in cdk.json too', () => {
+    const kafka = {
+      clusterArn: EXISTING_CLUSTER.mskClusterArn,
+      vpcId: EXISTING_CLUSTER.mskVpcId,
+      subnetIds: ['subnet-0a1b2c3d4e5f60711'],
+      securityGroupId: EXISTING_CLUSTER.mskSecurityGroupId,
+    };
+    expect(stageConfig(context({ stages: { dev: { kafka } } })).kafka).toEqual(
+      expect.objectContaining(kafka),
+    );
+  });
+
+  it.each(['mskVpcId', 'mskSubnetIds', 'mskSecurityGroupId'] as const)(
+    'refuses an existing cluster without %s, in one line naming what is missing',
+    (left) => {
+      // Prepare
+      const given: Record<string, unknown> = { ...EXISTING_CLUSTER };
+      delete given[left];
+      const setting = {
+        mskVpcId: 'kafka.vpcId',
+        mskSubnetIds: 'kafka.subnetIds',
+        mskSecurityGroupId: 'kafka.securityGroupId',
+      }[left];
+
+      // Act
+      const read = () => stageConfig(context(given));
+
+      // Assess
+      expect(read).toThrow(
+        new RegExp(
+          `^invalid configuration for stage dev: an existing cluster \\(kafka\\.clusterArn\\) needs its network: ${setting.replace('.', '\\.')} missing [^\\n]*$`,
+        ),
+      );
+    },
+  );
+
+  it('refuses a network without an existing cluster', () => {
+    const { mskClusterArn: _, ...network } = EXISTING_CLUSTER;
+    expect(() => stageConfig(context(network))).toThrow(
+      /kafka\.vpcId, kafka\.subnetIds, kafka\.securityGroupId only go with an existing cluster/,
+    );
+  });
+
+  it('refuses ids that are not subnet, VPC or security group ids', () => {
+    expect(() =>
+      stageConfig(
+        context({ ...EXISTING_CLUSTER, mskSubnetIds: 'sg-1234abcd' }),
+      ),
+    ).toThrow(/at kafka\.subnetIds\.0/);
+  });
+
+  it('refuses a cluster in another region than the stack', () => {
+    expect(() =>
+      stageConfig(
+        context({
+          ...EXISTING_CLUSTER,
+          stages: {
+            dev: { env: { account: '111122223333', region: 'us-east-1' } },
+          },
+        }),
+      ),
+    ).toThrow(/the cluster is in eu-west-1, the stack in us-east-1/);
+  });
+});
+
+describe('stageConfig: account, region and AZs', () => {
+  it('pins the AZs of a new VPC', () => {
+    const config = stageConfig(
+      context({
+        stages: {
+          dev: {
+            env: { account: '111122223333', region: 'eu-west-1' },
+            availabilityZones: ['eu-west-1a', 'eu-west-1c'],
+          },
+        },
+      }),
+    );
+    expect(config.availabilityZones).toEqual(['eu-west-1a', 'eu-west-1c']);
+  });
+
+  it('refuses AZs of another region, a single AZ, and AZs with an existing cluster', () => {
+    const env = { account: '111122223333', region: 'eu-west-1' };
+    expect(() =>
+      stageConfig(
+        context({
+          stages: {
+            dev: { env, availabilityZones: ['eu-west-1a', 'us-east-1b'] },
+          },
+        }),
+      ),
+    ).toThrow(/us-east-1b not in the stack's region eu-west-1/);
+    expect(() =>
+      stageConfig(
+        context({ stages: { dev: { availabilityZones: ['eu-west-1a'] } } }),
+      ),
+    ).toThrow(/at availabilityZones/);
+    expect(() =>
+      stageConfig(
+        context({
+          ...EXISTING_CLUSTER,
+          stages: { dev: { availabilityZones: ['eu-west-1a', 'eu-west-1b'] } },
+        }),
+      ),
+    ).toThrow(/availabilityZones is for a new VPC/);
+  });
+});
+
+describe('stageConfig: reserved concurrency', () => {
+  it('refuses it for the HTTP functions, whose throttles API Gateway answers 5xx', () => {
+    expect(() =>
+      stageConfig(
+        context({
+          stages: {
+            dev: { functions: { reservedConcurrency: { 'order-api': 5 } } },
+          },
+        }),
+      ),
+    ).toThrow(/Unrecognized key: "order-api" \(at functions\.reservedConcurrency\)/);
   });
 });

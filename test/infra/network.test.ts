@@ -13,7 +13,7 @@ function build(props?: ConstructorParameters<typeof Network>[2]) {
     stack,
     network,
     template: Template.fromStack(stack),
-    id: (group: ec2.SecurityGroup) =>
+    id: (group: ec2.ISecurityGroup) =>
       stack.getLogicalId(group.node.defaultChild as CfnElement),
   };
 }

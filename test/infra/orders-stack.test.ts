@@ -12,6 +12,7 @@ import { guaranteedOutageSeconds } from '../../functions/domain/outage-policy.ts
 import { buildApp } from '../../infra/app.ts';
 import { OrdersFunction } from '../../infra/kafka-consumer-function.ts';
 import type { OrdersStack } from '../../infra/orders-stack.ts';
+import { EXISTING_CLUSTER } from '../../infra/variants.ts';
 import { testApp } from './test-app.ts';
 
 /** The topics a customer waits on after an API call (infra/orders-stack.ts). */
@@ -437,6 +438,7 @@ describe('the stack (prod, an existing cluster, a JWT authorizer)', () => {
     const built = buildApp(
       testApp({
         stage: 'prod',
+        ...EXISTING_CLUSTER,
         mskClusterArn: clusterArn,
         stages: {
           prod: {
