@@ -388,6 +388,8 @@ describe('stageConfig: reserved concurrency', () => {
           },
         }),
       ),
-    ).toThrow(/Unrecognized key: "order-api" \(at functions\.reservedConcurrency\)/);
+    ).toThrow(
+      /Unrecognized key: "order-api" \(at functions\.reservedConcurrency\)/,
+    );
   });
 });
