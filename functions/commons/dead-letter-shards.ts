@@ -94,22 +94,18 @@ export interface ShardRead<T extends IndexEntry> {
 export type ShardOrder = 'newest' | 'oldest';
 
 /**
- * Orders two letters: by `sortAt`, then by id as DynamoDB orders equal sort keys
- * (UTF-8 bytes), so that ties come out the same way on every page.
+ * Orders two letters by `sortAt` alone. DynamoDB does not document the order of equal
+ * sort keys within a partition, so the merge keeps each shard's own order and breaks
+ * a tie between shards by the lower shard number: the same order on every page.
  */
 function compare(order: ShardOrder, a: IndexEntry, b: IndexEntry): number {
-  const byTime =
-    a.sortAt < b.sortAt ? -1 : a.sortAt > b.sortAt ? 1 : byBytes(a.id, b.id);
+  const byTime = a.sortAt < b.sortAt ? -1 : a.sortAt > b.sortAt ? 1 : 0;
   return order === 'oldest' ? byTime : -byTime;
 }
 
-function byBytes(a: string, b: string): number {
-  return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
-}
-
 /**
- * Merges what each shard read into one page of at most `limit` letters in `order`,
- * and says where each shard continues: after the last letter taken from it, not after
+ * Merges what each shard read into one page of at most `limit` letters in `order`
+ * (by `sortAt`; equal times by shard number, then in the shard's own order), and says where each shard continues: after the last letter taken from it, not after
  * what it read ahead. A shard whose read ran out before the shard did (a topic filter
  * at its page budget) may hold letters not read yet: the page stops before any letter
  * that one could precede, and that shard continues from where its read stopped.
@@ -132,6 +128,7 @@ export function mergeShards<T extends IndexEntry>(
       const head = read.items[taken[shard] ?? 0];
       const current =
         best === undefined ? undefined : reads[best]?.items[taken[best] ?? 0];
+      // Strictly before: of equal times, the lower shard's comes first.
       if (head && (!current || compare(order, head, current) < 0)) {
         best = shard;
       }
