@@ -49,12 +49,23 @@ export const TABLES = {
     partitionKey: 'pk',
     sortKey: 'sk',
   },
-  /** Dead letters by id; `byStatus` finds what is due (`status`, `sortAt`). */
+  /**
+   * Dead letters by id; `byStatusShard` lists them by status and finds what is due
+   * (`statusShard` = `<status>#<shard>`, `sortAt`). Sharded so that one status is
+   * not one hot index partition: docs/dead-letter-index.md, which also says how a
+   * table created with the former `byStatus` index moves to this one.
+   */
   deadLetters: {
     id: 'DeadLetters',
     envVar: 'DEAD_LETTERS_TABLE',
     partitionKey: 'id',
-    indexes: [{ name: 'byStatus', partitionKey: 'status', sortKey: 'sortAt' }],
+    indexes: [
+      {
+        name: 'byStatusShard',
+        partitionKey: 'statusShard',
+        sortKey: 'sortAt',
+      },
+    ],
   },
   /** Powertools idempotency records for `Idempotency-Key` (expire after 24 h). */
   idempotency: {

@@ -176,6 +176,7 @@ const queryValue = fc.oneof(
     base64url('{"id":"x"}'),
     base64url(`{"id":"${'x'.repeat(3_000)}"}`),
     base64url('{"id":"x","status":"PARKED","sortAt":""}'),
+    base64url(`{"status":"PARKED","after":[["","x"]${',null'.repeat(7)}]}`),
     base64url('{"__proto__":"x"}'),
     base64url('[1]'),
     'not-a-cursor',

@@ -1,8 +1,11 @@
 /**
  * Dead letters in DynamoDB (docs/domain.md section 7), one item per letter keyed by
- * `id`, its fields as attributes, plus `sortAt` for the `byStatus` index (`status`,
- * `sortAt`): the `redriveAt` of a SCHEDULED letter, so "due" is a key range, and the
- * `failedAt` of any other, so lists come newest first. Every write maintains it.
+ * `id`, its fields as attributes, plus the keys of the `byStatusShard` index
+ * (docs/dead-letter-index.md): `statusShard`, `<status>#<shard of the id>`, and
+ * `sortAt`, the `redriveAt` of a SCHEDULED letter, so "due" is a key range, and the
+ * `failedAt` of any other, so lists come newest first. Every write that sets the
+ * status maintains both. A list of one status reads every shard and merges them
+ * (`#commons/dead-letter-shards.ts`).
  *
  * Nothing is ever deleted, and the original record is never written after `save`: a
  * transition only changes the status and appends to `history` (a corrected value lives
@@ -33,7 +36,19 @@ import {
   type DeadLetterAction,
   DeadLetterStatus,
 } from '#domain/dead-letter.ts';
-import { TABLES } from '#infra/tables.ts';
+import type { TABLES } from '#infra/tables.ts';
+import {
+  decodeShardCursor,
+  encodeShardCursor,
+  firstPositions,
+  type IndexEntry,
+  mergeShards,
+  type ShardPosition,
+  type ShardRead,
+  STATUS_SHARDS,
+  statusShardKey,
+  statusShardOf,
+} from './dead-letter-shards.ts';
 import { callStore, toStoreError } from './dynamodb.ts';
 
 /** The letter is not in a status that allows the transition (e.g. redriving a DISCARDED one). */
@@ -124,9 +139,29 @@ export interface DeadLetterRepository {
   linkRedrive(from: string, to: string): Promise<void>;
 }
 
-const INDEX = TABLES.deadLetters.indexes[0].name;
-/** Pages read per list call at most, so a rare topic filter cannot scan forever. */
+const INDEX =
+  'byStatusShard' satisfies (typeof TABLES.deadLetters.indexes)[number]['name'];
+/**
+ * Pages read per list call at most (per shard when listing a status), so a rare topic
+ * filter cannot scan forever.
+ */
 const MAX_PAGES = 10;
+
+/** A stored item, as the index keys it (they are strings: infra/tables.ts). */
+type IndexedItem = Record<string, unknown> & IndexEntry;
+
+function indexed(items: readonly Record<string, unknown>[]): IndexedItem[] {
+  return items.map((item) => {
+    if (typeof item.id !== 'string' || typeof item.sortAt !== 'string') {
+      throw new TypeError('an index item without a string id and sortAt');
+    }
+    return item as IndexedItem;
+  });
+}
+
+function entryOf(key: Record<string, unknown> | undefined): IndexEntry | null {
+  return key ? (indexed([key])[0] ?? null) : null;
+}
 
 /**
  * A key as a cursor carries it: string values DynamoDB takes as keys. An empty one, or
@@ -149,11 +184,8 @@ function encodeCursor(key: Record<string, unknown>): string {
   return Buffer.from(JSON.stringify(key)).toString('base64url');
 }
 
-function decodeCursor(
-  cursor: string,
-  expected: readonly string[],
-  status: DeadLetterStatus | undefined,
-): Record<string, string> {
+/** The start key of a cursor of the unfiltered list (a table scan, keyed by id). */
+function decodeScanCursor(cursor: string): Record<string, string> {
   let key: Record<string, string>;
   try {
     key = StringKey.parse(
@@ -164,11 +196,7 @@ function decodeCursor(
       cause: error,
     });
   }
-  const names = Object.keys(key).sort();
-  if (
-    names.join() !== [...expected].sort().join() ||
-    (status !== undefined && key.status !== status)
-  ) {
+  if (Object.keys(key).join() !== 'id') {
     throw new InvalidCursorError(
       'the cursor belongs to another query; start again without it',
     );
@@ -189,6 +217,127 @@ export function createDeadLetterRepository(
   db: DynamoDBDocumentClient,
   tableName: string,
 ): DeadLetterRepository {
+  type Filter = Pick<
+    QueryCommandInput,
+    | 'FilterExpression'
+    | 'ExpressionAttributeNames'
+    | 'ExpressionAttributeValues'
+  >;
+
+  /** Every status, in no particular order: a scan by id. */
+  async function scan(
+    limit: number,
+    cursor: string | null | undefined,
+    filter: Filter | undefined,
+  ): Promise<DeadLetterPage> {
+    let start: Record<string, unknown> | undefined = cursor
+      ? decodeScanCursor(cursor)
+      : undefined;
+    const items: Record<string, unknown>[] = [];
+    for (let page = 0; page < MAX_PAGES && items.length < limit; page++) {
+      const remaining = limit - items.length;
+      // Limit counts items read before the filter: read more when filtering.
+      const pageLimit = filter ? Math.max(remaining, 100) : remaining;
+      const result = await callStore('deadLetters.list', () =>
+        db.send(
+          new ScanCommand({
+            TableName: tableName,
+            Limit: pageLimit,
+            ExclusiveStartKey: start,
+            ConsistentRead: true,
+            ...filter,
+          }),
+        ),
+      );
+      const found = result.Items ?? [];
+      start = result.LastEvaluatedKey;
+      if (found.length > remaining) {
+        // Read past the page: continue after the last item returned.
+        items.push(...found.slice(0, remaining));
+        start = { id: items.at(-1)?.id };
+      } else {
+        items.push(...found);
+      }
+      if (!start) break;
+    }
+    return {
+      items: items.map(fromItem),
+      cursor: start ? encodeCursor(start) : null,
+    };
+  }
+
+  /** Up to `limit` letters of one shard of `status`, newest first, from `from`. */
+  async function readShard(
+    status: DeadLetterStatus,
+    shard: number,
+    from: ShardPosition,
+    limit: number,
+    filter: Filter | undefined,
+  ): Promise<ShardRead<IndexedItem>> {
+    if (from === 'done') return { from, items: [], next: null };
+    const statusShard = statusShardKey(status, shard);
+    let start: Record<string, unknown> | undefined =
+      from === 'start' ? undefined : { ...from, statusShard };
+    const items: IndexedItem[] = [];
+    for (let page = 0; page < MAX_PAGES && items.length < limit; page++) {
+      const remaining = limit - items.length;
+      const result = await callStore('deadLetters.list', () =>
+        db.send(
+          new QueryCommand({
+            TableName: tableName,
+            IndexName: INDEX,
+            KeyConditionExpression: 'statusShard = :statusShard',
+            ScanIndexForward: false,
+            // Limit counts items read before the filter: read more when filtering.
+            Limit: filter ? Math.max(remaining, 100) : remaining,
+            ExclusiveStartKey: start,
+            ...filter,
+            ExpressionAttributeValues: {
+              ...filter?.ExpressionAttributeValues,
+              ':statusShard': statusShard,
+            },
+          } satisfies QueryCommandInput),
+        ),
+      );
+      items.push(...indexed(result.Items ?? []));
+      start = result.LastEvaluatedKey;
+      if (!start) break;
+    }
+    return { from, items, next: entryOf(start) };
+  }
+
+  /** Up to `limit` due letters of one shard, most overdue first. */
+  async function readDue(
+    shard: number,
+    now: Date,
+    limit: number,
+  ): Promise<ShardRead<IndexedItem>> {
+    const items: IndexedItem[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const result = await callStore('deadLetters.listDue', () =>
+        db.send(
+          new QueryCommand({
+            TableName: tableName,
+            IndexName: INDEX,
+            KeyConditionExpression:
+              'statusShard = :statusShard AND sortAt <= :now',
+            ExpressionAttributeValues: {
+              ':statusShard': statusShardKey('SCHEDULED', shard),
+              ':now': now.toISOString(),
+            },
+            ScanIndexForward: true,
+            Limit: limit - items.length,
+            ExclusiveStartKey: start,
+          }),
+        ),
+      );
+      items.push(...indexed(result.Items ?? []));
+      start = result.LastEvaluatedKey;
+    } while (start && items.length < limit);
+    return { from: 'start', items, next: entryOf(start) };
+  }
+
   return {
     async save(letter) {
       // redrivenTo is a string set, which DynamoDB cannot store empty: linkRedrive
@@ -211,6 +360,7 @@ export function createDeadLetterRepository(
             TableName: tableName,
             Item: {
               ...stored,
+              statusShard: statusShardOf(stored.status, stored.id),
               sortAt:
                 stored.status === 'SCHEDULED'
                   ? stored.redriveAt
@@ -243,10 +393,6 @@ export function createDeadLetterRepository(
       if (!Number.isInteger(limit) || limit < 1 || limit > 1000) {
         throw new RangeError(`limit must be 1-1000, got ${limit}`);
       }
-      const keyNames = status ? ['id', 'status', 'sortAt'] : ['id'];
-      let start: Record<string, unknown> | undefined = cursor
-        ? decodeCursor(cursor, keyNames, status)
-        : undefined;
       const filter = topic
         ? {
             FilterExpression: '#original.#topic = :topic',
@@ -257,87 +403,38 @@ export function createDeadLetterRepository(
             ExpressionAttributeValues: { ':topic': topic },
           }
         : undefined;
-      const items: Record<string, unknown>[] = [];
-      for (let page = 0; page < MAX_PAGES && items.length < limit; page++) {
-        const remaining = limit - items.length;
-        // Limit counts items read before the filter: read more when filtering.
-        const pageLimit = filter ? Math.max(remaining, 100) : remaining;
-        const result = await callStore('deadLetters.list', () =>
-          status
-            ? db.send(
-                new QueryCommand({
-                  TableName: tableName,
-                  IndexName: INDEX,
-                  KeyConditionExpression: '#status = :status',
-                  ScanIndexForward: false,
-                  Limit: pageLimit,
-                  ExclusiveStartKey: start,
-                  ...filter,
-                  ExpressionAttributeNames: {
-                    ...filter?.ExpressionAttributeNames,
-                    '#status': 'status',
-                  },
-                  ExpressionAttributeValues: {
-                    ...filter?.ExpressionAttributeValues,
-                    ':status': status,
-                  },
-                } satisfies QueryCommandInput),
-              )
-            : db.send(
-                new ScanCommand({
-                  TableName: tableName,
-                  Limit: pageLimit,
-                  ExclusiveStartKey: start,
-                  ConsistentRead: true,
-                  ...filter,
-                }),
-              ),
+      if (!status) return scan(limit, cursor, filter);
+      const from = cursor
+        ? decodeShardCursor(cursor, status)
+        : firstPositions();
+      if (!from) {
+        throw new InvalidCursorError(
+          'the cursor is not one this API returned for this status; start again without it',
         );
-        const found = result.Items ?? [];
-        start = result.LastEvaluatedKey;
-        if (found.length > remaining) {
-          // Read past the page: continue after the last item returned.
-          items.push(...found.slice(0, remaining));
-          const last = items.at(-1) ?? {};
-          start = Object.fromEntries(
-            keyNames.map((name) => [name, last[name]]),
-          );
-        } else {
-          items.push(...found);
-        }
-        if (!start) break;
       }
+      // Every shard may hold the whole page: each reads up to `limit`, in parallel.
+      const reads = await Promise.all(
+        from.map((position, shard) =>
+          readShard(status, shard, position, limit, filter),
+        ),
+      );
+      const { items, positions } = mergeShards(reads, 'newest', limit);
       return {
         items: items.map(fromItem),
-        cursor: start ? encodeCursor(start) : null,
+        cursor: positions.every((position) => position === 'done')
+          ? null
+          : encodeShardCursor(status, positions),
       };
     },
 
     async listDue(now, limit) {
-      const items: Record<string, unknown>[] = [];
-      let start: Record<string, unknown> | undefined;
-      do {
-        const result = await callStore('deadLetters.listDue', () =>
-          db.send(
-            new QueryCommand({
-              TableName: tableName,
-              IndexName: INDEX,
-              KeyConditionExpression: '#status = :scheduled AND sortAt <= :now',
-              ExpressionAttributeNames: { '#status': 'status' },
-              ExpressionAttributeValues: {
-                ':scheduled': 'SCHEDULED',
-                ':now': now.toISOString(),
-              },
-              ScanIndexForward: true,
-              Limit: limit - items.length,
-              ExclusiveStartKey: start,
-            }),
-          ),
-        );
-        items.push(...(result.Items ?? []));
-        start = result.LastEvaluatedKey;
-      } while (start && items.length < limit);
-      return items.map(fromItem);
+      const reads = await Promise.all(
+        Array.from({ length: STATUS_SHARDS }, (_, shard) =>
+          readDue(shard, now, limit),
+        ),
+      );
+      // Each shard read `limit` or all it had: the merge's first `limit` are exact.
+      return mergeShards(reads, 'oldest', limit).items.map(fromItem);
     },
 
     async transition(id, from, to) {
@@ -352,6 +449,7 @@ export function createDeadLetterRepository(
       const redriveAt = to.redriveAt ? normalisedTime(to.redriveAt) : null;
       const sets = [
         '#status = :status',
+        'statusShard = :statusShard',
         'redriveAt = :redriveAt',
         // failedAt is stored normalised, so both kinds of sortAt compare as times.
         to.status === 'SCHEDULED' ? 'sortAt = :redriveAt' : 'sortAt = failedAt',
@@ -363,6 +461,7 @@ export function createDeadLetterRepository(
       };
       const values: Record<string, unknown> = {
         ':status': to.status,
+        ':statusShard': statusShardOf(to.status, id),
         ':redriveAt': redriveAt,
         ':entry': [to.action],
         ...Object.fromEntries(from.map((status, i) => [`:from${i}`, status])),
@@ -417,6 +516,81 @@ export function createDeadLetterRepository(
   };
 }
 
+/** What {@link addStatusShards} did. */
+export interface StatusShardBackfill {
+  /** Letters read. */
+  readonly scanned: number;
+  /** Letters given the `statusShard` of their status. */
+  readonly updated: number;
+  /** Letters whose status changed between the read and the write: run it again. */
+  readonly raced: number;
+}
+
+/**
+ * Gives every letter without the `statusShard` of its status (stored before the
+ * index was sharded, or moved since by a release that did not set it) that key, so
+ * that the `byStatusShard` index lists it: the upgrade step of
+ * docs/dead-letter-index.md. Idempotent, changes nothing else, and safe beside the
+ * running functions: each write holds only while the status is the one read.
+ *
+ * @example
+ * ```ts
+ * const { updated, raced } = await addStatusShards(db, 'prod-DeadLetters-1ABC');
+ * ```
+ */
+export async function addStatusShards(
+  db: DynamoDBDocumentClient,
+  tableName: string,
+): Promise<StatusShardBackfill> {
+  let scanned = 0;
+  let updated = 0;
+  let raced = 0;
+  let start: Record<string, unknown> | undefined;
+  do {
+    const page = await callStore('deadLetters.addStatusShards', () =>
+      db.send(
+        new ScanCommand({
+          TableName: tableName,
+          ProjectionExpression: 'id, #status, statusShard',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ConsistentRead: true,
+          ExclusiveStartKey: start,
+        }),
+      ),
+    );
+    for (const item of page.Items ?? []) {
+      scanned += 1;
+      const status = DeadLetterStatus.safeParse(item.status);
+      if (typeof item.id !== 'string' || !status.success) continue;
+      const statusShard = statusShardOf(status.data, item.id);
+      if (item.statusShard === statusShard) continue;
+      try {
+        await db.send(
+          new UpdateCommand({
+            TableName: tableName,
+            Key: { id: item.id },
+            UpdateExpression: 'SET statusShard = :statusShard',
+            ConditionExpression: '#status = :status',
+            ExpressionAttributeNames: { '#status': 'status' },
+            ExpressionAttributeValues: {
+              ':status': status.data,
+              ':statusShard': statusShard,
+            },
+          }),
+        );
+        updated += 1;
+      } catch (error) {
+        if (!(error instanceof ConditionalCheckFailedException)) {
+          throw toStoreError(error, 'deadLetters.addStatusShards');
+        }
+        raced += 1;
+      }
+    }
+    start = page.LastEvaluatedKey;
+  } while (start);
+  return { scanned, updated, raced };
+}
+
 /**
  * An item as the current {@link DeadLetter} shape, whenever it was stored (see the
  * module comment): the received value restored as `original.value`, a history `value`
@@ -426,6 +600,7 @@ export function createDeadLetterRepository(
 function fromItem(item: Record<string, unknown>): DeadLetter {
   const {
     sortAt: _sortAt,
+    statusShard: _statusShard,
     receivedValue,
     redrivenTo,
     original,

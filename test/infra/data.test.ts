@@ -84,23 +84,31 @@ describe('OrdersTables', () => {
     }
   });
 
-  it('gives DeadLetters the byStatus index and no other table an index', () => {
+  it('gives DeadLetters the sharded byStatusShard index and no other table an index', () => {
     // Act
     const template = Template.fromStack(synth(false).stack);
 
     // Assess
-    expect(
-      tableResource(template, 'DeadLetters').Properties.GlobalSecondaryIndexes,
-    ).toEqual([
+    const deadLetters = tableResource(template, 'DeadLetters').Properties;
+    expect(deadLetters.GlobalSecondaryIndexes).toEqual([
       {
-        IndexName: 'byStatus',
+        IndexName: 'byStatusShard',
         KeySchema: [
-          { AttributeName: 'status', KeyType: 'HASH' },
+          { AttributeName: 'statusShard', KeyType: 'HASH' },
           { AttributeName: 'sortAt', KeyType: 'RANGE' },
         ],
         Projection: { ProjectionType: 'ALL' },
       },
     ]);
+    // The former index's key is no key any more: it must not stay defined.
+    expect(deadLetters.AttributeDefinitions).toEqual(
+      expect.arrayContaining([
+        { AttributeName: 'id', AttributeType: 'S' },
+        { AttributeName: 'statusShard', AttributeType: 'S' },
+        { AttributeName: 'sortAt', AttributeType: 'S' },
+      ]),
+    );
+    expect(deadLetters.AttributeDefinitions).toHaveLength(3);
     for (const id of ['Orders', 'Payments', 'Idempotency']) {
       expect(
         tableResource(template, id).Properties.GlobalSecondaryIndexes,

@@ -1,12 +1,14 @@
 import { randomUUID } from 'node:crypto';
-import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import {
+  addStatusShards,
   createDeadLetterRepository,
   DeadLetterNotFoundError,
   DeadLetterStateError,
   InvalidCursorError,
 } from '#commons/dead-letter-repository.ts';
+import { shardOf, statusShardOf } from '#commons/dead-letter-shards.ts';
 import {
   correctionOf,
   type DeadLetter,
@@ -21,6 +23,39 @@ const NOW = new Date('2025-03-01T12:00:00.000Z');
 
 function minutesFromNow(minutes: number): string {
   return new Date(NOW.getTime() + minutes * 60_000).toISOString();
+}
+
+/** By time, newest first (letters of one status with distinct times). */
+function newestFirst(a: DeadLetter, b: DeadLetter): number {
+  const at = (l: DeadLetter) => l.redriveAt ?? l.failedAt;
+  return at(a) < at(b) ? 1 : at(a) > at(b) ? -1 : 0;
+}
+
+/**
+ * The order a merged list keeps: by time (newest or oldest first), equal times by
+ * shard. (DynamoDB does not document the order of equal sort keys in one shard.)
+ */
+function expectMergedOrder(
+  letters: readonly DeadLetter[],
+  order: 'newest' | 'oldest',
+): void {
+  const keys = letters.map((l) => [l.redriveAt ?? l.failedAt, shardOf(l.id)]);
+  const sorted = [...keys].sort(([t1, s1], [t2, s2]) =>
+    t1 === t2
+      ? Number(s1) - Number(s2)
+      : (t1 ?? '') < (t2 ?? '') === (order === 'oldest')
+        ? -1
+        : 1,
+  );
+  expect(keys).toEqual(sorted);
+}
+
+function decodeJson(cursor: string): { status: string; after: unknown[] } {
+  return JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+}
+
+function encodeJson(json: unknown): string {
+  return Buffer.from(JSON.stringify(json)).toString('base64url');
 }
 
 function action(
@@ -185,6 +220,227 @@ describe('DeadLetterRepository on DynamoDB', () => {
     expect(everything.items).toHaveLength(5);
     expect(everything.cursor).toBeNull();
     expect(everyOtherTopic.items.map((l) => l.id)).toEqual([otherTopic.id]);
+  });
+
+  it('pages 50 letters of one status spread over the shards, each once, newest first', async () => {
+    // Prepare: times in steps of 3 minutes over 25 values, so pairs tie.
+    const table = `dead-letters-shards-${randomUUID()}`;
+    await createTables(endpoint, [createTableInput(TABLES.deadLetters, table)]);
+    const repo = createDeadLetterRepository(db, table);
+    const parked = Array.from({ length: 50 }, (_, i) =>
+      letter('PARKED', { failedAt: minutesFromNow(-3 * (i % 25)) }),
+    );
+    const others = [letter('SCHEDULED'), letter('DISCARDED')];
+    await Promise.all([...parked, ...others].map((each) => repo.save(each)));
+
+    // Act
+    const pages: DeadLetter[][] = [];
+    const cursors: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const page = await repo.list({ status: 'PARKED', limit: 7, cursor });
+      pages.push(page.items);
+      cursor = page.cursor;
+      if (cursor) cursors.push(cursor);
+    } while (cursor && pages.length < 20);
+
+    // Assess: each once, in order, and the same order every time.
+    const listed = pages.flat();
+    expect(new Set(parked.map((l) => shardOf(l.id))).size).toBeGreaterThan(4);
+    expect(listed.map((l) => l.id).sort()).toEqual(
+      parked.map((l) => l.id).sort(),
+    );
+    expect(listed).toEqual(expect.arrayContaining(parked));
+    expectMergedOrder(listed, 'newest');
+    expect(pages.map((page) => page.length)).toEqual([7, 7, 7, 7, 7, 7, 7, 1]);
+    const again = await repo.list({ status: 'PARKED', limit: 50 });
+    expect(again.items.map((l) => l.id)).toEqual(listed.map((l) => l.id));
+    expect(again.cursor).toBeNull();
+    for (const each of cursors) expect(each.length).toBeLessThan(1_500);
+  });
+
+  it('lists every shard in order under a topic filter', async () => {
+    // Prepare
+    const table = `dead-letters-topic-${randomUUID()}`;
+    await createTables(endpoint, [createTableInput(TABLES.deadLetters, table)]);
+    const repo = createDeadLetterRepository(db, table);
+    const letters = Array.from({ length: 30 }, (_, i) => {
+      const base = letter('PARKED', { failedAt: minutesFromNow(-i) });
+      return i % 3 === 0
+        ? {
+            ...base,
+            original: { ...base.original, topic: 'payment.processed.v1' },
+          }
+        : base;
+    });
+    await Promise.all(letters.map((each) => repo.save(each)));
+
+    // Act
+    const first = await repo.list({
+      status: 'PARKED',
+      topic: 'payment.processed.v1',
+      limit: 4,
+    });
+    const rest = await repo.list({
+      status: 'PARKED',
+      topic: 'payment.processed.v1',
+      limit: 100,
+      cursor: first.cursor,
+    });
+
+    // Assess
+    expect([...first.items, ...rest.items].map((l) => l.id)).toEqual(
+      letters
+        .filter((l) => l.original.topic === 'payment.processed.v1')
+        .sort(newestFirst)
+        .map((l) => l.id),
+    );
+    expect(first.items).toHaveLength(4);
+    expect(rest.cursor).toBeNull();
+  });
+
+  it('moves the shard key with the status, in the same shard', async () => {
+    // Prepare
+    const table = `dead-letters-move-${randomUUID()}`;
+    await createTables(endpoint, [createTableInput(TABLES.deadLetters, table)]);
+    const repo = createDeadLetterRepository(db, table);
+    const parked = letter('PARKED');
+    await repo.save(parked);
+    const stored = async () =>
+      (
+        await db.send(
+          new GetCommand({ TableName: table, Key: { id: parked.id } }),
+        )
+      ).Item;
+    const before = await stored();
+
+    // Act
+    await repo.transition(parked.id, ['PARKED'], {
+      status: 'SCHEDULED',
+      redriveAt: minutesFromNow(-1),
+      action: action('SCHEDULED'),
+    });
+    const after = await stored();
+    const listedParked = await repo.list({ status: 'PARKED', limit: 10 });
+    const listedScheduled = await repo.list({ status: 'SCHEDULED', limit: 10 });
+
+    // Assess
+    const shard = shardOf(parked.id);
+    expect(before?.statusShard).toBe(`PARKED#${shard}`);
+    expect(after?.statusShard).toBe(`SCHEDULED#${shard}`);
+    expect(after?.statusShard).toBe(statusShardOf('SCHEDULED', parked.id));
+    expect(listedParked).toEqual({ items: [], cursor: null });
+    expect(listedScheduled.items.map((l) => l.id)).toEqual([parked.id]);
+  });
+
+  it('finds due letters in every shard, most overdue first, up to the limit', async () => {
+    // Prepare
+    const table = `dead-letters-due-shards-${randomUUID()}`;
+    await createTables(endpoint, [createTableInput(TABLES.deadLetters, table)]);
+    const repo = createDeadLetterRepository(db, table);
+    const due = Array.from({ length: 24 }, (_, i) =>
+      letter('SCHEDULED', { redriveAt: minutesFromNow(-(i % 12)) }),
+    );
+    const later = Array.from({ length: 8 }, (_, i) =>
+      letter('SCHEDULED', { redriveAt: minutesFromNow(i + 1) }),
+    );
+    await Promise.all([...due, ...later].map((each) => repo.save(each)));
+
+    // Act
+    const five = await repo.listDue(NOW, 5);
+    const all = await repo.listDue(NOW, 100);
+
+    // Assess
+    expect(new Set(due.map((l) => shardOf(l.id))).size).toBeGreaterThan(4);
+    expect(all.map((l) => l.id).sort()).toEqual(due.map((l) => l.id).sort());
+    expectMergedOrder(all, 'oldest');
+    expect(five).toEqual(all.slice(0, 5));
+  });
+
+  it('refuses a tampered cursor as invalid, never reaching DynamoDB with it', async () => {
+    // Prepare
+    const table = `dead-letters-tamper-${randomUUID()}`;
+    await createTables(endpoint, [createTableInput(TABLES.deadLetters, table)]);
+    const repo = createDeadLetterRepository(db, table);
+    await Promise.all(
+      Array.from({ length: 12 }, () => repo.save(letter('PARKED'))),
+    );
+    const page = await repo.list({ status: 'PARKED', limit: 3 });
+    const real = decodeJson(page.cursor ?? '');
+    const at = real.after.findIndex((p) => Array.isArray(p) && p.length === 2);
+    const withKey = (key: unknown) =>
+      encodeJson({ ...real, after: real.after.with(at, key) });
+
+    // Act
+    const failures = await Promise.all(
+      [
+        withKey(['', 'x']),
+        withKey(['2025-03-01T12:00:00.000Z', '']),
+        withKey(['2025-03-01T12:00:00.000Z', 'x'.repeat(3_000)]),
+        withKey('x'),
+        encodeJson({ ...real, after: real.after.slice(1) }),
+        encodeJson({ ...real, status: 'SCHEDULED' }),
+        encodeJson({ id: 'x', status: 'PARKED', sortAt: 'y' }),
+        `${page.cursor}x`,
+      ].map((cursor) =>
+        failureOf(repo.list({ status: 'PARKED', limit: 3, cursor })),
+      ),
+    );
+    const asScan = await failureOf(
+      repo.list({ limit: 3, cursor: page.cursor }),
+    );
+
+    // Assess
+    expect(at).toBeGreaterThanOrEqual(0);
+    for (const failure of failures) {
+      expect(failure).toBeInstanceOf(InvalidCursorError);
+    }
+    expect(asScan).toBeInstanceOf(InvalidCursorError);
+  });
+
+  it('backfills the shard key of letters stored before the index was sharded', async () => {
+    // Prepare: as the former release stored them, with no statusShard.
+    const table = `dead-letters-backfill-${randomUUID()}`;
+    await createTables(endpoint, [createTableInput(TABLES.deadLetters, table)]);
+    const repo = createDeadLetterRepository(db, table);
+    const old = [
+      letter('PARKED', { failedAt: minutesFromNow(-3) }),
+      letter('PARKED', { failedAt: minutesFromNow(-2) }),
+      letter('SCHEDULED', { redriveAt: minutesFromNow(-1) }),
+    ];
+    for (const each of old) {
+      const { redrivenTo: _, ...item } = each;
+      await db.send(
+        new PutCommand({
+          TableName: table,
+          Item: { ...item, sortAt: each.redriveAt ?? each.failedAt },
+        }),
+      );
+    }
+    const current = letter('PARKED', { failedAt: minutesFromNow(-1) });
+    await repo.save(current);
+    const listedBefore = await repo.list({ status: 'PARKED', limit: 10 });
+
+    // Act
+    const first = await addStatusShards(db, table);
+    const second = await addStatusShards(db, table);
+    const listedAfter = await repo.list({ status: 'PARKED', limit: 10 });
+    const dueAfter = await repo.listDue(NOW, 10);
+    const { Items = [] } = await db.send(new ScanCommand({ TableName: table }));
+
+    // Assess
+    expect(listedBefore.items.map((l) => l.id)).toEqual([current.id]);
+    expect(first).toEqual({ scanned: 4, updated: 3, raced: 0 });
+    expect(second).toEqual({ scanned: 4, updated: 0, raced: 0 });
+    expect(listedAfter.items.map((l) => l.id)).toEqual([
+      current.id,
+      old[1]?.id,
+      old[0]?.id,
+    ]);
+    expect(dueAfter.map((l) => l.id)).toEqual([old[2]?.id]);
+    for (const item of Items) {
+      expect(item.statusShard).toBe(statusShardOf(item.status, item.id));
+    }
   });
 
   it('refuses a cursor it did not hand out, or one of another status', async () => {

@@ -205,6 +205,25 @@ const ADMIN_EXAMPLES: [FuzzRequest][] = [
       cursor: cursor({ id: 'x', status: 'PARKED', sortAt: '' }),
     },
   }),
+  // A shard cursor (docs/dead-letter-index.md) with an empty, then an oversized, key.
+  known('GET', '/dead-letters', {
+    query: {
+      status: 'PARKED',
+      cursor: cursor({
+        status: 'PARKED',
+        after: [['', 'x'], null, null, null, null, null, null, null],
+      }),
+    },
+  }),
+  known('GET', '/dead-letters', {
+    query: {
+      status: 'PARKED',
+      cursor: cursor({
+        status: 'PARKED',
+        after: [['t', 'x'.repeat(3_000)], [], [], [], [], [], [], []],
+      }),
+    },
+  }),
   known('GET', '/dead-letters', {
     query: { topic: 't'.repeat(5_000), limit: '100' },
   }),
