@@ -486,7 +486,7 @@ export class OrdersStack extends Stack {
       acknowledge(
         fn,
         'AwsSolutions-IAM5[Resource::<DataDeadLettersE8DA58CB.Arn>/index/*]',
-        'grantReadWriteData covers the table indexes: the byStatus index lists dead ' +
+        'grantReadWriteData covers the table indexes: the byStatusShard index lists dead ' +
           'letters by status and finds those due for a redrive',
       );
     }
