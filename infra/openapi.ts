@@ -243,7 +243,7 @@ export const PROBLEM_TYPES = {
   internal:
     'A bug: the request failed unexpectedly. Quote the `x-correlation-id` when reporting it.',
   'route-not-found':
-    'An id holding a `/` (sent as `%2F`): API Gateway routes the request, but hands the function the path decoded, which matches none of its routes.',
+    'API Gateway routed the request, but the path it hands the function matches none of its routes: an id holding a `/` (sent as `%2F`, handed over decoded), or an empty segment (`//orders`).',
 } as const;
 export type ProblemSlug = keyof typeof PROBLEM_TYPES;
 
@@ -1067,7 +1067,13 @@ function operation(route: DocumentedRoute): OpenApiOperation {
       },
     };
   }
-  for (const [status, failure] of Object.entries(doc.failures ?? {})) {
+  // Every route can meet a path the gateway routes but the function's router does
+  // not match: an empty segment (`//orders`), or an id holding `%2F`.
+  const failures: Readonly<Record<number, Failure>> = {
+    404: ROUTE_NOT_FOUND,
+    ...doc.failures,
+  };
+  for (const [status, failure] of Object.entries(failures)) {
     responses[status] = failureAnswer(Number(status), failure);
   }
   // The answers every route shares are components: `#/components/responses/...`.
@@ -1131,6 +1137,13 @@ function failureAnswer(status: number, failure: Failure): OpenApiResponse {
     content: problemContent(status, failure.problems),
   };
 }
+
+/** The 404 of a route whose own answers have no 404 (e.g. `POST //orders`). */
+const ROUTE_NOT_FOUND: Failure = {
+  description:
+    'The path, as the function receives it, matches none of its routes (an empty segment, as in `//orders`).',
+  problems: ['route-not-found'],
+};
 
 /** The answers every route (or every route of a kind) can give. */
 const COMMON_RESPONSES = {
