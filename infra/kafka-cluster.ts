@@ -61,7 +61,8 @@ export function clusterNameFor(stackName: string, stage?: string): string {
 
 /**
  * The Kafka cluster the functions use. With `config.clusterArn` nothing is created
- * (the cluster must already allow port 9098 from `network.functionSecurityGroup`);
+ * (the network is then the cluster's: `Network`'s `existing`, which opens the
+ * cluster's security group to `network.functionSecurityGroup` on 9098);
  * otherwise `config.mode` picks a new cluster, in the network's isolated subnets with
  * `network.clusterSecurityGroup`:
  * - `serverless`: MSK Serverless (IAM auth is its only auth);
