@@ -6,7 +6,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import { FORBIDDEN_HINT, UNAUTHORIZED_HINT } from '../admin-token.ts';
 import { isRecord } from '../is-record.ts';
-import type { LocalRoute as TemplateRoute } from '../template.ts';
+import type { LocalRoute as TemplateRoute } from '../template/model.ts';
 import { type AuthorizerContext, LOCAL_ACCOUNT_ID } from './event.ts';
 import { gatewayError, type HttpResponse } from './responses.ts';
 

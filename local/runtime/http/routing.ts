@@ -2,7 +2,7 @@
  * Routing of the local HTTP API: which of the template's route keys a request
  * matches, and the values of its path variables, as API Gateway picks them.
  */
-import type { LocalRoute as TemplateRoute } from '../template.ts';
+import type { LocalRoute as TemplateRoute } from '../template/model.ts';
 
 /** What the HTTP API needs of a route the template reader found. */
 export type LocalRoute = Pick<
