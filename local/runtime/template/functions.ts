@@ -16,7 +16,7 @@ import { numberOr } from './property-values.ts';
 import type { Resolver } from './references.ts';
 
 /**
- * The local names of the template's functions, as {@link readSystem} gives them,
+ * The local names of the template's functions, as `readSystem` (./read-system.ts) gives them,
  * without resolving anything: what `npm run dev --env` checks before it starts.
  *
  * @example

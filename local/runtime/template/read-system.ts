@@ -31,7 +31,7 @@ import { readTopics } from './topics.ts';
  *   `AWS_ACCESS_KEY_ID` / `AWS_SECRET_ACCESS_KEY`, `AWS_LAMBDA_FUNCTION_NAME`,
  *   `AWS_LAMBDA_FUNCTION_MEMORY_SIZE`, `AWS_LAMBDA_FUNCTION_VERSION`,
  *   `AWS_LAMBDA_LOG_GROUP_NAME`. Anything else (e.g. a cluster ARN) throws an
- *   {@link UnresolvableReferenceError} naming the function and the variable.
+ *   `UnresolvableReferenceError` (./errors.ts) naming the function and the variable.
  * - Mappings: `FunctionName` (`Ref` or `Fn::GetAtt Arn` of a function) -> its
  *   logical id; absent properties take Lambda's Kafka defaults; no consumer group id
  *   -> the mapping's logical id (Lambda would use the mapping's UUID).
