@@ -12,7 +12,7 @@ import { extname, join } from 'node:path';
 import * as z from 'zod';
 import { OrderId } from '#domain/events.ts';
 import { escapeHtml } from '../runtime/api-reference.ts';
-import type { LocalMount } from '../runtime/http-api.ts';
+import type { LocalMount } from '../runtime/http/local-apps.ts';
 import type { SystemModel } from '../runtime/template.ts';
 import { FlowMonitor, type MappingHandle, Throttle } from './flow.ts';
 import type { ObservedInvocation, RuntimeObserver } from './observer.ts';

@@ -15,7 +15,7 @@ import {
   type OpenApiParameter,
   type OpenApiResponse,
 } from '#infra/openapi.ts';
-import type { LocalPage } from './http-api.ts';
+import type { LocalPage } from './http/local-apps.ts';
 
 /**
  * `GET /openapi.json` and `GET /_docs` for a local HTTP API; each is built once, on

@@ -1,7 +1,7 @@
 /**
  * What `npm run dev --env` and `--chaos` say, read into per-function settings
  * (docs/local-faults.md). Functions are named by their short local name (`payment`,
- * `order-api`: ./template.ts), checked against the template once it is read.
+ * `order-api`: ./template/functions.ts), checked against the template once it is read.
  */
 import type { ChaosMoment, ChaosSettings } from './chaos.ts';
 
@@ -35,7 +35,7 @@ export class UnknownFunctionError extends Error {
   }
 }
 
-/** A local function name: kebab case (./template.ts `shortName`). */
+/** A local function name: kebab case (./template/functions.ts `shortName`). */
 const FUNCTION_NAME = /^[a-z0-9]+(-[a-z0-9]+)*$/;
 /** Lambda's key pattern for environment variables (API `Environment`). */
 const VARIABLE_NAME = /^[a-zA-Z][a-zA-Z0-9_]+$/;

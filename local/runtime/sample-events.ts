@@ -3,7 +3,7 @@
  * batch, an HTTP API request, a scheduled event. Each is made by the code the local
  * runtime builds its own with (docs/local-commands.md): the Kafka event by
  * `kafkaEvent` (./kafka-records.ts), the HTTP event by `buildHttpEvent` and
- * `matchRoute` (./http-api.ts), the scheduled event by `scheduledEvent`
+ * `matchRoute` (./http/routing.ts), the scheduled event by `scheduledEvent`
  * (./scheduled-event.ts). Nothing here is a second encoder.
  */
 import { Buffer } from 'node:buffer';
@@ -16,12 +16,9 @@ import {
 } from '#domain/events.ts';
 import { placeOrder } from '#domain/order.ts';
 import { DEFAULT_EVENT_SOURCE_ARN } from './event-source-mapping.ts';
-import {
-  buildHttpEvent,
-  LOCAL_OPERATOR,
-  type LocalHttpEvent,
-  matchRoute,
-} from './http-api.ts';
+import { LOCAL_OPERATOR } from './http/authorization.ts';
+import { buildHttpEvent, type LocalHttpEvent } from './http/event.ts';
+import { matchRoute } from './http/routing.ts';
 import {
   type KafkaEvent,
   kafkaEvent,

@@ -23,7 +23,7 @@ import {
   type LocalEventSourceMapping,
   startEventSourceMapping,
 } from './event-source-mapping.ts';
-import { startHttpApi } from './http-api.ts';
+import { startHttpApi } from './http/server.ts';
 import { ConsumerThread } from './kafka-consumer-thread.ts';
 import { type LocalLambda, startLocalLambda } from './lambda.ts';
 import { checkFunctionNames, type FunctionOverrides } from './overrides.ts';

@@ -24,7 +24,7 @@ import { RuntimeObserver } from '../../local/console/observer.ts';
 import type { IndexedEvent } from '../../local/console/order-index.ts';
 import { createConsole } from '../../local/console/server.ts';
 import type { InvocationEntry } from '../../local/console/timeline.ts';
-import { startHttpApi } from '../../local/runtime/http-api.ts';
+import { startHttpApi } from '../../local/runtime/http/server.ts';
 import {
   type LocalSystem,
   startLocalSystem,

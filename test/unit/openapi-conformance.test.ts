@@ -21,7 +21,8 @@ import {
   type OpenApiResponse,
   RESPONSE_SCHEMAS,
 } from '#infra/openapi.ts';
-import { buildHttpEvent, matchRoute } from '../../local/runtime/http-api.ts';
+import { buildHttpEvent } from '../../local/runtime/http/event.ts';
+import { matchRoute } from '../../local/runtime/http/routing.ts';
 import {
   adminApiRequest,
   type FuzzRequest,

@@ -7,7 +7,7 @@ import {
   type OpenApiOperation,
   REQUEST_SCHEMAS,
 } from '#infra/openapi.ts';
-import { matchRoute } from '../../local/runtime/http-api.ts';
+import { matchRoute } from '../../local/runtime/http/routing.ts';
 
 /** One request of an .http file, its variables replaced. */
 interface FileRequest {

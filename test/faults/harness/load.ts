@@ -11,7 +11,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 
 /**
  * How long a client waits for an answer: above the gateway's 30 s integration
- * timeout (local/runtime/http-api.ts), so that the gateway, not the client, gives up.
+ * timeout (local/runtime/http/integration.ts), so that the gateway, not the client, gives up.
  */
 export const CLIENT_TIMEOUT_MS = 45_000;
 

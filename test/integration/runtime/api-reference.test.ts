@@ -3,12 +3,12 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { ADMIN_ROUTES, ORDER_ROUTES } from '#infra/http-api.ts';
 import type { OpenApiDocument } from '#infra/openapi.ts';
 import { apiReferencePages } from '../../../local/runtime/api-reference.ts';
+import type { LocalRoute } from '../../../local/runtime/http/routing.ts';
 import {
   type Invoker,
-  type LocalRoute,
   type RunningHttpApi,
   startHttpApi,
-} from '../../../local/runtime/http-api.ts';
+} from '../../../local/runtime/http/server.ts';
 
 /** A function that answers every request with its route key. */
 const routeEcho: Invoker = {

@@ -1,14 +1,14 @@
 import { createServer } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { LOOPBACK } from '#platform/ports.ts';
+import type { LocalHttpEvent } from '../../../local/runtime/http/event.ts';
+import type { LocalRoute } from '../../../local/runtime/http/routing.ts';
 import {
   type InvokeResult,
   type Invoker,
-  type LocalHttpEvent,
-  type LocalRoute,
   type RunningHttpApi,
   startHttpApi,
-} from '../../../local/runtime/http-api.ts';
+} from '../../../local/runtime/http/server.ts';
 
 const ADMIN_TOKEN = 'test-admin-token';
 

@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
+import { LOCAL_OPERATOR } from '../../../local/runtime/http/authorization.ts';
 import {
   buildHttpEvent,
   type HttpRequestParts,
-  LOCAL_OPERATOR,
-  matchRoute,
-  toHttpResponse,
-} from '../../../local/runtime/http-api.ts';
+} from '../../../local/runtime/http/event.ts';
+import { toHttpResponse } from '../../../local/runtime/http/responses.ts';
+import { matchRoute } from '../../../local/runtime/http/routing.ts';
 import { loadFixture } from '../../fixtures/fixtures.ts';
 
 /** A real AWS event from `test/fixtures/aws-events/`; a fresh copy per call. */
