@@ -34,7 +34,7 @@ import {
   type Invoker,
   type LocalMapping,
   startEventSourceMapping,
-} from '../local/runtime/event-source-mapping.ts';
+} from '../local/runtime/esm/mapping.ts';
 import {
   CONSUMER_THREAD_NAME,
   ConsumerThread,

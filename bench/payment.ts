@@ -62,7 +62,7 @@ import {
 import {
   type Invoker,
   startEventSourceMapping,
-} from '../local/runtime/event-source-mapping.ts';
+} from '../local/runtime/esm/mapping.ts';
 import { ConsumerThread } from '../local/runtime/kafka-consumer-thread.ts';
 import { holdRecords, recordCount } from '../local/runtime/kafka-records.ts';
 import { startLocalLambda } from '../local/runtime/lambda.ts';

@@ -43,7 +43,7 @@ import {
   type Shard,
 } from '@aws-sdk/client-dynamodb-streams';
 import { LOCAL_AWS, localRequestLimits } from '#platform/dynamodb.ts';
-import { compileRecordPattern } from './event-source-mapping.ts';
+import { compileRecordPattern } from './esm/filters.ts';
 import type { InvokeResult } from './lambda.ts';
 import type { LocalStreamMapping } from './template.ts';
 

@@ -15,7 +15,7 @@ import {
   TOPICS,
 } from '#domain/events.ts';
 import { placeOrder } from '#domain/order.ts';
-import { DEFAULT_EVENT_SOURCE_ARN } from './event-source-mapping.ts';
+import { DEFAULT_EVENT_SOURCE_ARN } from './esm/batch-event.ts';
 import {
   buildHttpEvent,
   LOCAL_OPERATOR,

@@ -22,7 +22,7 @@ import {
 import {
   type LocalEventSourceMapping,
   startEventSourceMapping,
-} from './event-source-mapping.ts';
+} from './esm/mapping.ts';
 import { startHttpApi } from './http-api.ts';
 import { ConsumerThread } from './kafka-consumer-thread.ts';
 import { type LocalLambda, startLocalLambda } from './lambda.ts';
