@@ -36,10 +36,13 @@ import {
   startEventSourceMapping,
 } from '../local/runtime/esm/mapping.ts';
 import {
+  packRecords,
+  recordCount,
+} from '../local/runtime/esm/records/packed-records.ts';
+import {
   CONSUMER_THREAD_NAME,
   ConsumerThread,
 } from '../local/runtime/kafka-consumer-thread.ts';
-import { packRecords, recordCount } from '../local/runtime/kafka-records.ts';
 import {
   type LocalLambda,
   sandboxThreadName,

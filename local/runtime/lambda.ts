@@ -16,11 +16,11 @@ import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import { Worker } from 'node:worker_threads';
 import { type ChaosFault, type ChaosSettings, chaosSequence } from './chaos.ts';
+import type { KafkaEnvelope } from './esm/records/kafka-event.ts';
 import {
-  type KafkaEnvelope,
   type PackedRecords,
   transferList,
-} from './kafka-records.ts';
+} from './esm/records/packed-records.ts';
 import type {
   FailureMessage,
   InjectedFault,
@@ -113,7 +113,8 @@ export interface Invoker {
   readonly name: string;
   invoke(event: unknown): Promise<InvokeResult>;
   /**
-   * Runs the Kafka event `kafkaEvent(envelope, records)` (./kafka-records.ts), built
+   * Runs the Kafka event `kafkaEvent(envelope, records)`
+   * (./esm/records/kafka-event.ts), built
    * by the invoker: a local function builds it in its sandbox's thread. Optional: the
    * event source mapping builds the event and calls `invoke` when it is missing.
    * `records` is transferred: its buffers are detached once this returns.

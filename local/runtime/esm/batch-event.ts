@@ -4,15 +4,14 @@
  * that the 6 MB payload limit counts.
  */
 import type { Admin } from 'kafkajs';
+import { gatherRecords, type HeldRecord } from './records/held-records.ts';
 import {
-  gatherRecords,
-  type HeldRecord,
   type KafkaEnvelope,
   type KafkaEvent,
   kafkaEvent,
-  type PackedRecords,
   type TimestampType,
-} from '../kafka-records.ts';
+} from './records/kafka-event.ts';
+import type { PackedRecords } from './records/packed-records.ts';
 
 /**
  * docs/aws-kafka-esm.md, Batching: the invocation payload limit, measured on the

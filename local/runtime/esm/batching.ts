@@ -6,16 +6,13 @@
  * fetch.
  */
 import type { KafkaConsumer } from '../kafka-consumer-thread.ts';
-import {
-  type HeldRecord,
-  holdRecords,
-  type PackedRecords,
-} from '../kafka-records.ts';
 import type { LocalMapping } from '../template.ts';
 import { type BatchEvents, MAX_PAYLOAD_BYTES } from './batch-event.ts';
 import type { EsmClock, StopSignal } from './clock.ts';
 import type { Filter } from './filters.ts';
 import type { EsmMetrics } from './observability.ts';
+import { type HeldRecord, holdRecords } from './records/held-records.ts';
+import type { PackedRecords } from './records/packed-records.ts';
 
 /**
  * A polled record: held in the buffer it was fetched in, plus what the mapping

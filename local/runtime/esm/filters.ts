@@ -2,8 +2,9 @@
  * The filter language of event source mappings (docs/aws-kafka-esm.md, Filtering):
  * the Lambda/EventBridge pattern language, compiled once at start into predicates.
  */
-import type { EsmRecord } from '../kafka-records.ts';
+
 import { isObject } from './json-values.ts';
+import type { EsmRecord } from './records/kafka-event.ts';
 
 /**
  * A filter pattern this emulator does not understand; refused at start rather than

@@ -5,12 +5,12 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Kafka, Producer } from 'kafkajs';
-import { heldKey } from '../kafka-records.ts';
 import type { LocalMapping } from '../template.ts';
 import type { BatchEvents } from './batch-event.ts';
 import type { Polled } from './batching.ts';
 import { Abandoned, type EsmClock, type StopSignal } from './clock.ts';
 import type { EsmMetrics } from './observability.ts';
+import { heldKey } from './records/held-records.ts';
 
 /**
  * The mapping names its own source topic as `kafka://` destination: AWS refuses it as

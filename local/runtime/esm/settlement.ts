@@ -4,7 +4,6 @@
  * retry quota or the record age limit, and commit as records settle.
  */
 import { randomUUID } from 'node:crypto';
-import { kafkaEvent } from '../kafka-records.ts';
 import type { InvokeResult, Invoker } from '../lambda.ts';
 import type { LocalMapping } from '../template.ts';
 import { type BatchEvents, MAX_PAYLOAD_BYTES } from './batch-event.ts';
@@ -24,6 +23,7 @@ import {
   type ResponseContext,
 } from './on-failure-destination.ts';
 import { type Outcome, readPartialResponse } from './partial-batch-response.ts';
+import { kafkaEvent } from './records/kafka-event.ts';
 
 /**
  * docs/aws-kafka-esm.md, Errors and retries: infinite retries with a destination are

@@ -22,8 +22,8 @@ import {
   startEventSourceMapping,
 } from '../../../local/runtime/esm/mapping.ts';
 import { DestinationIsSourceTopicError } from '../../../local/runtime/esm/on-failure-destination.ts';
+import type { KafkaEvent } from '../../../local/runtime/esm/records/kafka-event.ts';
 import { ConsumerThread } from '../../../local/runtime/kafka-consumer-thread.ts';
-import type { KafkaEvent } from '../../../local/runtime/kafka-records.ts';
 import { CONSUMED_MS, SETTLES_MS } from '../deadlines.ts';
 import { readRecords } from '../msk.ts';
 
