@@ -18,7 +18,7 @@ import { type ChaosSettings, describeChaos } from './chaos.ts';
 import {
   type LocalStreamMappingRunner,
   startStreamMapping,
-} from './dynamodb-stream-mapping.ts';
+} from './dynamodb-stream/mapping.ts';
 import {
   type LocalEventSourceMapping,
   startEventSourceMapping,
