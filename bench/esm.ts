@@ -43,12 +43,11 @@ import {
   CONSUMER_THREAD_NAME,
   ConsumerThread,
 } from '../local/runtime/kafka-consumer-thread.ts';
+import { type LocalLambda, startLocalLambda } from '../local/runtime/lambda.ts';
 import {
-  type LocalLambda,
   sandboxThreadName,
-  startLocalLambda,
   workerExecArgv,
-} from '../local/runtime/lambda.ts';
+} from '../local/runtime/lambda-sandbox.ts';
 import type {
   BareConsumerData,
   FromBareConsumer,

@@ -16,7 +16,7 @@ import type {
   ToConsumer,
   ToThread,
 } from './kafka-consumer-worker.ts';
-import { workerExecArgv } from './lambda.ts';
+import { workerExecArgv } from './lambda-sandbox.ts';
 
 const WORKER = new URL('./kafka-consumer-worker.ts', import.meta.url);
 
