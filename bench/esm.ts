@@ -34,18 +34,20 @@ import {
   type Invoker,
   type LocalMapping,
   startEventSourceMapping,
-} from '../local/runtime/event-source-mapping.ts';
+} from '../local/runtime/esm/mapping.ts';
+import {
+  packRecords,
+  recordCount,
+} from '../local/runtime/esm/records/packed-records.ts';
 import {
   CONSUMER_THREAD_NAME,
   ConsumerThread,
 } from '../local/runtime/kafka-consumer-thread.ts';
-import { packRecords, recordCount } from '../local/runtime/kafka-records.ts';
+import { type LocalLambda, startLocalLambda } from '../local/runtime/lambda.ts';
 import {
-  type LocalLambda,
   sandboxThreadName,
-  startLocalLambda,
   workerExecArgv,
-} from '../local/runtime/lambda.ts';
+} from '../local/runtime/lambda-sandbox.ts';
 import type {
   BareConsumerData,
   FromBareConsumer,

@@ -48,7 +48,7 @@ import { startPlatform } from '#platform/platform.ts';
 import {
   type Invoker,
   startEventSourceMapping,
-} from '../local/runtime/event-source-mapping.ts';
+} from '../local/runtime/esm/mapping.ts';
 import { ConsumerThread } from '../local/runtime/kafka-consumer-thread.ts';
 import { startLocalLambda } from '../local/runtime/lambda.ts';
 import { type LocalSystem, startLocalSystem } from '../local/runtime/system.ts';

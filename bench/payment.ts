@@ -62,9 +62,10 @@ import {
 import {
   type Invoker,
   startEventSourceMapping,
-} from '../local/runtime/event-source-mapping.ts';
+} from '../local/runtime/esm/mapping.ts';
+import { holdRecords } from '../local/runtime/esm/records/held-records.ts';
+import { recordCount } from '../local/runtime/esm/records/packed-records.ts';
 import { ConsumerThread } from '../local/runtime/kafka-consumer-thread.ts';
-import { holdRecords, recordCount } from '../local/runtime/kafka-records.ts';
 import { startLocalLambda } from '../local/runtime/lambda.ts';
 import { readSystem, synthesizeTemplate } from '../local/runtime/template.ts';
 import { expectedStatus, orderPlaced } from './payment-orders.ts';

@@ -7,10 +7,7 @@
  * records). Recording is an append and a few counters: nothing more happens unless
  * a console listens (`subscribe`).
  */
-import type {
-  EsmInvocation,
-  OffsetRun,
-} from '../runtime/event-source-mapping.ts';
+import type { EsmInvocation, OffsetRun } from '../runtime/esm/observability.ts';
 import type { InvokeResult, LocalLambda } from '../runtime/lambda.ts';
 
 /** Invocations kept in memory (the oldest are forgotten first). */

@@ -9,14 +9,14 @@
  * heap once, in one isolate, rather than once per mapping.
  */
 import { Worker } from 'node:worker_threads';
+import type { PackedRecords } from './esm/records/packed-records.ts';
 import type {
   ConsumerSettings,
   FromThread,
   ToConsumer,
   ToThread,
 } from './kafka-consumer-worker.ts';
-import type { PackedRecords } from './kafka-records.ts';
-import { workerExecArgv } from './lambda.ts';
+import { workerExecArgv } from './lambda-sandbox.ts';
 
 const WORKER = new URL('./kafka-consumer-worker.ts', import.meta.url);
 

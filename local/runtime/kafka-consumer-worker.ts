@@ -14,12 +14,12 @@
 import { setTimeout as sleepFor } from 'node:timers/promises';
 import { type MessagePort, parentPort } from 'node:worker_threads';
 import { type Consumer, Kafka, logLevel } from 'kafkajs';
+import type { TimestampType } from './esm/records/kafka-event.ts';
 import {
   type PackedRecords,
   packFetched,
-  type TimestampType,
   transferList,
-} from './kafka-records.ts';
+} from './esm/records/packed-records.ts';
 import { installLeanRecordDecoder } from './kafkajs-record-decoder.ts';
 
 /** What one mapping's consumer is started with. */

@@ -9,11 +9,8 @@ import inspector from 'node:inspector';
 import { pathToFileURL } from 'node:url';
 import { parentPort, workerData } from 'node:worker_threads';
 import { ChaosError, type ChaosFault, type ChaosMoment } from './chaos.ts';
-import {
-  type KafkaEnvelope,
-  kafkaEvent,
-  type PackedRecords,
-} from './kafka-records.ts';
+import { type KafkaEnvelope, kafkaEvent } from './esm/records/kafka-event.ts';
+import type { PackedRecords } from './esm/records/packed-records.ts';
 
 /** What the sandbox is started with (`workerData`). */
 export interface SandboxData {

@@ -2,7 +2,7 @@
  * Events as a function receives them, built on request (`npm run event`): an MSK
  * batch, an HTTP API request, a scheduled event. Each is made by the code the local
  * runtime builds its own with (docs/local-commands.md): the Kafka event by
- * `kafkaEvent` (./kafka-records.ts), the HTTP event by `buildHttpEvent` and
+ * `kafkaEvent` (./esm/records/kafka-event.ts), the HTTP event by `buildHttpEvent` and
  * `matchRoute` (./http/routing.ts), the scheduled event by `scheduledEvent`
  * (./scheduled-event.ts). Nothing here is a second encoder.
  */
@@ -15,16 +15,12 @@ import {
   TOPICS,
 } from '#domain/events.ts';
 import { placeOrder } from '#domain/order.ts';
-import { DEFAULT_EVENT_SOURCE_ARN } from './event-source-mapping.ts';
+import { DEFAULT_EVENT_SOURCE_ARN } from './esm/batch-event.ts';
+import { type KafkaEvent, kafkaEvent } from './esm/records/kafka-event.ts';
+import { packRecords, type RawRecord } from './esm/records/packed-records.ts';
 import { LOCAL_OPERATOR } from './http/authorization.ts';
 import { buildHttpEvent, type LocalHttpEvent } from './http/event.ts';
 import { matchRoute } from './http/routing.ts';
-import {
-  type KafkaEvent,
-  kafkaEvent,
-  packRecords,
-  type RawRecord,
-} from './kafka-records.ts';
 import type { LocalRoute } from './template.ts';
 
 /** A command line asks for an event that cannot be built: the message says why. */

@@ -18,11 +18,11 @@ import { type ChaosSettings, describeChaos } from './chaos.ts';
 import {
   type LocalStreamMappingRunner,
   startStreamMapping,
-} from './dynamodb-stream-mapping.ts';
+} from './dynamodb-stream/mapping.ts';
 import {
   type LocalEventSourceMapping,
   startEventSourceMapping,
-} from './event-source-mapping.ts';
+} from './esm/mapping.ts';
 import { startHttpApi } from './http/server.ts';
 import { ConsumerThread } from './kafka-consumer-thread.ts';
 import { type LocalLambda, startLocalLambda } from './lambda.ts';

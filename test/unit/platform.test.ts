@@ -18,7 +18,7 @@ import { createTables } from '#platform/platform.ts';
 import { checkPorts, claimPort, parsePort } from '#platform/ports.ts';
 import { startsServers } from '#platform/serve.ts';
 import { retryRetriable } from '#platform/wait.ts';
-import { startStreamMapping } from '../../local/runtime/dynamodb-stream-mapping.ts';
+import { startStreamMapping } from '../../local/runtime/dynamodb-stream/mapping.ts';
 import { holdPort } from '../hold-port.ts';
 
 describe('parseJavaMajor', () => {

@@ -14,7 +14,7 @@ import { pollUntil } from '#platform/wait.ts';
 import {
   type LocalEventSourceMapping,
   startEventSourceMapping,
-} from '../../../local/runtime/event-source-mapping.ts';
+} from '../../../local/runtime/esm/mapping.ts';
 import { loadFixture } from '../../fixtures/fixtures.ts';
 import { CONSUMED_MS } from '../deadlines.ts';
 

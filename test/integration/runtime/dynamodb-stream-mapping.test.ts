@@ -1,5 +1,5 @@
 /**
- * The local DynamoDB stream mapping (local/runtime/dynamodb-stream-mapping.ts)
+ * The local DynamoDB stream mapping (local/runtime/dynamodb-stream/)
  * against the real DynamoDB Local of the global setup: what the function gets, in
  * which order, through which filter, and what a failure makes the mapping do
  * (https://docs.aws.amazon.com/lambda/latest/dg/with-ddb.html). Every test has its
@@ -24,11 +24,11 @@ import { afterAll, describe, expect, inject, it, onTestFinished } from 'vitest';
 import { LOCAL_AWS } from '#platform/dynamodb.ts';
 import { createTables } from '#platform/platform.ts';
 import {
-  type LambdaStreamRecord,
   type LocalStreamMappingRunner,
   type StreamTarget,
   startStreamMapping,
-} from '../../../local/runtime/dynamodb-stream-mapping.ts';
+} from '../../../local/runtime/dynamodb-stream/mapping.ts';
+import type { LambdaStreamRecord } from '../../../local/runtime/dynamodb-stream/stream-records.ts';
 import type { InvokeResult } from '../../../local/runtime/lambda.ts';
 import type { LocalStreamMapping } from '../../../local/runtime/template.ts';
 

@@ -13,17 +13,17 @@ import { EsmOnFailureRecord } from '#commons/dead-letter-codec.ts';
 import { MskEvent } from '#commons/msk-event.ts';
 import { createTopics } from '#platform/platform.ts';
 import { pollUntil, retryRetriable } from '#platform/wait.ts';
+import type { EsmClock } from '../../../local/runtime/esm/clock.ts';
 import {
-  DestinationIsSourceTopicError,
-  type EsmClock,
   type InvokeResult,
   type Invoker,
   type LocalEventSourceMapping,
   type LocalMapping,
   startEventSourceMapping,
-} from '../../../local/runtime/event-source-mapping.ts';
+} from '../../../local/runtime/esm/mapping.ts';
+import { DestinationIsSourceTopicError } from '../../../local/runtime/esm/on-failure-destination.ts';
+import type { KafkaEvent } from '../../../local/runtime/esm/records/kafka-event.ts';
 import { ConsumerThread } from '../../../local/runtime/kafka-consumer-thread.ts';
-import type { KafkaEvent } from '../../../local/runtime/kafka-records.ts';
 import { CONSUMED_MS, SETTLES_MS } from '../deadlines.ts';
 import { readRecords } from '../msk.ts';
 

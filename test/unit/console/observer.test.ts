@@ -8,7 +8,7 @@ import {
 import type { IndexedEvent } from '../../../local/console/order-index.ts';
 import { isLocalHost } from '../../../local/console/server.ts';
 import { orderIdOfPath, timelineOf } from '../../../local/console/timeline.ts';
-import { offsetRuns } from '../../../local/runtime/event-source-mapping.ts';
+import { offsetRuns } from '../../../local/runtime/esm/observability.ts';
 import type {
   InvokeResult,
   LocalLambda,

@@ -1,6 +1,6 @@
 /**
  * The pure parts of the local DynamoDB stream mapping
- * (local/runtime/dynamodb-stream-mapping.ts): a GetRecords record turned into the
+ * (local/runtime/dynamodb-stream/): a GetRecords record turned into the
  * record Lambda hands a function, and the partial batch response rule
  * (https://docs.aws.amazon.com/lambda/latest/dg/services-ddb-batchfailurereporting.html).
  * The mapping against a real DynamoDB Local is in
@@ -9,12 +9,12 @@
 import { DynamoDBStreamSchema } from '@aws-lambda-powertools/parser/schemas/dynamodb';
 import type { _Record } from '@aws-sdk/client-dynamodb-streams';
 import { describe, expect, it } from 'vitest';
+import { streamLabel } from '../../../local/runtime/dynamodb-stream/mapping.ts';
+import { firstFailure } from '../../../local/runtime/dynamodb-stream/partial-batch-response.ts';
 import {
-  firstFailure,
   type LambdaStreamRecord,
-  streamLabel,
   toLambdaRecord,
-} from '../../../local/runtime/dynamodb-stream-mapping.ts';
+} from '../../../local/runtime/dynamodb-stream/stream-records.ts';
 import type { InvokeResult } from '../../../local/runtime/lambda.ts';
 import type { LocalStreamMapping } from '../../../local/runtime/template.ts';
 

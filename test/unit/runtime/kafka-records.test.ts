@@ -1,6 +1,6 @@
 /**
  * Packing Kafka records into typed arrays and building the AWS MSK event from them
- * (local/runtime/kafka-records.ts). Every expectation comes from a reference builder
+ * (local/runtime/esm/records/). Every expectation comes from a reference builder
  * written here the plain way (Buffer's base64, `JSON.stringify`), so that the packed
  * path, the event and the size computed without building it all agree with it.
  */
@@ -8,22 +8,26 @@ import { Buffer } from 'node:buffer';
 import { KafkaMskEventSchema } from '@aws-lambda-powertools/parser/schemas/kafka';
 import { describe, expect, it } from 'vitest';
 import {
-  type EsmRecord,
   gatherRecords,
   type HeldRecord,
   heldKey,
   holdRecords,
+} from '../../../local/runtime/esm/records/held-records.ts';
+import {
+  type EsmRecord,
   type KafkaEnvelope,
   type KafkaEvent,
   kafkaEvent,
+  type TimestampType,
+} from '../../../local/runtime/esm/records/kafka-event.ts';
+import {
   type PackedRecords,
   packFetched,
   packRecords,
   type RawRecord,
   recordCount,
-  type TimestampType,
   transferList,
-} from '../../../local/runtime/kafka-records.ts';
+} from '../../../local/runtime/esm/records/packed-records.ts';
 
 const ENVELOPE: KafkaEnvelope = {
   eventSourceArn:

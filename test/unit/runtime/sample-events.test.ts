@@ -9,10 +9,8 @@ import { KafkaMskEventSchema } from '@aws-lambda-powertools/parser/schemas/kafka
 import { describe, expect, it } from 'vitest';
 import { OrderPlaced, PaymentInput } from '#domain/events.ts';
 import { PlaceOrderRequest } from '#domain/order.ts';
-import {
-  kafkaEvent,
-  packRecords,
-} from '../../../local/runtime/kafka-records.ts';
+import { kafkaEvent } from '../../../local/runtime/esm/records/kafka-event.ts';
+import { packRecords } from '../../../local/runtime/esm/records/packed-records.ts';
 import {
   newOrderId,
   parseCount,
