@@ -41,28 +41,8 @@ export function producerConnection(
 ): ProducerConnection {
   let connection: Promise<ProducerLike> | undefined;
 
-  const open = async (): Promise<ProducerLike> => {
-    const producer = kafkaFactory(
-      clientConfig(await resolveBrokers()),
-    ).producer({
-      idempotent: true,
-      // One request in flight keeps the order of an order's events on retries.
-      maxInFlightRequests: 1,
-      // Topics are made by the infrastructure; a typo must fail, not create one.
-      allowAutoTopicCreation: false,
-      // Java's murmur2 partitioner, as Java clients and MSK tools use: one orderId,
-      // one partition, whoever produces (and kafkajs warns when it is left implicit).
-      createPartitioner: Partitioners.DefaultPartitioner,
-      retry,
-    });
-    try {
-      await producer.connect();
-    } catch (error) {
-      await producer.disconnect().catch(() => {});
-      throw error;
-    }
-    return producer;
-  };
+  const open = async (): Promise<ProducerLike> =>
+    openProducer(kafkaFactory(clientConfig(await resolveBrokers())), retry);
 
   const connected = (): Promise<ProducerLike> => {
     connection ??= open().catch((error: unknown) => {
@@ -82,7 +62,7 @@ export function producerConnection(
   const attempt = async (
     what: string,
     act: (producer: ProducerLike) => Promise<unknown>,
-    expiry: { expired: boolean; onExpiry?: () => void },
+    expiry: Expiry,
   ): Promise<void> => {
     const pending = connected();
     let producer: ProducerLike;
@@ -109,58 +89,97 @@ export function producerConnection(
     }
   };
 
-  /**
-   * Connects (or reuses the connection) and acts, within the publish deadline. A
-   * connect still under way when the deadline passes goes on, for the next call to
-   * use; a send under way is abandoned with its producer. An abandoned send may still
-   * reach the broker: the deadline bounds the wait, not the outcome (docs/timeouts.md).
-   */
-  const run = async (
-    what: string,
-    act: (producer: ProducerLike) => Promise<unknown>,
-  ): Promise<void> => {
-    const expiry: { expired: boolean; onExpiry?: () => void } = {
-      expired: false,
-    };
-    let timer: NodeJS.Timeout | undefined;
-    const deadline = new Promise<never>((_resolve, reject) => {
-      timer = setTimeout(() => {
-        expiry.expired = true;
-        expiry.onExpiry?.();
-        reject(
-          new KafkaUnavailableError(
-            `Kafka did not take ${what} within ${budget.publishTimeoutMs} ms`,
-          ),
-        );
-      }, budget.publishTimeoutMs);
-    });
-    try {
-      await Promise.race([attempt(what, act, expiry), deadline]);
-    } finally {
-      clearTimeout(timer);
-    }
-  };
-
   return {
-    run,
+    run: (what, act) =>
+      withinDeadline(what, budget.publishTimeoutMs, (expiry) =>
+        attempt(what, act, expiry),
+      ),
     async disconnect() {
       const current = connection;
       connection = undefined;
-      if (!current) return;
-      let producer: ProducerLike;
-      try {
-        producer = await current;
-      } catch {
-        return; // never connected: nothing to close
-      }
-      try {
-        await producer.disconnect();
-      } catch (error) {
-        throw new KafkaUnavailableError(
-          `cannot disconnect from Kafka: ${messageOf(error)}`,
-          { cause: error },
-        );
-      }
+      if (current) await closeProducer(current);
     },
   };
+}
+
+/** Whether the deadline of a use has passed, and what to do when it does. */
+interface Expiry {
+  expired: boolean;
+  onExpiry?: () => void;
+}
+
+/** Makes the publisher's idempotent producer on `client` and connects it. */
+async function openProducer(
+  client: ReturnType<KafkaFactory>,
+  retry: RetryOptions,
+): Promise<ProducerLike> {
+  const producer = client.producer({
+    idempotent: true,
+    // One request in flight keeps the order of an order's events on retries.
+    maxInFlightRequests: 1,
+    // Topics are made by the infrastructure; a typo must fail, not create one.
+    allowAutoTopicCreation: false,
+    // Java's murmur2 partitioner, as Java clients and MSK tools use: one orderId,
+    // one partition, whoever produces (and kafkajs warns when it is left implicit).
+    createPartitioner: Partitioners.DefaultPartitioner,
+    retry,
+  });
+  try {
+    await producer.connect();
+  } catch (error) {
+    await producer.disconnect().catch(() => {});
+    throw error;
+  }
+  return producer;
+}
+
+/**
+ * Connects (or reuses the connection) and acts, within the publish deadline. A
+ * connect still under way when the deadline passes goes on, for the next call to
+ * use; a send under way is abandoned with its producer. An abandoned send may still
+ * reach the broker: the deadline bounds the wait, not the outcome (docs/timeouts.md).
+ */
+async function withinDeadline(
+  what: string,
+  timeoutMs: number,
+  attempt: (expiry: Expiry) => Promise<void>,
+): Promise<void> {
+  const expiry: Expiry = {
+    expired: false,
+  };
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => {
+      expiry.expired = true;
+      expiry.onExpiry?.();
+      reject(
+        new KafkaUnavailableError(
+          `Kafka did not take ${what} within ${timeoutMs} ms`,
+        ),
+      );
+    }, timeoutMs);
+  });
+  try {
+    await Promise.race([attempt(expiry), deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Closes a kept producer; one that never connected has nothing to close. */
+async function closeProducer(current: Promise<ProducerLike>): Promise<void> {
+  let producer: ProducerLike;
+  try {
+    producer = await current;
+  } catch {
+    return; // never connected: nothing to close
+  }
+  try {
+    await producer.disconnect();
+  } catch (error) {
+    throw new KafkaUnavailableError(
+      `cannot disconnect from Kafka: ${messageOf(error)}`,
+      { cause: error },
+    );
+  }
 }
