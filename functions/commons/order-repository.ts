@@ -17,41 +17,24 @@
  * A write whose outcome the API did not learn, it `fence`s: the event's guard is
  * marked, so that the write can never land later, or, if it landed, the relay voids
  * it (`voidWrite`): a 503 never leaves an order behind (docs/outbox.md).
+ *
+ * This file is the port and the factory that wires its DynamoDB operations; they
+ * are files of ./order-repository/: items.ts (keys and the puts of a write),
+ * reads.ts, writes.ts, settlement.ts (fence and void) and errors.ts.
  */
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import {
-  type DynamoDBDocumentClient,
-  QueryCommand,
-  TransactWriteCommand,
-  UpdateCommand,
-} from '@aws-sdk/lib-dynamodb';
-import { DomainEvent, type OrderPlaced } from '#domain/events.ts';
-import { TransientError } from '#domain/failures.ts';
-import { Order } from '#domain/order.ts';
-import { callStore, cancellationCodes, toStoreError } from './dynamodb.ts';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { DomainEvent, OrderPlaced } from '#domain/events.ts';
+import type { Order } from '#domain/order.ts';
+import type { OrderVersionConflictError } from './order-repository/errors.ts';
+import type { OrdersTable } from './order-repository/items.ts';
+import { get, history } from './order-repository/reads.ts';
+import { fence, voidWrite } from './order-repository/settlement.ts';
+import { append, clearOutbox, create } from './order-repository/writes.ts';
 
-/**
- * Another writer changed the order since it was read (or is writing it right now).
- * Re-read and apply the event again; left unhandled, it is transient, so the consumer
- * module retries the record.
- */
-export class OrderVersionConflictError extends TransientError {
-  constructor(message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = 'OrderVersionConflictError';
-  }
-}
-
-/**
- * The order's last write is an API write that may still be voided (docs/outbox.md).
- * Nothing may build on it until it settles; transient, so the record comes again.
- */
-export class OrderNotSettledError extends TransientError {
-  constructor(message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = 'OrderNotSettledError';
-  }
-}
+export {
+  OrderNotSettledError,
+  OrderVersionConflictError,
+} from './order-repository/errors.ts';
 
 /** An order as read, with the ids of every event applied to it (for deduplication). */
 export interface StoredOrder {
@@ -143,95 +126,6 @@ export interface OrderRepository {
     previous: Record<string, unknown> | undefined,
   ): Promise<'voided' | 'stands'>;
 }
-
-const SNAPSHOT = 'SNAPSHOT';
-const EVENT_PREFIX = 'EVENT#';
-const APPLIED_PREFIX = 'APPLIED#';
-
-function partitionKey(orderId: string): string {
-  return `ORDER#${orderId}`;
-}
-
-function eventSortKey(version: number): string {
-  return `${EVENT_PREFIX}${String(version).padStart(10, '0')}`;
-}
-
-/** The three puts of one write: guard, event, snapshot, in this order. */
-function writeItems(
-  tableName: string,
-  order: Order,
-  event: DomainEvent,
-  outbox: readonly DomainEvent[],
-  snapshotCondition: {
-    ConditionExpression: string;
-    ExpressionAttributeValues?: Record<string, number>;
-  },
-  settleBy: number | undefined,
-) {
-  const pk = partitionKey(order.orderId);
-  return [
-    {
-      Put: {
-        TableName: tableName,
-        Item: {
-          pk,
-          sk: `${APPLIED_PREFIX}${event.eventId}`,
-          eventId: event.eventId,
-          version: order.version,
-        },
-        ConditionExpression: 'attribute_not_exists(pk)',
-      },
-    },
-    {
-      Put: {
-        TableName: tableName,
-        Item: {
-          pk,
-          sk: eventSortKey(order.version),
-          version: order.version,
-          eventId: event.eventId,
-          eventType: event.eventType,
-          occurredAt: event.occurredAt,
-          event,
-        },
-        ConditionExpression: 'attribute_not_exists(pk)',
-      },
-    },
-    {
-      Put: {
-        TableName: tableName,
-        Item: {
-          pk,
-          sk: SNAPSHOT,
-          ...order,
-          ...(outbox.length > 0 ? { outbox } : {}),
-          ...(settleBy !== undefined ? { settleBy } : {}),
-        },
-        ...snapshotCondition,
-      },
-    },
-  ];
-}
-
-/**
- * An API write is idempotent on its event id, so that the SDK's retry of a write
- * whose answer was lost is the same write, not a refusal. Not for the consumers'
- * writes: a redelivered event must meet the guard and come back `'duplicate'`.
- */
-function apiToken(event: DomainEvent, options: WriteOptions) {
-  return options.settleBy === undefined
-    ? {}
-    : { ClientRequestToken: event.eventId };
-}
-
-function checkEventBelongs(order: Order, event: DomainEvent): void {
-  if (event.data.orderId !== order.orderId) {
-    throw new RangeError(
-      `event ${event.eventId} is for order ${event.data.orderId}, not ${order.orderId}`,
-    );
-  }
-}
-
 /**
  * The DynamoDB implementation of {@link OrderRepository} on the Orders table.
  *
@@ -245,259 +139,18 @@ export function createOrderRepository(
   db: DynamoDBDocumentClient,
   tableName: string,
 ): OrderRepository {
-  async function queryPartition(
-    orderId: string,
-    skPrefix?: string,
-  ): Promise<Record<string, unknown>[]> {
-    const items: Record<string, unknown>[] = [];
-    let start: Record<string, unknown> | undefined;
-    // An order has few events, so this is one page; the loop only guards the 1 MB cap.
-    do {
-      const page = await callStore('orders.query', () =>
-        db.send(
-          new QueryCommand({
-            TableName: tableName,
-            KeyConditionExpression: skPrefix
-              ? 'pk = :pk AND begins_with(sk, :prefix)'
-              : 'pk = :pk',
-            ExpressionAttributeValues: {
-              ':pk': partitionKey(orderId),
-              ...(skPrefix ? { ':prefix': skPrefix } : {}),
-            },
-            ConsistentRead: true,
-            ExclusiveStartKey: start,
-          }),
-        ),
-      );
-      items.push(...(page.Items ?? []));
-      start = page.LastEvaluatedKey;
-    } while (start);
-    return items;
-  }
-
+  const table: OrdersTable = { db, tableName };
   return {
-    async create(order, event, options = {}) {
-      if (order.version !== 1) {
-        throw new RangeError(`a new order has version 1, got ${order.version}`);
-      }
-      checkEventBelongs(order, event);
-      try {
-        await db.send(
-          new TransactWriteCommand({
-            TransactItems: writeItems(
-              tableName,
-              order,
-              event,
-              [event],
-              { ConditionExpression: 'attribute_not_exists(pk)' },
-              options.settleBy,
-            ),
-            ...apiToken(event, options),
-          }),
-          { abortSignal: options.signal },
-        );
-        return 'created';
-      } catch (error) {
-        const codes = cancellationCodes(error);
-        if (codes.includes('ConditionalCheckFailed')) return 'exists';
-        if (codes.includes('TransactionConflict')) {
-          throw new OrderVersionConflictError(
-            `order ${order.orderId} is being created concurrently`,
-            { cause: error },
-          );
-        }
-        throw toStoreError(error, 'orders.create');
-      }
-    },
-
-    async get(orderId) {
-      const items = await queryPartition(orderId);
-      const snapshot = items.find((item) => item.sk === SNAPSHOT);
-      if (!snapshot) return undefined;
-      const appliedEventIds = new Set<string>();
-      for (const item of items) {
-        if (
-          typeof item.sk === 'string' &&
-          item.sk.startsWith(EVENT_PREFIX) &&
-          typeof item.eventId === 'string'
-        ) {
-          appliedEventIds.add(item.eventId);
-        }
-      }
-      const outbox = Array.isArray(snapshot.outbox)
-        ? snapshot.outbox.map((event) => DomainEvent.parse(event))
-        : [];
-      const order = Order.parse(snapshot);
-      if (typeof snapshot.settleBy !== 'number') {
-        return { order, appliedEventIds, outbox };
-      }
-      const last = items.find(
-        (item) => item.sk === eventSortKey(order.version),
-      );
-      const eventId = typeof last?.eventId === 'string' ? last.eventId : '';
-      const guard = items.find(
-        (item) => item.sk === `${APPLIED_PREFIX}${eventId}`,
-      );
-      return {
-        order,
-        appliedEventIds,
-        outbox,
-        settlement: {
-          settleBy: snapshot.settleBy,
-          eventId,
-          fenced: guard?.fenced === true,
-        },
-      };
-    },
-
-    async history(orderId) {
-      // The sort key orders events by version, and Query returns them ascending.
-      const items = await queryPartition(orderId, EVENT_PREFIX);
-      if (items.length === 0) return undefined;
-      return items.map((item) => DomainEvent.parse(item.event));
-    },
-
-    async append(order, event, outbox = [], options = {}) {
-      if (order.version < 2) {
-        throw new RangeError(
-          `an appended snapshot has version 2 or more, got ${order.version}`,
-        );
-      }
-      checkEventBelongs(order, event);
-      const previous = order.version - 1;
-      try {
-        await db.send(
-          new TransactWriteCommand({
-            TransactItems: writeItems(
-              tableName,
-              order,
-              event,
-              outbox,
-              {
-                ConditionExpression: 'version = :previous',
-                ExpressionAttributeValues: { ':previous': previous },
-              },
-              options.settleBy,
-            ),
-            ...apiToken(event, options),
-          }),
-          { abortSignal: options.signal },
-        );
-        return 'appended';
-      } catch (error) {
-        const [guard, eventItem, snapshot] = cancellationCodes(error);
-        // The guard first: an applied event stays a no-op even if the order moved on.
-        if (guard === 'ConditionalCheckFailed') return 'duplicate';
-        if (
-          eventItem === 'ConditionalCheckFailed' ||
-          snapshot === 'ConditionalCheckFailed' ||
-          [guard, eventItem, snapshot].includes('TransactionConflict')
-        ) {
-          throw new OrderVersionConflictError(
-            `order ${order.orderId} is no longer at version ${previous}`,
-            { cause: error },
-          );
-        }
-        throw toStoreError(error, 'orders.append');
-      }
-    },
-
-    async clearOutbox(orderId, version, options = {}) {
-      try {
-        await db.send(
-          new UpdateCommand({
-            TableName: tableName,
-            Key: { pk: partitionKey(orderId), sk: SNAPSHOT },
-            UpdateExpression: 'REMOVE outbox',
-            ConditionExpression: 'version = :version',
-            ExpressionAttributeValues: { ':version': version },
-          }),
-          { abortSignal: options.signal },
-        );
-        return true;
-      } catch (error) {
-        if (error instanceof ConditionalCheckFailedException) return false;
-        throw toStoreError(error, 'orders.clearOutbox');
-      }
-    },
-
-    async fence(orderId, eventId, options = {}) {
-      try {
-        const { Attributes } = await db.send(
-          new UpdateCommand({
-            TableName: tableName,
-            Key: {
-              pk: partitionKey(orderId),
-              sk: `${APPLIED_PREFIX}${eventId}`,
-            },
-            UpdateExpression: 'SET fenced = :yes, eventId = :eventId',
-            ExpressionAttributeValues: { ':yes': true, ':eventId': eventId },
-            ReturnValues: 'ALL_OLD',
-          }),
-          { abortSignal: options.signal },
-        );
-        return Attributes ? 'marked' : 'blocked';
-      } catch (error) {
-        throw toStoreError(error, 'orders.fence');
-      }
-    },
-
-    async voidWrite(orderId, version, eventId, previous) {
-      const pk = partitionKey(orderId);
-      const snapshotCondition = {
-        ConditionExpression: 'version = :version',
-        ExpressionAttributeValues: { ':version': version },
-      };
-      try {
-        await db.send(
-          new TransactWriteCommand({
-            TransactItems: [
-              {
-                ConditionCheck: {
-                  TableName: tableName,
-                  Key: { pk, sk: `${APPLIED_PREFIX}${eventId}` },
-                  ConditionExpression: 'fenced = :yes',
-                  ExpressionAttributeValues: { ':yes': true },
-                },
-              },
-              {
-                Delete: {
-                  TableName: tableName,
-                  Key: { pk, sk: eventSortKey(version) },
-                  ConditionExpression: 'eventId = :eventId',
-                  ExpressionAttributeValues: { ':eventId': eventId },
-                },
-              },
-              previous
-                ? {
-                    Put: {
-                      TableName: tableName,
-                      Item: { ...previous, pk, sk: SNAPSHOT },
-                      ...snapshotCondition,
-                    },
-                  }
-                : {
-                    Delete: {
-                      TableName: tableName,
-                      Key: { pk, sk: SNAPSHOT },
-                      ...snapshotCondition,
-                    },
-                  },
-            ],
-          }),
-        );
-        return 'voided';
-      } catch (error) {
-        const codes = cancellationCodes(error);
-        if (codes.includes('ConditionalCheckFailed')) return 'stands';
-        if (codes.includes('TransactionConflict')) {
-          throw new OrderVersionConflictError(
-            `cannot settle version ${version} of order ${orderId} now: it is being written`,
-            { cause: error },
-          );
-        }
-        throw toStoreError(error, 'orders.voidWrite');
-      }
-    },
+    create: (order, event, options) => create(table, order, event, options),
+    get: (orderId) => get(table, orderId),
+    history: (orderId) => history(table, orderId),
+    append: (order, event, outbox, options) =>
+      append(table, order, event, outbox, options),
+    clearOutbox: (orderId, version, options) =>
+      clearOutbox(table, orderId, version, options),
+    fence: (orderId, eventId, options) =>
+      fence(table, orderId, eventId, options),
+    voidWrite: (orderId, version, eventId, previous) =>
+      voidWrite(table, orderId, version, eventId, previous),
   };
 }

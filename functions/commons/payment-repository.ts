@@ -25,119 +25,51 @@
  * `publishedAt` (absent until set) on either item records that the outcome event was
  * published, so a redelivery after a crash between the outcome and the publish
  * publishes it again (with a deterministic eventId) and one after the publish does not.
+ *
+ * This file is the port and the factory that wires its DynamoDB operations; they
+ * are files of ./payment-repository/: items.ts (schemas and keys), payment-item.ts,
+ * refund-item.ts, mark-published.ts and errors.ts.
  */
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { Money } from '#domain/money.ts';
+import type {
+  ChargeInProgressError,
+  PaymentStateError,
+} from './payment-repository/errors.ts';
+import type {
+  ChargeOutcome,
+  Payment,
+  PaymentStart,
+  PaymentStarted,
+  PaymentsTable,
+  Refund,
+} from './payment-repository/items.ts';
+import { markPublished } from './payment-repository/mark-published.ts';
 import {
-  type AttributeValue,
-  ConditionalCheckFailedException,
-} from '@aws-sdk/client-dynamodb';
+  claimCharge,
+  getPayment,
+  recordOutcome,
+  startPayment,
+  voidUnpaid,
+} from './payment-repository/payment-item.ts';
 import {
-  type DynamoDBDocumentClient,
-  GetCommand,
-  PutCommand,
-  TransactWriteCommand,
-  UpdateCommand,
-} from '@aws-sdk/lib-dynamodb';
-import { unmarshall } from '@aws-sdk/util-dynamodb';
-import * as z from 'zod';
-import { PaymentFailureReason } from '#domain/events.ts';
-import { TransientError } from '#domain/failures.ts';
-import { Money } from '#domain/money.ts';
-import { callStore, cancellationCodes, toStoreError } from './dynamodb.ts';
+  claimRefund,
+  getRefund,
+  recordRefund,
+} from './payment-repository/refund-item.ts';
 
-/** A payment cannot take the requested step from its current status. */
-export class PaymentStateError extends Error {
-  constructor(message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = 'PaymentStateError';
-  }
-}
-
-const Claimed = z.object({
-  orderId: z.string(),
-  status: z.literal('CLAIMED'),
-  paymentId: z.string(),
-  amount: Money,
-  claimedAt: z.string(),
-  updatedAt: z.string(),
-  publishedAt: z.string().nullable().default(null),
-});
-const Charged = Claimed.extend({
-  status: z.literal('CHARGED'),
-  transactionId: z.string(),
-  chargedAt: z.string(),
-});
-const Rejected = Claimed.extend({
-  status: z.literal('REJECTED'),
-  reason: PaymentFailureReason,
-  detail: z.string(),
-  rejectedAt: z.string(),
-});
-const Voided = z.object({
-  orderId: z.string(),
-  status: z.literal('VOIDED'),
-  voidReason: z.string(),
-  voidedAt: z.string(),
-  updatedAt: z.string(),
-  publishedAt: z.string().nullable().default(null),
-});
-
-/** The PAYMENT item of an order, by status (see the module comment). */
-export const Payment = z.discriminatedUnion('status', [
-  Claimed,
-  Charged,
-  Rejected,
-  Voided,
-]);
-export type Payment = z.infer<typeof Payment>;
-/** CLAIMED, then CHARGED or REJECTED; or VOIDED. */
-export type PaymentStatus = Payment['status'];
-
-/** The REFUND item of an order. */
-export const Refund = z.object({
-  orderId: z.string(),
-  status: z.enum(['CLAIMED', 'REFUNDED']),
-  refundId: z.string(),
-  amount: Money,
-  claimedAt: z.string(),
-  refundedAt: z.string().nullable(),
-  updatedAt: z.string(),
-  /** When the PaymentRefunded event was published (null: not yet). */
-  publishedAt: z.string().nullable().default(null),
-});
-export type Refund = z.infer<typeof Refund>;
-
-/**
- * The order's charge is claimed but has no outcome yet, so it can be neither voided
- * nor refunded now. Transient: once the charge is decided, a retry knows what to do.
- */
-export class ChargeInProgressError extends TransientError {
-  constructor(message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = 'ChargeInProgressError';
-  }
-}
-
-/** What the gateway said about a claimed charge. */
-export type ChargeOutcome =
-  | { status: 'CHARGED'; transactionId: string }
-  | { status: 'REJECTED'; reason: PaymentFailureReason; detail: string };
-
-/**
- * How the payment of an order starts: `charge` claims it for the gateway;
- * `REJECTED` records a rule rejection at once, no claim needed (no gateway call).
- */
-export type PaymentStart =
-  | { status: 'CLAIMED' }
-  | { status: 'REJECTED'; reason: PaymentFailureReason; detail: string };
-
-/** What stands once {@link PaymentRepository.startPayment} has written (or not). */
-export type PaymentStarted =
-  /** Claimed by this paymentId with no outcome yet: decide it, then record it. */
-  | { step: 'claimed' }
-  /** The order was cancelled first: no charge may happen. */
-  | { step: 'voided' }
-  /** The PAYMENT item as it stands: the rejection just recorded, or an earlier one. */
-  | { step: 'decided'; payment: Payment };
+export {
+  ChargeInProgressError,
+  PaymentStateError,
+} from './payment-repository/errors.ts';
+export {
+  type ChargeOutcome,
+  Payment,
+  type PaymentStart,
+  type PaymentStarted,
+  type PaymentStatus,
+  Refund,
+} from './payment-repository/items.ts';
 
 /** Where the payment function records charges, voids and refunds. */
 export interface PaymentRepository {
@@ -219,21 +151,6 @@ export interface PaymentRepository {
   ): Promise<void>;
 }
 
-const PAYMENT = 'PAYMENT';
-const REFUND = 'REFUND';
-
-function key(orderId: string, sk: string) {
-  return { pk: `ORDER#${orderId}`, sk };
-}
-
-/** A string attribute of the raw (not unmarshalled) item a failed condition returns. */
-function rawString(
-  item: Record<string, AttributeValue> | undefined,
-  name: string,
-): string | undefined {
-  return item?.[name]?.S;
-}
-
 /**
  * The DynamoDB implementation of {@link PaymentRepository} on the Payments table.
  *
@@ -250,329 +167,23 @@ export function createPaymentRepository(
   db: DynamoDBDocumentClient,
   tableName: string,
 ): PaymentRepository {
-  async function getPayment(orderId: string): Promise<Payment | undefined> {
-    const { Item } = await callStore('payments.get', () =>
-      db.send(
-        new GetCommand({
-          TableName: tableName,
-          Key: key(orderId, PAYMENT),
-          ConsistentRead: true,
-        }),
-      ),
-    );
-    return Item ? Payment.parse(Item) : undefined;
-  }
-
-  async function getRefund(orderId: string): Promise<Refund | undefined> {
-    const { Item } = await callStore('payments.getRefund', () =>
-      db.send(
-        new GetCommand({
-          TableName: tableName,
-          Key: key(orderId, REFUND),
-          ConsistentRead: true,
-        }),
-      ),
-    );
-    return Item ? Refund.parse(Item) : undefined;
-  }
-
-  /** Creates the PAYMENT item unless one exists; returns the existing one's raw item. */
-  async function createPaymentItem(
-    item: Record<string, unknown>,
-    operation: string,
-  ): Promise<
-    | { created: true }
-    | {
-        created: false;
-        status?: string;
-        paymentId?: string;
-        existing?: Record<string, unknown>;
-      }
-  > {
-    try {
-      await db.send(
-        new PutCommand({
-          TableName: tableName,
-          Item: item,
-          ConditionExpression: 'attribute_not_exists(pk)',
-          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-        }),
-      );
-      return { created: true };
-    } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) {
-        return {
-          created: false,
-          status: rawString(error.Item, 'status'),
-          paymentId: rawString(error.Item, 'paymentId'),
-          ...(error.Item ? { existing: unmarshall(error.Item) } : {}),
-        };
-      }
-      throw toStoreError(error, operation);
-    }
-  }
-
+  const table: PaymentsTable = { db, tableName };
   return {
-    async claimCharge(orderId, paymentId, amount, now) {
-      const at = now.toISOString();
-      const result = await createPaymentItem(
-        {
-          ...key(orderId, PAYMENT),
-          orderId,
-          status: 'CLAIMED',
-          paymentId,
-          amount,
-          claimedAt: at,
-          updatedAt: at,
-        },
-        'payments.claimCharge',
-      );
-      if (result.created) return 'claimed';
-      if (result.status === 'VOIDED') return 'voided';
-      // An interrupted attempt of the same payment may go on; anything else is decided.
-      if (result.status === 'CLAIMED' && result.paymentId === paymentId) {
-        return 'claimed';
-      }
-      return 'already-charged';
-    },
-
-    async startPayment(orderId, paymentId, amount, start, now) {
-      const at = now.toISOString();
-      const item = {
-        ...key(orderId, PAYMENT),
-        orderId,
-        paymentId,
-        amount,
-        claimedAt: at,
-        updatedAt: at,
-        ...(start.status === 'CLAIMED'
-          ? { status: 'CLAIMED' }
-          : {
-              status: 'REJECTED',
-              reason: start.reason,
-              detail: start.detail,
-              rejectedAt: at,
-            }),
-      };
-      const result = await createPaymentItem(item, 'payments.startPayment');
-      if (result.created) {
-        return start.status === 'CLAIMED'
-          ? { step: 'claimed' }
-          : { step: 'decided', payment: Payment.parse(item) };
-      }
-      if (result.status === 'VOIDED') return { step: 'voided' };
-      if (result.status === 'CLAIMED' && result.paymentId === paymentId) {
-        return { step: 'claimed' };
-      }
-      return { step: 'decided', payment: Payment.parse(result.existing) };
-    },
-
-    async recordOutcome(orderId, outcome, now) {
-      const at = now.toISOString();
-      const fields =
-        outcome.status === 'CHARGED'
-          ? { transactionId: outcome.transactionId, chargedAt: at }
-          : {
-              reason: outcome.reason,
-              detail: outcome.detail,
-              rejectedAt: at,
-            };
-      const assignments = Object.keys(fields).map(
-        (name) => `#${name} = :${name}`,
-      );
-      try {
-        const { Attributes } = await db.send(
-          new UpdateCommand({
-            TableName: tableName,
-            Key: key(orderId, PAYMENT),
-            UpdateExpression: `SET #status = :status, #updatedAt = :updatedAt, ${assignments.join(', ')}`,
-            ConditionExpression: '#status = :claimed',
-            ExpressionAttributeNames: Object.fromEntries(
-              ['status', 'updatedAt', ...Object.keys(fields)].map((name) => [
-                `#${name}`,
-                name,
-              ]),
-            ),
-            ExpressionAttributeValues: {
-              ':status': outcome.status,
-              ':updatedAt': at,
-              ':claimed': 'CLAIMED',
-              ...Object.fromEntries(
-                Object.entries(fields).map(([name, value]) => [
-                  `:${name}`,
-                  value,
-                ]),
-              ),
-            },
-            ReturnValues: 'ALL_NEW',
-          }),
-        );
-        return Payment.parse(Attributes);
-      } catch (error) {
-        if (!(error instanceof ConditionalCheckFailedException)) {
-          throw toStoreError(error, 'payments.recordOutcome');
-        }
-      }
-      // Not CLAIMED: fine if this very outcome was recorded before (a retry).
-      const current = await getPayment(orderId);
-      const same =
-        (current?.status === 'CHARGED' &&
-          outcome.status === 'CHARGED' &&
-          current.transactionId === outcome.transactionId) ||
-        (current?.status === 'REJECTED' &&
-          outcome.status === 'REJECTED' &&
-          current.reason === outcome.reason);
-      if (current && same) return current;
-      throw new PaymentStateError(
-        `cannot record ${outcome.status} for order ${orderId}: payment is ${current?.status ?? 'not claimed'}`,
-      );
-    },
-
-    getPayment,
-
-    async voidUnpaid(orderId, reason, now) {
-      const at = now.toISOString();
-      const result = await createPaymentItem(
-        {
-          ...key(orderId, PAYMENT),
-          orderId,
-          status: 'VOIDED',
-          voidReason: reason,
-          voidedAt: at,
-          updatedAt: at,
-        },
-        'payments.voidUnpaid',
-      );
-      if (result.created) return 'voided';
-      switch (result.status) {
-        case 'CHARGED':
-          return 'already-charged';
-        case 'VOIDED':
-        case 'REJECTED':
-          return 'already-voided';
-        default:
-          // CLAIMED: the gateway may be charging right now; decide once it has answered.
-          throw new ChargeInProgressError(
-            `cannot void order ${orderId} yet: a charge is in progress`,
-          );
-      }
-    },
-
-    async claimRefund(orderId, refundId, amount, now) {
-      const at = now.toISOString();
-      try {
-        await db.send(
-          new TransactWriteCommand({
-            TransactItems: [
-              {
-                ConditionCheck: {
-                  TableName: tableName,
-                  Key: key(orderId, PAYMENT),
-                  ConditionExpression: '#status = :charged',
-                  ExpressionAttributeNames: { '#status': 'status' },
-                  ExpressionAttributeValues: { ':charged': 'CHARGED' },
-                },
-              },
-              {
-                Put: {
-                  TableName: tableName,
-                  Item: {
-                    ...key(orderId, REFUND),
-                    orderId,
-                    status: 'CLAIMED',
-                    refundId,
-                    amount,
-                    claimedAt: at,
-                    refundedAt: null,
-                    updatedAt: at,
-                  },
-                  ConditionExpression: 'attribute_not_exists(pk)',
-                },
-              },
-            ],
-          }),
-        );
-        return 'claimed';
-      } catch (error) {
-        const [payment, refund] = cancellationCodes(error);
-        if (refund === 'ConditionalCheckFailed') {
-          const existing = await getRefund(orderId);
-          return existing?.status === 'CLAIMED' &&
-            existing.refundId === refundId
-            ? 'claimed'
-            : 'already-refunded';
-        }
-        if (payment === 'ConditionalCheckFailed') return 'not-charged';
-        throw toStoreError(error, 'payments.claimRefund');
-      }
-    },
-
-    async recordRefund(orderId, refundId, now) {
-      const at = now.toISOString();
-      try {
-        const { Attributes } = await db.send(
-          new UpdateCommand({
-            TableName: tableName,
-            Key: key(orderId, REFUND),
-            UpdateExpression:
-              'SET #status = :refunded, refundedAt = :at, updatedAt = :at',
-            ConditionExpression: '#status = :claimed AND refundId = :refundId',
-            ExpressionAttributeNames: { '#status': 'status' },
-            ExpressionAttributeValues: {
-              ':refunded': 'REFUNDED',
-              ':claimed': 'CLAIMED',
-              ':refundId': refundId,
-              ':at': at,
-            },
-            ReturnValues: 'ALL_NEW',
-          }),
-        );
-        return Refund.parse(Attributes);
-      } catch (error) {
-        if (!(error instanceof ConditionalCheckFailedException)) {
-          throw toStoreError(error, 'payments.recordRefund');
-        }
-      }
-      const current = await getRefund(orderId);
-      if (current?.status === 'REFUNDED' && current.refundId === refundId) {
-        return current;
-      }
-      throw new PaymentStateError(
-        `cannot record refund ${refundId} for order ${orderId}: refund is ${current ? `${current.status} (${current.refundId})` : 'not claimed'}`,
-      );
-    },
-
-    getRefund,
-
-    async markPublished(orderId, item, now) {
-      const decided =
-        item === 'payment' ? ['CHARGED', 'REJECTED'] : ['REFUNDED'];
-      try {
-        await db.send(
-          new UpdateCommand({
-            TableName: tableName,
-            Key: key(orderId, item === 'payment' ? PAYMENT : REFUND),
-            UpdateExpression:
-              'SET publishedAt = if_not_exists(publishedAt, :now)',
-            ConditionExpression: `#status IN (${decided.map((_, i) => `:s${i}`).join(', ')})`,
-            ExpressionAttributeNames: { '#status': 'status' },
-            ExpressionAttributeValues: {
-              ':now': now.toISOString(),
-              ...Object.fromEntries(
-                decided.map((status, i) => [`:s${i}`, status]),
-              ),
-            },
-          }),
-        );
-      } catch (error) {
-        if (error instanceof ConditionalCheckFailedException) {
-          throw new PaymentStateError(
-            `order ${orderId} has no ${item} outcome to mark as published`,
-            { cause: error },
-          );
-        }
-        throw toStoreError(error, 'payments.markPublished');
-      }
-    },
+    claimCharge: (orderId, paymentId, amount, now) =>
+      claimCharge(table, orderId, paymentId, amount, now),
+    startPayment: (orderId, paymentId, amount, start, now) =>
+      startPayment(table, orderId, paymentId, amount, start, now),
+    recordOutcome: (orderId, outcome, now) =>
+      recordOutcome(table, orderId, outcome, now),
+    getPayment: (orderId) => getPayment(table, orderId),
+    voidUnpaid: (orderId, reason, now) =>
+      voidUnpaid(table, orderId, reason, now),
+    claimRefund: (orderId, refundId, amount, now) =>
+      claimRefund(table, orderId, refundId, amount, now),
+    recordRefund: (orderId, refundId, now) =>
+      recordRefund(table, orderId, refundId, now),
+    getRefund: (orderId) => getRefund(table, orderId),
+    markPublished: (orderId, item, now) =>
+      markPublished(table, orderId, item, now),
   };
 }
