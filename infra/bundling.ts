@@ -18,7 +18,7 @@ import {
  * start than resolving the runtime's packages (measured: docs/performance.md).
  */
 export const LAZY_EXTERNALS = [
-  // Broker discovery from MSK_CLUSTER_ARN (functions/commons/kafka-publisher.ts):
+  // Broker discovery from MSK_CLUSTER_ARN (functions/commons/kafka-publisher/broker-discovery.ts):
   // the stack always sets KAFKA_BROKERS, so a deployed function never discovers.
   '@aws-sdk/client-kafka',
   // The browser user-agent parser of @aws-sdk/core: imported only in a browser.

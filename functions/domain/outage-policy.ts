@@ -83,7 +83,7 @@ export function nextOutageDelay(
 /**
  * The longest a single try is assumed to take when a dependency is down, for the
  * worst case below: a publish to a frozen broker runs into the publisher's
- * connection and request timeouts (functions/commons/kafka-publisher.ts: 3 s to
+ * connection and request timeouts (functions/commons/kafka-publisher/client-config.ts: 3 s to
  * connect, 5 s a request, 2 kafkajs retries), about 15 s.
  */
 export const WORST_TRY_SECONDS = 15;
