@@ -17,7 +17,9 @@
  * 2xx means the event will be published (201/200 when it already is, 202 when the
  * relay will), and a 503 means nothing was stored.
  *
- * Parsing and wiring live here; the rules live in #domain/order.ts.
+ * Parsing, wiring and the HTTP answers live here; what a write does lives in the
+ * use cases (./use-cases/place-order.ts, ./use-cases/cancel-order.ts), the rules in
+ * #domain/order.ts.
  */
 import { randomUUID } from 'node:crypto';
 import {
@@ -71,19 +73,19 @@ import {
 } from '#commons/order-repository.ts';
 import {
   DEFAULT_WRITE_TIMINGS,
-  settledWrite,
   type WriteTimings,
 } from '#commons/settled-write.ts';
-import { type Clock, type DomainEvent, OrderId } from '#domain/events.ts';
+import { type Clock, OrderId } from '#domain/events.ts';
 import {
   CancelOrderRequest,
   type Order,
   type OrderHistory,
   PlaceOrderRequest,
-  placeOrder,
-  requestCancellation,
 } from '#domain/order.ts';
 import { TABLES } from '#infra/tables.ts';
+import { cancelOrder } from './use-cases/cancel-order.ts';
+import type { OrderWritePorts } from './use-cases/order-writes.ts';
+import { placeOrder } from './use-cases/place-order.ts';
 
 /** What the API needs; the handler below wires the real ones from the environment. */
 export interface OrderApiDependencies {
@@ -154,6 +156,98 @@ function mapOrderApiErrors(error: unknown): ProblemError | undefined {
   return undefined;
 }
 
+/** 200 when every dependency is ready; else 503 naming what is not, with Retry-After. */
+async function readiness(deps: OrderApiDependencies): Promise<HttpResult> {
+  const checks = await deps.ready();
+  const up = checks.kafka && checks.store;
+  const body: ReadinessBody = {
+    status: up ? 'ok' : 'degraded',
+    checks: {
+      kafka: checks.kafka ? 'up' : 'down',
+      store: checks.store ? 'up' : 'down',
+    },
+    ...(!up && checks.reasons ? { reasons: checks.reasons } : {}),
+  };
+  if (up) return json(200, body);
+  return json(503, body, {
+    'retry-after': String(checks.retryAfterSeconds ?? 5),
+  });
+}
+
+/** POST /orders: {@link placeOrder}, behind Powertools idempotency when it is on. */
+function postOrders(deps: OrderApiDependencies, ports: OrderWritePorts) {
+  /** What each POST /orders answered, for when saving it as idempotent fails. */
+  const answered = new WeakMap<HttpEvent, HttpResult>();
+
+  const createOrder = async (event: HttpEvent): Promise<HttpResult> => {
+    const request = parseJsonBody(event, PlaceOrderRequest);
+    const result = await placeOrder(ports, {
+      request,
+      correlationId: correlationIdOf(event),
+    });
+    if (!result.placed) {
+      throw new ProblemError(409, 'order-exists', 'Order already exists', {
+        detail: `an order ${result.orderId} exists; use another orderId or an Idempotency-Key`,
+      });
+    }
+    const { order, published } = result;
+    const answer = json(published ? 201 : 202, order, {
+      location: `/orders/${order.orderId}`,
+    });
+    answered.set(event, answer);
+    return answer;
+  };
+
+  const idempotentCreate = deps.idempotency
+    ? makeIdempotent(createOrder, deps.idempotency)
+    : createOrder;
+
+  return async (event: HttpEvent, context: Context): Promise<HttpResult> => {
+    deps.idempotency?.config.registerLambdaContext(context);
+    try {
+      return await idempotentCreate(event);
+    } catch (error) {
+      // The order is stored, only its idempotency record is not: the answer
+      // stands (a retry with the key then meets the order: 409).
+      if (!(error instanceof IdempotencyPersistenceLayerError)) throw error;
+      const result = answered.get(event);
+      if (result) {
+        deps.logger.warn('idempotency record not saved', { error });
+        return result;
+      }
+      // Its record could not be read, written or removed: the request did
+      // nothing else (a 503 like any store outage).
+      throw new StoreUnavailableError('the idempotency store is unavailable', {
+        cause: error,
+        ambiguous: false,
+      });
+    }
+  };
+}
+
+/** POST /orders/{orderId}/cancel: {@link cancelOrder}. */
+function postCancel(ports: OrderWritePorts) {
+  return async (event: HttpEvent): Promise<HttpResult> => {
+    const orderId = orderIdFrom(event);
+    const { reason } = parseJsonBody(event, CancelOrderRequest);
+    const result = await cancelOrder(ports, {
+      orderId,
+      reason,
+      correlationId: correlationIdOf(event),
+    });
+    switch (result.outcome) {
+      case 'not-found':
+        throw notFound(orderId);
+      case 'invalid-state':
+        throw new ProblemError(409, 'invalid-state', 'Cannot cancel', {
+          detail: `an order in status ${result.status} cannot be cancelled`,
+        });
+      case 'cancelled':
+        return json(result.published ? 200 : 202, result.order);
+    }
+  };
+}
+
 /**
  * Builds the API handler from its dependencies.
  *
@@ -164,149 +258,18 @@ function mapOrderApiErrors(error: unknown): ProblemError | undefined {
  * ```
  */
 export function createOrderApi(deps: OrderApiDependencies) {
-  const { orders, publisher, clock, logger } = deps;
-  const timings = deps.timings ?? DEFAULT_WRITE_TIMINGS;
-
-  /**
-   * Publishes what a write put in the outbox, and clears it; `false` when Kafka did
-   * not take the events in time, or the breaker is open (the relay will publish
-   * them: nothing is lost).
-   */
-  const publishNow = async (
-    orderId: string,
-    version: number,
-    events: readonly DomainEvent[],
-  ): Promise<boolean> => {
-    try {
-      // The publisher's own deadline (docs/timeouts.md) bounds the wait.
-      await publisher.publish(events);
-    } catch (error) {
-      logger.warn('publish left to the outbox relay', { orderId, error });
-      return false;
-    }
-    try {
-      await orders.clearOutbox(orderId, version, {
-        signal: AbortSignal.timeout(timings.callMs),
-      });
-    } catch (error) {
-      // The relay will publish them again, under the same event ids: harmless.
-      logger.warn('outbox not cleared after publishing', { orderId, error });
-    }
-    return true;
+  const { orders, logger } = deps;
+  const ports: OrderWritePorts = {
+    orders,
+    publisher: deps.publisher,
+    clock: deps.clock,
+    logger,
+    timings: deps.timings ?? DEFAULT_WRITE_TIMINGS,
   };
-
-  /** Voids the order's creation when the API gave it up; whether it did. */
-  const voidGivenUpCreate = async (orderId: string): Promise<boolean> => {
-    const found = await orders.get(orderId);
-    const settlement = found?.settlement;
-    if (found?.order.version !== 1 || !settlement?.fenced) return false;
-    const outcome = await orders.voidWrite(
-      orderId,
-      1,
-      settlement.eventId,
-      undefined,
-    );
-    logger.info('a given-up creation voided before placing again', {
-      orderId,
-      outcome,
-    });
-    return true;
-  };
-
-  /** What each POST /orders answered, for when saving it as idempotent fails. */
-  const answered = new WeakMap<HttpEvent, HttpResult>();
-
-  const createOrder = async (event: HttpEvent): Promise<HttpResult> => {
-    const request = parseJsonBody(event, PlaceOrderRequest);
-    const causation = {
-      correlationId: correlationIdOf(event),
-      causationId: null,
-    };
-    const { order, event: placed } = placeOrder(request, causation, clock);
-    const create = () =>
-      settledWrite({
-        orders,
-        orderId: order.orderId,
-        eventId: placed.eventId,
-        write: (options) => orders.create(order, placed, options),
-        timings,
-      });
-    let stored = await create();
-    // The order a request before this one placed, gave up and answered 503 for
-    // (fenced), but the relay has not voided yet: void it now, as the relay would,
-    // so that the client's retry is not told 409 about an order that is going away.
-    if (stored === 'exists' && (await voidGivenUpCreate(order.orderId))) {
-      stored = await create();
-    }
-    if (stored === 'exists') {
-      throw new ProblemError(409, 'order-exists', 'Order already exists', {
-        detail: `an order ${order.orderId} exists; use another orderId or an Idempotency-Key`,
-      });
-    }
-    const published = await publishNow(order.orderId, order.version, [placed]);
-    logger.info('order placed', {
-      orderId: order.orderId,
-      correlationId: causation.correlationId,
-      published,
-    });
-    const result = json(published ? 201 : 202, order, {
-      location: `/orders/${order.orderId}`,
-    });
-    answered.set(event, result);
-    return result;
-  };
-
-  /** 200 when every dependency is ready; else 503 naming what is not, with Retry-After. */
-  async function readiness(): Promise<HttpResult> {
-    const checks = await deps.ready();
-    const up = checks.kafka && checks.store;
-    const body: ReadinessBody = {
-      status: up ? 'ok' : 'degraded',
-      checks: {
-        kafka: checks.kafka ? 'up' : 'down',
-        store: checks.store ? 'up' : 'down',
-      },
-      ...(!up && checks.reasons ? { reasons: checks.reasons } : {}),
-    };
-    if (up) return json(200, body);
-    return json(503, body, {
-      'retry-after': String(checks.retryAfterSeconds ?? 5),
-    });
-  }
-
-  const idempotentCreate = deps.idempotency
-    ? makeIdempotent(createOrder, deps.idempotency)
-    : createOrder;
+  const ready = () => readiness(deps);
 
   const routes = httpRouterHandler<HttpEvent, HttpResult>([
-    {
-      method: 'POST',
-      path: '/orders',
-      handler: async (event: HttpEvent, context: Context) => {
-        deps.idempotency?.config.registerLambdaContext(context);
-        try {
-          return await idempotentCreate(event);
-        } catch (error) {
-          // The order is stored, only its idempotency record is not: the answer
-          // stands (a retry with the key then meets the order: 409).
-          if (!(error instanceof IdempotencyPersistenceLayerError)) throw error;
-          const result = answered.get(event);
-          if (result) {
-            logger.warn('idempotency record not saved', { error });
-            return result;
-          }
-          // Its record could not be read, written or removed: the request did
-          // nothing else (a 503 like any store outage).
-          throw new StoreUnavailableError(
-            'the idempotency store is unavailable',
-            {
-              cause: error,
-              ambiguous: false,
-            },
-          );
-        }
-      },
-    },
+    { method: 'POST', path: '/orders', handler: postOrders(deps, ports) },
     {
       method: 'GET',
       path: '/orders/{orderId}',
@@ -330,50 +293,15 @@ export function createOrderApi(deps: OrderApiDependencies) {
     {
       method: 'POST',
       path: '/orders/{orderId}/cancel',
-      handler: async (event: HttpEvent) => {
-        const orderId = orderIdFrom(event);
-        const { reason } = parseJsonBody(event, CancelOrderRequest);
-        const found = await orders.get(orderId);
-        if (!found) throw notFound(orderId);
-        const causation = {
-          correlationId: correlationIdOf(event),
-          causationId: null,
-        };
-        const result = requestCancellation(
-          found.order,
-          reason,
-          causation,
-          clock,
-        );
-        if (!result.ok) {
-          throw new ProblemError(409, 'invalid-state', 'Cannot cancel', {
-            detail: `an order in status ${result.status} cannot be cancelled`,
-          });
-        }
-        const outbox = [...found.outbox, result.event];
-        await settledWrite({
-          orders,
-          orderId,
-          eventId: result.event.eventId,
-          write: (options) =>
-            orders.append(result.order, result.event, outbox, options),
-          timings,
-        });
-        const published = await publishNow(
-          orderId,
-          result.order.version,
-          outbox,
-        );
-        return json(published ? 200 : 202, result.order);
-      },
+      handler: postCancel(ports),
     },
     {
       method: 'GET',
       path: '/health/live',
       handler: async () => json(200, { status: 'ok' } satisfies Liveness),
     },
-    { method: 'GET', path: '/health/ready', handler: readiness },
-    { method: 'GET', path: '/health', handler: readiness },
+    { method: 'GET', path: '/health/ready', handler: ready },
+    { method: 'GET', path: '/health', handler: ready },
   ]);
 
   return middy<HttpEvent, HttpResult>()
