@@ -17,6 +17,7 @@ import {
   GATEWAY_RETRY_MESSAGE,
   type PaymentGateway,
 } from '#domain/payment.ts';
+import { paymentIdOf } from '../../functions/use-cases/charge-payment.ts';
 import { validOrderRequest } from '../http-arbitraries.ts';
 import { fixedClock } from './domain/fixtures.ts';
 import { MemoryPayments } from './memory-payments.ts';
@@ -258,7 +259,7 @@ describe('payment: interrupted and cancelled charges', () => {
     const order = placed('o-1');
     await payments.claimCharge(
       'o-1',
-      payment.paymentIdOf('o-1'),
+      paymentIdOf('o-1'),
       order.data.total,
       new Date(),
     );
