@@ -12,6 +12,7 @@ import {
   SETTLE_GRACE_MS,
 } from '#commons/settled-write.ts';
 import { placeOrder } from '#domain/order.ts';
+import { outboxWrite } from '../../functions/use-cases/relay-outbox.ts';
 import { validOrderRequest } from '../http-arbitraries.ts';
 import { fixedClock } from './domain/fixtures.ts';
 
@@ -106,9 +107,10 @@ function relay(deps: ReturnType<typeof fakes>, now = 5_000) {
 
 describe('outboxWrite', () => {
   it('names the order and version of a snapshot that left events to publish', () => {
-    expect(relayModule.outboxWrite(streamRecord('INSERT', snapshot()))).toEqual(
-      { orderId: 'o-1', version: 1 },
-    );
+    expect(outboxWrite(streamRecord('INSERT', snapshot()))).toEqual({
+      orderId: 'o-1',
+      version: 1,
+    });
   });
 
   it.each([
@@ -127,7 +129,7 @@ describe('outboxWrite', () => {
     ],
     ['a record without image', streamRecord('INSERT', undefined)],
   ])('ignores %s', (_, record) => {
-    expect(relayModule.outboxWrite(record)).toBeUndefined();
+    expect(outboxWrite(record)).toBeUndefined();
   });
 });
 
