@@ -71,7 +71,9 @@ afterAll(async () => {
 
 /**
  * Places an order as a client would: a 503 (a store slowed by a busy machine) means
- * nothing happened, so it is sent again after its Retry-After, with the same key.
+ * nothing happened, so it is sent again after its Retry-After, with the same key; so
+ * is a 409 with Retry-After (the same key's first request still in progress, e.g.
+ * one the local gateway gave up on at 30 s on a busy machine).
  */
 async function place(orderId: string): Promise<number> {
   for (let attempt = 1; ; attempt += 1) {
@@ -84,7 +86,10 @@ async function place(orderId: string): Promise<number> {
       body: JSON.stringify(orderRequest(orderId)),
     });
     await response.body?.cancel();
-    if (response.status !== 503 || attempt === 5) return response.status;
+    const retryable =
+      response.status === 503 ||
+      (response.status === 409 && response.headers.has('retry-after'));
+    if (!retryable || attempt === 5) return response.status;
     const after = Number(response.headers.get('retry-after') ?? 1);
     await hold(Math.min(after, 5) * 1000);
   }
