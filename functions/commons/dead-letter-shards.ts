@@ -5,7 +5,7 @@
  * partitions. A list of one status reads every shard and merges them here; its
  * cursor keeps, per shard, where to continue.
  *
- * Pure: no I/O. `#commons/dead-letter-repository.ts` runs the queries.
+ * Pure: no I/O. The modules of `#commons/dead-letter-repository/` run the queries.
  */
 import { createHash } from 'node:crypto';
 import * as z from 'zod';
