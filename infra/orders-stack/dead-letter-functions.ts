@@ -9,11 +9,9 @@ import {
   CONSUMED_TOPICS,
   deadLetterTopic,
 } from '../../functions/domain/events.ts';
-import {
-  allowKafkaProducer,
-  KafkaConsumerFunction,
-  OrdersFunction,
-} from '../kafka-consumer-function.ts';
+import { KafkaConsumerFunction } from '../kafka-consumer-function.ts';
+import { allowKafkaProducer } from '../kafka-producer-access.ts';
+import { OrdersFunction } from '../orders-function.ts';
 import type { FunctionWiring } from './wiring.ts';
 
 /** The functions of the dead-letter group. */

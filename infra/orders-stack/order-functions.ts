@@ -7,11 +7,9 @@ import { Duration } from 'aws-cdk-lib';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { DynamoEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { TOPICS } from '../../functions/domain/events.ts';
-import {
-  allowKafkaProducer,
-  KafkaConsumerFunction,
-  OrdersFunction,
-} from '../kafka-consumer-function.ts';
+import { KafkaConsumerFunction } from '../kafka-consumer-function.ts';
+import { allowKafkaProducer } from '../kafka-producer-access.ts';
+import { OrdersFunction } from '../orders-function.ts';
 import type { FunctionWiring } from './wiring.ts';
 
 /** The functions of the order group. */

@@ -8,11 +8,9 @@ import { TOPICS } from '../../functions/domain/events.ts';
 import type { StageConfig } from '../config.ts';
 import type { OrdersTables } from '../data.ts';
 import type { KafkaCluster } from '../kafka-cluster.ts';
-import type {
-  KafkaSubscription,
-  OrdersFunctionProps,
-} from '../kafka-consumer-function.ts';
+import type { KafkaSubscription } from '../kafka-event-sources.ts';
 import type { Network } from '../network.ts';
+import type { OrdersFunctionProps } from '../orders-function.ts';
 
 /**
  * The longest the HTTP functions may run: under API Gateway's 30 s integration
