@@ -11,11 +11,10 @@ import type { StageConfig } from '../config.ts';
 import type { KafkaConsumerFunction } from '../kafka-consumer-function.ts';
 import {
   DLQ_REPROCESSOR_SERVICE,
-  type MonitoredConsumer,
-  Monitoring,
   ORDER_EVENTS_SERVICE,
   PAYMENT_SERVICE,
-} from '../monitoring.ts';
+} from '../monitoring/metrics.ts';
+import { type MonitoredConsumer, Monitoring } from '../monitoring.ts';
 import type { DeadLetterFunctions } from './dead-letter-functions.ts';
 import type { OrderFunctions } from './order-functions.ts';
 
