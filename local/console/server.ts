@@ -12,14 +12,10 @@ import type { SystemModel } from '../runtime/template.ts';
 import { consoleApi } from './console-api.ts';
 import { FlowMonitor, type MappingHandle } from './flow.ts';
 import { decode, isLocalHost, json } from './http-answers.ts';
+import { type IndexConsumer, startIndexConsumer } from './index-consumer.ts';
 import { LiveUpdates } from './live-updates.ts';
 import type { RuntimeObserver } from './observer.ts';
-import {
-  type IndexConsumer,
-  indexRecord,
-  OrderIndex,
-  startIndexConsumer,
-} from './order-index.ts';
+import { indexRecord, OrderIndex } from './order-index.ts';
 import { type OrdersTable, ordersTable } from './orders-table.ts';
 import { PAGE_DIR, servePageFile } from './page-files.ts';
 
