@@ -12,6 +12,11 @@ import { acknowledgeFindings } from './orders-stack/nag-acknowledgements.ts';
 import { addOrderFunctions } from './orders-stack/order-functions.ts';
 import { addOutputs } from './orders-stack/outputs.ts';
 import { addPaymentFunction } from './orders-stack/payment-function.ts';
+import {
+  concurrencyTargets,
+  everyFunction,
+  type StackFunctions,
+} from './orders-stack/stack-functions.ts';
 import { functionWiring } from './orders-stack/wiring.ts';
 import { KafkaTopics, topicsFor } from './topics.ts';
 
@@ -76,27 +81,17 @@ export class OrdersStack extends Stack {
       network,
       data,
     });
-    const orders = addOrderFunctions(wiring);
-    const payment = addPaymentFunction(wiring);
-    const deadLetters = addDeadLetterFunctions(wiring);
-    const { orderApi, outboxRelay, orderEvents } = orders;
-    const { reprocessor, redrive, admin } = deadLetters;
-
+    const functions: StackFunctions = {
+      ...addOrderFunctions(wiring),
+      payment: addPaymentFunction(wiring),
+      ...addDeadLetterFunctions(wiring),
+    };
     // Nothing reads or writes a topic before the topics exist.
-    const everyFunction = [
-      orderApi,
-      outboxRelay,
-      orderEvents.fn,
-      payment.fn,
-      reprocessor.fn,
-      redrive,
-      admin,
-    ];
-    for (const fn of everyFunction) fn.node.addDependency(topics);
+    for (const fn of everyFunction(functions)) fn.node.addDependency(topics);
 
     this.api = new OrdersHttpApi(this, 'Api', {
-      orderApi,
-      admin,
+      orderApi: functions.orderApi,
+      admin: functions.admin,
       ...(config.api.jwt ? { jwt: config.api.jwt } : {}),
       throttle: {
         rate: config.api.throttleRate,
@@ -104,21 +99,10 @@ export class OrdersStack extends Stack {
       },
       logRetentionDays: config.functions.logRetentionDays,
     });
-    const monitoring = addMonitoring(this, config, {
-      ...orders,
-      payment,
-      ...deadLetters,
-    });
+    const monitoring = addMonitoring(this, config, functions);
 
-    this.reserveConcurrency(
-      new Map([
-        ['order-events', { fn: orderEvents.fn, topics: orderEvents.topics }],
-        ['payment', { fn: payment.fn, topics: payment.topics }],
-        ['dlq-reprocessor', { fn: reprocessor.fn, topics: reprocessor.topics }],
-        ['outbox-relay', { fn: outboxRelay, topics: [] }],
-        ['dlq-redrive', { fn: redrive, topics: [] }],
-      ]),
-    );
+    this.reserveConcurrency(concurrencyTargets(functions));
+    const { reprocessor, redrive, admin } = functions;
     acknowledgeFindings(this, {
       config,
       api: this.api,

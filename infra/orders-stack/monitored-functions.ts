@@ -8,15 +8,13 @@ import {
   deadLetterTopic,
 } from '../../functions/domain/events.ts';
 import type { StageConfig } from '../config.ts';
-import type { KafkaConsumerFunction } from '../kafka-consumer-function.ts';
 import {
   DLQ_REPROCESSOR_SERVICE,
   ORDER_EVENTS_SERVICE,
   PAYMENT_SERVICE,
 } from '../monitoring/metrics.ts';
 import { type MonitoredConsumer, Monitoring } from '../monitoring.ts';
-import type { DeadLetterFunctions } from './dead-letter-functions.ts';
-import type { OrderFunctions } from './order-functions.ts';
+import type { StackFunctions } from './stack-functions.ts';
 
 /**
  * Creates the stack's alarms and dashboard (construct id `Monitoring`) over every
@@ -38,8 +36,7 @@ export function addMonitoring(
     reprocessor,
     redrive,
     admin,
-  }: OrderFunctions &
-    DeadLetterFunctions & { readonly payment: KafkaConsumerFunction },
+  }: StackFunctions,
 ): Monitoring {
   // The Kafka-fed functions, each with the Powertools service its record metrics carry.
   const consumers: MonitoredConsumer[] = [
