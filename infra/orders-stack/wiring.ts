@@ -119,7 +119,7 @@ export function functionWiring({
     subscribed.map((topic) => ({
       topic,
       // The generation keeps the id unique across a mapping's replacement
-      // (esm.consumerGroupGeneration in infra/config.ts).
+      // (esm.consumerGroupGeneration in infra/config/schema.ts).
       consumerGroupId: `${stack.stackName}-${consumer}-${topic}-g${config.esm.consumerGroupGeneration}`,
       onFailure,
       ...(orderPath.has(topic)
