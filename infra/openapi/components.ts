@@ -33,7 +33,7 @@ export function jsonSchema(schema: z.ZodType): JsonObject {
   ) as JsonObject;
 }
 
-export function schemaNamed(name: string): z.ZodType {
+function schemaNamed(name: string): z.ZodType {
   const all: Record<string, z.ZodType> = {
     ...Object.fromEntries(
       Object.entries(SHARED_SCHEMAS).map(([id, { schema }]) => [id, schema]),
@@ -50,10 +50,10 @@ export function componentRef(name: string): string {
   return `#/components/schemas/${name}`;
 }
 
-export let registry: z.core.$ZodRegistry<{ id: string; description?: string }>;
+let registry: z.core.$ZodRegistry<{ id: string; description?: string }>;
 
 /** Every named schema: the shared ones, and every request and response body. */
-export function componentRegistry() {
+function componentRegistry() {
   if (registry) return registry;
   registry = z.registry<{ id: string; description?: string }>();
   for (const [id, { schema, description }] of Object.entries(SHARED_SCHEMAS)) {
@@ -109,14 +109,10 @@ export function componentSchemas(): Record<string, JsonObject> {
 }
 
 /** The named schemas of the parameters (path and query). */
-export const PARAMETER_COMPONENTS = [
-  'OrderId',
-  'DeadLetterId',
-  'DeadLetterStatus',
-];
+const PARAMETER_COMPONENTS = ['OrderId', 'DeadLetterId', 'DeadLetterStatus'];
 
 /** The names `roots` refer to, themselves included, through `$ref`s. */
-export function referencedFrom(
+function referencedFrom(
   schemas: Readonly<Record<string, JsonObject>>,
   roots: readonly string[],
 ): Set<string> {

@@ -6,12 +6,12 @@ import { DeadLetterView } from '#domain/dead-letter.ts';
 import { PlaceOrderRequest, placeOrder } from '#domain/order.ts';
 
 /** A fixed clock, so that the examples built by the domain are the same every time. */
-export const EXAMPLE_CLOCK = {
+const EXAMPLE_CLOCK = {
   now: () => new Date('2025-01-15T10:00:00.000Z'),
   uuid: () => '3f1c2a4e-8b7d-4c6e-9a5f-1e2d3c4b5a69',
 };
 
-export const ADDRESS = {
+const ADDRESS = {
   street: 'Hauptstr. 1',
   city: 'Berlin',
   postalCode: '10115',

@@ -7,10 +7,7 @@ import type { OpenApiResponse } from './document-types.ts';
 import { PROBLEM_TYPES, type ProblemSlug } from './problem-types.ts';
 import type { Failure } from './route-doc.ts';
 
-export function problemSchema(
-  status: number,
-  problems: readonly ProblemSlug[],
-) {
+function problemSchema(status: number, problems: readonly ProblemSlug[]) {
   return {
     allOf: [
       { $ref: componentRef('Problem') },
@@ -25,16 +22,13 @@ export function problemSchema(
   };
 }
 
-export function problemContent(
-  status: number,
-  problems: readonly ProblemSlug[],
-) {
+function problemContent(status: number, problems: readonly ProblemSlug[]) {
   return {
     'application/problem+json': { schema: problemSchema(status, problems) },
   };
 }
 
-export function problemDescription(
+function problemDescription(
   description: string,
   problems: readonly ProblemSlug[],
 ): string {
@@ -44,7 +38,7 @@ export function problemDescription(
   return [description, '', ...lines].join('\n');
 }
 
-export const CORRELATION = {
+const CORRELATION = {
   'x-correlation-id': { $ref: '#/components/headers/CorrelationId' },
 };
 
@@ -60,7 +54,7 @@ export function headerRefs(
   return refs;
 }
 
-export function gatewayAnswer(description: string): OpenApiResponse {
+function gatewayAnswer(description: string): OpenApiResponse {
   return {
     description,
     content: {
