@@ -1,4 +1,3 @@
-// size: one linear scenario (the module's cost per record, then payments with slowed dependencies) read top to bottom; its batches are bench/order-placed-batches.ts.
 /**
  * `npm run bench:consumer`: the consumer module's own cost, and a batch of payments
  * with every dependency call slowed down (docs/performance.md).
