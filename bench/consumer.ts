@@ -26,15 +26,9 @@ import { DEFAULT_BUDGETS } from '#commons/config.ts';
 import { createDocumentClient } from '#commons/dynamodb.ts';
 import { createKafkaConsumer } from '#commons/kafka-consumer.ts';
 import type { EventPublisher } from '#commons/kafka-publisher.ts';
-import { MskEvent, type MskRecord } from '#commons/msk-event.ts';
+import { MskEvent } from '#commons/msk-event.ts';
 import type { PaymentRepository } from '#commons/payment-repository.ts';
-import {
-  type Clock,
-  type DomainEvent,
-  PaymentInput,
-  TOPICS,
-} from '#domain/events.ts';
-import { placeOrder } from '#domain/order.ts';
+import { type DomainEvent, PaymentInput } from '#domain/events.ts';
 import {
   createSimulatedGateway,
   DEFAULT_PAYMENT_RULES,
@@ -45,6 +39,7 @@ import { LOCAL_AWS, startDynamoDbLocal } from '#platform/dynamodb.ts';
 import { findJava } from '#platform/java.ts';
 import { createTables } from '#platform/platform.ts';
 import { createMemoryPaymentRepository } from './memory-payments.ts';
+import { batchOf, clock, ids } from './order-placed-batches.ts';
 import { dynamoDbPayments } from './payment-wiring.ts';
 import { median } from './stats.ts';
 
@@ -53,62 +48,6 @@ const BATCHES = Number(process.env.BENCH_BATCHES ?? 40);
 const DELAY_MS = Number(process.env.BENCH_DELAY_MS ?? 5);
 const PER_BATCH = 100;
 const PARTITIONS = 3;
-
-const clock: Clock = { now: () => new Date(), uuid: randomUUID };
-
-function orderPlaced(orderId: string) {
-  return placeOrder(
-    {
-      orderId,
-      customerId: 'cust-42',
-      currency: 'EUR',
-      items: [{ productId: 'sku-1', quantity: 2, unitPrice: 1999 }],
-      shippingAddress: {
-        street: 'Hauptstr. 1',
-        city: 'Berlin',
-        postalCode: '10115',
-        country: 'DE',
-      },
-    },
-    { correlationId: randomUUID(), causationId: null },
-    clock,
-  ).event;
-}
-
-/** One ESM event: `count` OrderPlaced of distinct orders over the partitions. */
-function batchOf(orderIds: readonly string[], partitions: number): MskEvent {
-  const records: Record<string, MskRecord[]> = {};
-  orderIds.forEach((orderId, index) => {
-    const event = orderPlaced(orderId);
-    const partition = index % partitions;
-    const id = `${TOPICS.orderPlaced}-${partition}`;
-    const list = records[id] ?? [];
-    records[id] = list;
-    list.push({
-      topic: TOPICS.orderPlaced,
-      partition,
-      offset: list.length,
-      timestamp: Date.now(),
-      timestampType: 'CREATE_TIME',
-      key: Buffer.from(orderId).toString('base64'),
-      value: Buffer.from(JSON.stringify(event)).toString('base64'),
-      headers: [
-        {
-          'correlation-id': [...Buffer.from(event.correlationId)],
-        },
-      ],
-    });
-  });
-  return {
-    eventSource: 'aws:kafka',
-    eventSourceArn: 'arn:aws:kafka:us-east-1:111122223333:cluster/c/1',
-    bootstrapServers: 'b-1:9092',
-    records,
-  };
-}
-
-const ids = (count: number) =>
-  Array.from({ length: count }, () => `bench-${randomUUID()}`);
 
 // The one line per batch at INFO goes nowhere: the bench times the module, not a
 // terminal. Restored before printing.

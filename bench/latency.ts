@@ -1,3 +1,4 @@
+// size: one linear scenario (system, warm-up, interleaved rounds of three measures, report) read top to bottom; its template and arrivals are bench/dev-template.ts and bench/arrivals.ts.
 /**
  * `npm run bench:latency`: POST /orders -> PAID, against the raw Kafka round trip.
  *
@@ -35,15 +36,10 @@
  * `esm.orderPathBatchingWindowSeconds`; default: the dev stage's, 0).
  */
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as delay } from 'node:timers/promises';
-import { App } from 'aws-cdk-lib';
 import { Kafka, logLevel } from 'kafkajs';
 import { TOPICS } from '#domain/events.ts';
-import { buildApp } from '#infra/app.ts';
 import { startPlatform } from '#platform/platform.ts';
 import {
   type Invoker,
@@ -52,10 +48,8 @@ import {
 import { ConsumerThread } from '../local/runtime/kafka-consumer-thread.ts';
 import { startLocalLambda } from '../local/runtime/lambda.ts';
 import { type LocalSystem, startLocalSystem } from '../local/runtime/system.ts';
-import {
-  type CfnTemplate,
-  synthesizeTemplate,
-} from '../local/runtime/template.ts';
+import { Arrivals } from './arrivals.ts';
+import { devTemplate } from './dev-template.ts';
 import { percentile } from './stats.ts';
 
 const ORDERS = Number(process.env.BENCH_LATENCY_ORDERS ?? 200);
@@ -72,64 +66,8 @@ const HOP_TOPIC = 'bench.latency.hop.v1';
 const STAGES = ['api', 'payment', 'order-events', 'observe'] as const;
 const WINDOW_SECONDS = process.env.BENCH_LATENCY_WINDOW_SECONDS;
 
-/**
- * The dev template, as `npm run dev` synthesizes it; with BENCH_LATENCY_WINDOW_SECONDS,
- * the order path's window set through CDK context as `cdk.json` would set it.
- */
-function devTemplate(): CfnTemplate {
-  if (WINDOW_SECONDS === undefined) return synthesizeTemplate('dev');
-  const app = new App({
-    outdir: mkdtempSync(path.join(tmpdir(), 'bench-latency-synth-')),
-    context: {
-      stage: 'dev',
-      stages: {
-        dev: {
-          esm: { orderPathBatchingWindowSeconds: Number(WINDOW_SECONDS) },
-        },
-      },
-      'aws:cdk:bundling-stacks': [],
-    },
-  });
-  const { stack } = buildApp(app);
-  const template = app.synth().getStackByName(stack.stackName).template;
-  rmSync(app.outdir, { recursive: true, force: true });
-  return template as CfnTemplate;
-}
-
 const median = (values: readonly number[]) => percentile(values, 50);
 const ms = (value: number) => `${value.toFixed(1).padStart(7)} ms`;
-
-/** Resolves when `key` is seen; a record seen before it is asked for is kept. */
-class Arrivals<T> {
-  readonly #seen = new Map<string, T>();
-  readonly #waiting = new Map<string, (value: T) => void>();
-
-  arrive(key: string, value: T): void {
-    const waiter = this.#waiting.get(key);
-    if (waiter) {
-      this.#waiting.delete(key);
-      waiter(value);
-    } else this.#seen.set(key, value);
-  }
-
-  wait(key: string): Promise<T> {
-    const seen = this.#seen.get(key);
-    if (seen !== undefined) {
-      this.#seen.delete(key);
-      return Promise.resolve(seen);
-    }
-    const { promise, resolve, reject } = Promise.withResolvers<T>();
-    const timer = setTimeout(() => {
-      this.#waiting.delete(key);
-      reject(new Error(`${key} not seen within ${DEADLINE_MS} ms`));
-    }, DEADLINE_MS);
-    this.#waiting.set(key, (value) => {
-      clearTimeout(timer);
-      resolve(value);
-    });
-    return promise;
-  }
-}
 
 const env = { ...process.env };
 delete env.KAFKA_BROKERS;
@@ -146,7 +84,7 @@ let system: LocalSystem | undefined;
 const stops: (() => Promise<void>)[] = [];
 try {
   const running = await startLocalSystem(platform, {
-    template: devTemplate(),
+    template: devTemplate(WINDOW_SECONDS),
     port: 0,
     log: (line) => logs.push(line),
   });
@@ -180,7 +118,7 @@ try {
   const stamps = new Map<string, Stamps>();
   /** Date.now() when each order's POST was sent, beside the records' CreateTime. */
   const startedAt = new Map<string, number>();
-  const paid = new Arrivals<number>();
+  const paid = new Arrivals<number>(DEADLINE_MS);
   const observer = kafka.consumer({
     groupId: `bench-latency-observer-${randomUUID()}`,
     ...consumerSettings,
@@ -202,7 +140,7 @@ try {
   };
 
   // The baseline's consumer.
-  const received = new Arrivals<number>();
+  const received = new Arrivals<number>(DEADLINE_MS);
   const baselineConsumer = kafka.consumer({
     groupId: `bench-latency-baseline-${randomUUID()}`,
     ...consumerSettings,

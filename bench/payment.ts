@@ -1,3 +1,4 @@
+// size: one linear scenario (platform, load, interleaved rounds of five runs, report) read top to bottom; the table check and the ceiling's writes are bench/payments-table-check.ts and bench/payment-ceiling.ts.
 /**
  * `npm run bench:payment`: throughput of the payment pipeline (docs/performance.md,
  * Payment pipeline benchmark).
@@ -40,18 +41,11 @@
 import { randomUUID } from 'node:crypto';
 import { cpus, loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
-import {
-  type AttributeValue,
-  DeleteTableCommand,
-  DynamoDBClient,
-  ScanCommand,
-} from '@aws-sdk/client-dynamodb';
+import { DeleteTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DEFAULT_BUDGETS } from '#commons/config.ts';
 import { DEFAULT_CONSUMER_CONCURRENCY } from '#commons/kafka-consumer.ts';
 import { createKafkaPublisher } from '#commons/kafka-publisher.ts';
-import { type Clock, type OrderPlaced, TOPICS } from '#domain/events.ts';
-import { deterministicUuid } from '#domain/ids.ts';
-import { DEFAULT_PAYMENT_RULES, evaluatePayment } from '#domain/payment.ts';
+import { type Clock, TOPICS } from '#domain/events.ts';
 import { DYNAMODB_LOCAL, KAFKA } from '#platform/artifacts.ts';
 import { LOCAL_AWS } from '#platform/dynamodb.ts';
 import {
@@ -68,12 +62,14 @@ import { recordCount } from '../local/runtime/esm/records/packed-records.ts';
 import { ConsumerThread } from '../local/runtime/kafka-consumer-thread.ts';
 import { startLocalLambda } from '../local/runtime/lambda.ts';
 import { readSystem, synthesizeTemplate } from '../local/runtime/template.ts';
+import { writePayments } from './payment-ceiling.ts';
 import { expectedStatus, orderPlaced } from './payment-orders.ts';
 import {
   BENCH_ENV,
   type BenchStore,
   dynamoDbPayments,
 } from './payment-wiring.ts';
+import { verifyPaymentsTable } from './payments-table-check.ts';
 import { ensurePeer, runPeer } from './python-peer.ts';
 import { median } from './stats.ts';
 
@@ -194,44 +190,8 @@ try {
    * Exactly one decided, published payment per order handled (`count` of them), as
    * the rules decide, and nothing else in the table.
    */
-  const verifyTable = async (count: number) => {
-    let items = 0;
-    const wrong: string[] = [];
-    let start: Record<string, AttributeValue> | undefined;
-    do {
-      const page = await dynamodb.send(
-        new ScanCommand({
-          TableName: tableName,
-          ProjectionExpression: 'orderId, sk, #status, publishedAt',
-          ExpressionAttributeNames: { '#status': 'status' },
-          ...(start ? { ExclusiveStartKey: start } : {}),
-        }),
-      );
-      for (const item of page.Items ?? []) {
-        items += 1;
-        const orderId = item.orderId?.S ?? '';
-        const event = byOrder.get(orderId);
-        const status = item.status?.S;
-        const published = item.publishedAt?.S !== undefined;
-        if (
-          item.sk?.S !== 'PAYMENT' ||
-          event === undefined ||
-          status !== expectedStatus(event) ||
-          !published
-        ) {
-          wrong.push(
-            `${orderId}/${item.sk?.S}: ${status}${published ? '' : ' unpublished'}${event ? ` (expected ${expectedStatus(event)})` : ' (no such order)'}`,
-          );
-        }
-      }
-      start = page.LastEvaluatedKey;
-    } while (start);
-    if (items !== count || wrong.length > 0) {
-      throw new Error(
-        `the table holds ${items} items for ${count} orders handled; ${wrong.length} wrong${wrong.length ? `, e.g. ${wrong[0]}` : ''}`,
-      );
-    }
-  };
+  const verifyTable = (count: number) =>
+    verifyPaymentsTable(dynamodb, tableName, byOrder, count);
 
   /** The last lines the sandboxes and mappings logged, for a failure's message. */
   const recent: string[] = [];
@@ -356,47 +316,8 @@ try {
       0,
       { credentials: LOCAL_AWS.credentials },
     );
-    let next = 0;
     const start = performance.now();
-    await Promise.all(
-      Array.from({ length: concurrency }, async () => {
-        for (let i = next++; i < orders; i = next++) {
-          const event = events[i] as OrderPlaced;
-          const { orderId, total } = event.data;
-          // The writes the payment function makes (functions/payment.ts): a rule
-          // rejection is one startPayment; a charge or a gateway decline is a claim
-          // by startPayment and the outcome; then markPublished after the publish.
-          const verdict = evaluatePayment(event.data, DEFAULT_PAYMENT_RULES);
-          const started = await payments.startPayment(
-            orderId,
-            deterministicUuid('payment', orderId),
-            total,
-            verdict.decision === 'reject'
-              ? {
-                  status: 'REJECTED',
-                  reason: verdict.reason,
-                  detail: verdict.detail,
-                }
-              : { status: 'CLAIMED' },
-            new Date(),
-          );
-          if (started.step === 'claimed') {
-            await payments.recordOutcome(
-              orderId,
-              expectedStatus(event) === 'CHARGED'
-                ? { status: 'CHARGED', transactionId: `txn-${orderId}` }
-                : {
-                    status: 'REJECTED',
-                    reason: 'GATEWAY_DECLINED',
-                    detail: 'declined',
-                  },
-              new Date(),
-            );
-          }
-          await payments.markPublished(orderId, 'payment', new Date());
-        }
-      }),
-    );
+    await writePayments(payments, events, orders, concurrency);
     const rate = (orders / (performance.now() - start)) * 1000;
     await verifyTable(orders);
     return rate;

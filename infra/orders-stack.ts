@@ -1,67 +1,29 @@
-import {
-  CfnOutput,
-  Duration,
-  RemovalPolicy,
-  Stack,
-  type StackProps,
-  Validations,
-} from 'aws-cdk-lib';
-import * as events from 'aws-cdk-lib/aws-events';
-import * as targets from 'aws-cdk-lib/aws-events-targets';
-import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { DynamoEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import { Stack, type StackProps } from 'aws-cdk-lib';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type { Construct } from 'constructs';
-import {
-  CONSUMED_TOPICS,
-  deadLetterTopic,
-  TOPICS,
-} from '../functions/domain/events.ts';
 import type { StageConfig } from './config.ts';
 import { OrdersTables } from './data.ts';
 import { OrdersHttpApi } from './http-api.ts';
 import { KafkaCluster } from './kafka-cluster.ts';
+import { Network, type NetworkProps } from './network.ts';
+import { addDeadLetterFunctions } from './orders-stack/dead-letter-functions.ts';
+import { addMonitoring } from './orders-stack/monitored-functions.ts';
+import { acknowledgeFindings } from './orders-stack/nag-acknowledgements.ts';
+import { addOrderFunctions } from './orders-stack/order-functions.ts';
+import { addOutputs } from './orders-stack/outputs.ts';
+import { addPaymentFunction } from './orders-stack/payment-function.ts';
 import {
-  allowKafkaProducer,
-  KafkaConsumerFunction,
-  type KafkaSubscription,
-  OrdersFunction,
-} from './kafka-consumer-function.ts';
-import {
-  DLQ_REPROCESSOR_SERVICE,
-  type MonitoredConsumer,
-  Monitoring,
-  ORDER_EVENTS_SERVICE,
-  PAYMENT_SERVICE,
-} from './monitoring.ts';
-import { Network } from './network.ts';
+  concurrencyTargets,
+  everyFunction,
+  type StackFunctions,
+} from './orders-stack/stack-functions.ts';
+import { functionWiring } from './orders-stack/wiring.ts';
 import { KafkaTopics, topicsFor } from './topics.ts';
 
-/**
- * The order path: the topics whose mappings a customer waits on after an API call,
- * from OrderPlaced (or OrderCancelled) through payment to the order's outcome in
- * order-events. Their batching window is the stage's latency choice,
- * `esm.orderPathBatchingWindowSeconds` (docs/performance.md, Latency and batching
- * windows). Orphan charges and dead letters have no one waiting on them: they keep
- * `esm.maxBatchingWindowSeconds`, which saves invocations.
- *
- * @example
- * ```ts
- * ORDER_PATH_TOPICS.includes(TOPICS.orderPlaced); // true
- * ```
- */
-/**
- * The longest the HTTP functions may run: under API Gateway's 30 s integration
- * timeout, whatever the stage's function timeout.
- */
-export const HTTP_FUNCTION_TIMEOUT_SECONDS = 29;
-
-export const ORDER_PATH_TOPICS: readonly string[] = [
-  TOPICS.orderPlaced,
-  TOPICS.orderCancelled,
-  TOPICS.paymentProcessed,
-  TOPICS.paymentFailed,
-  TOPICS.paymentRefunded,
-];
+export {
+  HTTP_FUNCTION_TIMEOUT_SECONDS,
+  ORDER_PATH_TOPICS,
+} from './orders-stack/wiring.ts';
 
 /** Settings that differ between stages, read from `cdk.json` context. */
 export interface OrdersStackProps extends StackProps {
@@ -97,24 +59,7 @@ export class OrdersStack extends Stack {
     });
     this.config = config;
 
-    const { kafka } = config;
-    const network = new Network(this, 'Network', {
-      ...(kafka.clusterArn &&
-      kafka.vpcId &&
-      kafka.subnetIds &&
-      kafka.securityGroupId
-        ? {
-            existing: {
-              vpcId: kafka.vpcId,
-              subnetIds: kafka.subnetIds,
-              clusterSecurityGroupId: kafka.securityGroupId,
-            },
-          }
-        : {}),
-      ...(config.availabilityZones
-        ? { availabilityZones: config.availabilityZones }
-        : {}),
-    });
+    const network = new Network(this, 'Network', networkProps(config));
     const cluster = new KafkaCluster(this, 'Kafka', {
       network,
       config: config.kafka,
@@ -129,223 +74,24 @@ export class OrdersStack extends Stack {
     const data = new OrdersTables(this, 'Data', {
       retainData: config.retainData,
     });
-    const tables = data.environment();
-    const common = {
-      functions: config.functions,
+    const wiring = functionWiring({
+      stack: this,
+      config,
+      cluster,
       network,
-      // The functions' logs go with the stack where its data does (dev); prod keeps
-      // both.
-      logRemovalPolicy: config.retainData
-        ? RemovalPolicy.RETAIN
-        : RemovalPolicy.DESTROY,
+      data,
+    });
+    const functions: StackFunctions = {
+      ...addOrderFunctions(wiring),
+      payment: addPaymentFunction(wiring),
+      ...addDeadLetterFunctions(wiring),
     };
-    // Behind API Gateway, whose HTTP API gives up on an integration after 30 s
-    // (https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-quotas.html):
-    // a function that runs longer would keep working on a request already answered
-    // 503 by the gateway. Their own budgets are a few seconds (docs/timeouts.md).
-    const http = {
-      ...common,
-      functions: {
-        ...config.functions,
-        timeoutSeconds: Math.min(
-          config.functions.timeoutSeconds,
-          HTTP_FUNCTION_TIMEOUT_SECONDS,
-        ),
-      },
-    };
-    // Every mapping of the stack in one poller group: they share event poller units.
-    const pollerGroupName = this.stackName;
-    const orderPath = new Set<string>(ORDER_PATH_TOPICS);
-    const subscribe = (
-      consumer: string,
-      subscribed: readonly string[],
-      onFailure: KafkaSubscription['onFailure'],
-    ): KafkaSubscription[] =>
-      subscribed.map((topic) => ({
-        topic,
-        // The generation keeps the id unique across a mapping's replacement
-        // (esm.consumerGroupGeneration in infra/config.ts).
-        consumerGroupId: `${this.stackName}-${consumer}-${topic}-g${config.esm.consumerGroupGeneration}`,
-        onFailure,
-        ...(orderPath.has(topic)
-          ? {
-              maxBatchingWindowSeconds:
-                config.esm.orderPathBatchingWindowSeconds,
-            }
-          : {}),
-      }));
-
-    // order: the HTTP API, and the Kafka handler that folds payment outcomes.
-    const orderApi = new OrdersFunction(this, 'OrderApi', {
-      ...http,
-      entry: 'order-api.ts',
-      description: 'Order HTTP API: place, read and cancel orders',
-      environment: {
-        ORDERS_TABLE: tables.ORDERS_TABLE as string,
-        IDEMPOTENCY_TABLE: tables.IDEMPOTENCY_TABLE as string,
-      },
-    });
-    allowKafkaProducer(orderApi, cluster, [
-      TOPICS.orderPlaced,
-      TOPICS.orderCancelled,
-    ]);
-    data.tables.orders.grantReadWriteData(orderApi);
-    data.tables.idempotency.grantReadWriteData(orderApi);
-
-    // outbox-relay: publishes what an API write stored but did not publish itself
-    // (docs/outbox.md). The orders table's stream, in order per order; a batch item
-    // failure retries from that record on, and a record is never skipped (no retry
-    // limit, no age limit: the stream keeps it 24 h, the order item keeps its outbox
-    // after that).
-    const outboxRelay = new OrdersFunction(this, 'OutboxRelay', {
-      ...common,
-      entry: 'outbox-relay.ts',
-      description: 'Publishes the events the orders table holds in its outbox',
-      environment: { ORDERS_TABLE: tables.ORDERS_TABLE as string },
-    });
-    allowKafkaProducer(outboxRelay, cluster, [
-      TOPICS.orderPlaced,
-      TOPICS.orderCancelled,
-      TOPICS.shippingRequested,
-    ]);
-    data.tables.orders.grantReadWriteData(outboxRelay);
-    outboxRelay.addEventSource(
-      new DynamoEventSource(data.tables.orders, {
-        startingPosition: lambda.StartingPosition.TRIM_HORIZON,
-        batchSize: 100,
-        maxBatchingWindow: Duration.seconds(0),
-        reportBatchItemFailures: true,
-        bisectBatchOnError: false,
-        retryAttempts: -1,
-        parallelizationFactor: 1,
-        filters: [
-          lambda.FilterCriteria.filter({
-            eventName: lambda.FilterRule.or('INSERT', 'MODIFY'),
-            dynamodb: {
-              NewImage: { sk: { S: lambda.FilterRule.isEqual('SNAPSHOT') } },
-            },
-          }),
-        ],
-      }),
-    );
-
-    const orderEvents = new KafkaConsumerFunction(this, 'OrderEvents', {
-      ...common,
-      entry: 'order-events.ts',
-      description: 'Folds payment outcomes into orders',
-      environment: { ORDERS_TABLE: tables.ORDERS_TABLE as string },
-      cluster,
-      esm: config.esm,
-      pollerGroupName,
-      subscriptions: subscribe(
-        'order',
-        [TOPICS.paymentProcessed, TOPICS.paymentFailed, TOPICS.paymentRefunded],
-        'dead-letter-topic',
-      ),
-    });
-    orderEvents.allowProducingTo([
-      TOPICS.shippingRequested,
-      TOPICS.paymentOrphaned,
-    ]);
-    data.tables.orders.grantReadWriteData(orderEvents.fn);
-
-    // payment: charges and refunds.
-    const payment = new KafkaConsumerFunction(this, 'Payment', {
-      ...common,
-      entry: 'payment.ts',
-      description:
-        'Charges placed orders; refunds cancelled ones and orphan charges, once',
-      environment: { PAYMENTS_TABLE: tables.PAYMENTS_TABLE as string },
-      cluster,
-      esm: config.esm,
-      pollerGroupName,
-      subscriptions: subscribe(
-        'payment',
-        [TOPICS.orderPlaced, TOPICS.orderCancelled, TOPICS.paymentOrphaned],
-        'dead-letter-topic',
-      ),
-    });
-    payment.allowProducingTo([
-      TOPICS.paymentProcessed,
-      TOPICS.paymentFailed,
-      TOPICS.paymentRefunded,
-    ]);
-    data.tables.payments.grantReadWriteData(payment.fn);
-
-    // dlq-reprocessor: every dead-letter topic, without a destination of its own and
-    // with unlimited retries, so that a dead letter is never dropped.
-    const reprocessor = new KafkaConsumerFunction(this, 'DlqReprocessor', {
-      ...common,
-      entry: 'dlq-reprocessor.ts',
-      description: 'Stores dead letters and schedules the retryable ones',
-      environment: {
-        DEAD_LETTERS_TABLE: tables.DEAD_LETTERS_TABLE as string,
-      },
-      cluster,
-      esm: config.esm,
-      pollerGroupName,
-      subscriptions: subscribe(
-        'dlq',
-        CONSUMED_TOPICS.map(deadLetterTopic),
-        'none',
-      ),
-    });
-    reprocessor.allowProducingTo(CONSUMED_TOPICS);
-    const deadLetterFunction = (
-      id: string,
-      handler: string,
-      description: string,
-      behindApi = false,
-    ) => {
-      const fn = new OrdersFunction(this, id, {
-        ...(behindApi ? http : common),
-        entry: 'dlq-reprocessor.ts',
-        handler,
-        description,
-        environment: {
-          DEAD_LETTERS_TABLE: tables.DEAD_LETTERS_TABLE as string,
-        },
-      });
-      allowKafkaProducer(fn, cluster, CONSUMED_TOPICS);
-      return fn;
-    };
-    const redrive = deadLetterFunction(
-      'DlqRedrive',
-      'scheduledHandler',
-      'Redrives dead letters whose backoff has passed',
-    );
-    new events.Rule(this, 'DlqRedriveSchedule', {
-      description: 'Redrive due dead letters',
-      schedule: events.Schedule.rate(
-        Duration.minutes(config.redriveEveryMinutes),
-      ),
-      targets: [new targets.LambdaFunction(redrive, { retryAttempts: 2 })],
-    });
-    const admin = deadLetterFunction(
-      'DlqAdmin',
-      'adminHandler',
-      'Dead-letter admin API: list, show, redrive, discard',
-      true,
-    );
-    for (const fn of [reprocessor.fn, redrive, admin]) {
-      data.tables.deadLetters.grantReadWriteData(fn);
-    }
-
     // Nothing reads or writes a topic before the topics exist.
-    const everyFunction = [
-      orderApi,
-      outboxRelay,
-      orderEvents.fn,
-      payment.fn,
-      reprocessor.fn,
-      redrive,
-      admin,
-    ];
-    for (const fn of everyFunction) fn.node.addDependency(topics);
+    for (const fn of everyFunction(functions)) fn.node.addDependency(topics);
 
     this.api = new OrdersHttpApi(this, 'Api', {
-      orderApi,
-      admin,
+      orderApi: functions.orderApi,
+      admin: functions.admin,
       ...(config.api.jwt ? { jwt: config.api.jwt } : {}),
       throttle: {
         rate: config.api.throttleRate,
@@ -353,78 +99,16 @@ export class OrdersStack extends Stack {
       },
       logRetentionDays: config.functions.logRetentionDays,
     });
+    const monitoring = addMonitoring(this, config, functions);
 
-    // The Kafka-fed functions, each with the Powertools service its record metrics carry.
-    const consumers: MonitoredConsumer[] = [
-      {
-        name: 'order-events',
-        fn: orderEvents.fn,
-        service: ORDER_EVENTS_SERVICE,
-        topics: orderEvents.topics,
-      },
-      {
-        name: 'payment',
-        fn: payment.fn,
-        service: PAYMENT_SERVICE,
-        topics: payment.topics,
-      },
-      {
-        name: 'dlq-reprocessor',
-        fn: reprocessor.fn,
-        service: DLQ_REPROCESSOR_SERVICE,
-        topics: reprocessor.topics,
-        path: 'dead-letter',
-      },
-    ];
-    const monitoring = new Monitoring(this, 'Monitoring', {
-      functions: [
-        { name: 'order-api', fn: orderApi },
-        { name: 'outbox-relay', fn: outboxRelay },
-        { name: 'order-events', fn: orderEvents.fn },
-        { name: 'payment', fn: payment.fn },
-        { name: 'dlq-reprocessor', fn: reprocessor.fn },
-        { name: 'dlq-redrive', fn: redrive },
-        { name: 'dlq-admin', fn: admin },
-      ],
-      consumers,
-      deadLetterTopics: CONSUMED_TOPICS.map(deadLetterTopic),
-      streamConsumers: [{ name: 'outbox-relay', fn: outboxRelay }],
-      ...(config.alarmEmail ? { alarmEmail: config.alarmEmail } : {}),
-      ...(config.alarmTopicArn ? { alarmTopicArn: config.alarmTopicArn } : {}),
+    this.reserveConcurrency(concurrencyTargets(functions));
+    const { reprocessor, redrive, admin } = functions;
+    acknowledgeFindings(this, {
+      config,
+      api: this.api,
+      deadLetterFunctions: [reprocessor.fn, redrive, admin],
     });
-
-    this.reserveConcurrency(
-      new Map([
-        ['order-events', { fn: orderEvents.fn, topics: orderEvents.topics }],
-        ['payment', { fn: payment.fn, topics: payment.topics }],
-        ['dlq-reprocessor', { fn: reprocessor.fn, topics: reprocessor.topics }],
-        ['outbox-relay', { fn: outboxRelay, topics: [] }],
-        ['dlq-redrive', { fn: redrive, topics: [] }],
-      ]),
-    );
-    this.acknowledgeFindings([reprocessor.fn, redrive, admin]);
-
-    new CfnOutput(this, 'ApiUrl', {
-      value: this.api.url,
-      description: 'The HTTP API: POST {ApiUrl}orders',
-    });
-    new CfnOutput(this, 'ClusterArn', {
-      value: cluster.clusterArn,
-      description: 'The MSK cluster',
-    });
-    new CfnOutput(this, 'BootstrapBrokers', {
-      value: cluster.bootstrapBrokers,
-      description: 'SASL/IAM bootstrap brokers (port 9098, inside the VPC)',
-    });
-    new CfnOutput(this, 'DashboardUrl', {
-      value: `https://${this.region}.console.aws.amazon.com/cloudwatch/home?region=${this.region}#dashboards/dashboard/${this.stackName}`,
-      description: 'The CloudWatch dashboard (named after the stack)',
-    });
-    new CfnOutput(this, 'AlarmTopicArn', {
-      value: monitoring.alarmTopic.topicArn,
-      description:
-        'Every alarm notifies this SNS topic (alarmEmail subscribes to it; alarmTopicArn when set)',
-    });
+    addOutputs(this, { api: this.api, cluster, monitoring });
   }
 
   /**
@@ -456,63 +140,26 @@ export class OrdersStack extends Stack {
       ).reservedConcurrentExecutions = reserved;
     }
   }
+}
 
-  /**
-   * cdk-nag (AWS Solutions) findings that are accepted, each with its reason. Anything
-   * not listed here fails the synth.
-   */
-  private acknowledgeFindings(deadLetterFunctions: readonly Construct[]): void {
-    const acknowledge = (scope: Construct, id: string, reason: string) =>
-      Validations.of(scope).acknowledge({ id, reason });
-    const managed = (policy: string) =>
-      `AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/${policy}]`;
-    acknowledge(
-      this,
-      managed('AWSLambdaBasicExecutionRole'),
-      "Lambda's own managed policy: write the function's logs, nothing more",
-    );
-    acknowledge(
-      this,
-      managed('AWSLambdaVPCAccessExecutionRole'),
-      "Lambda's own managed policy for the network interfaces of functions in a VPC",
-    );
-    acknowledge(
-      this,
-      managed('AWSLambdaMSKExecutionRole'),
-      'Added by ManagedKafkaEventSource: what the event source mapping needs to ' +
-        'describe the cluster and create its network interfaces (AWS docs: with-msk-permissions)',
-    );
-    for (const fn of deadLetterFunctions) {
-      acknowledge(
-        fn,
-        'AwsSolutions-IAM5[Resource::<DataDeadLettersE8DA58CB.Arn>/index/*]',
-        'grantReadWriteData covers the table indexes: the byStatusShard index lists dead ' +
-          'letters by status and finds those due for a redrive',
-      );
-    }
-    // Only a stage that asks for public order routes accepts them (config.ts refuses
-    // a stage without api.jwt that does not).
-    const { publicOrderRoutes } = this.config.api;
-    const routes = this.api.api.node.children;
-    for (const route of routes) {
-      if (route.node.id.startsWith('GET--health')) {
-        acknowledge(
-          route,
-          'AwsSolutions-APIG4',
-          'liveness and readiness: open by design for uptime checks, answers no data',
-        );
-      } else if (
-        publicOrderRoutes &&
-        !this.config.api.jwt &&
-        route.node.id.includes('orders')
-      ) {
-        acknowledge(
-          route,
-          'AwsSolutions-APIG4',
-          `stage ${this.config.stage} sets api.publicOrderRoutes and no api.jwt: the ` +
-            'order routes are public for trying the system; set api.jwt in cdk.json to require a JWT',
-        );
-      }
-    }
-  }
+/** The stage's network: an existing one when the stage names an existing cluster. */
+function networkProps(config: StageConfig): NetworkProps {
+  const { kafka } = config;
+  return {
+    ...(kafka.clusterArn &&
+    kafka.vpcId &&
+    kafka.subnetIds &&
+    kafka.securityGroupId
+      ? {
+          existing: {
+            vpcId: kafka.vpcId,
+            subnetIds: kafka.subnetIds,
+            clusterSecurityGroupId: kafka.securityGroupId,
+          },
+        }
+      : {}),
+    ...(config.availabilityZones
+      ? { availabilityZones: config.availabilityZones }
+      : {}),
+  };
 }

@@ -37,7 +37,7 @@ import { build, type Metafile } from 'esbuild';
 import { median } from '../bench/stats.ts';
 import { buildApp } from '../infra/app.ts';
 import { FUNCTION_BUNDLING } from '../infra/bundling.ts';
-import { OrdersFunction } from '../infra/kafka-consumer-function.ts';
+import { OrdersFunction } from '../infra/orders-function.ts';
 import { type CfnTemplate, readSystem } from '../local/runtime/template.ts';
 
 const REPO_ROOT = resolve(import.meta.dirname, '..');

@@ -7,8 +7,8 @@
  */
 import { type Admin, Kafka, logLevel } from 'kafkajs';
 import type { LocalMapping } from '../runtime/template.ts';
+import { withDeadline } from './deadline.ts';
 import type { FunctionStats, RuntimeObserver } from './observer.ts';
-import { withDeadline } from './order-index.ts';
 
 /** One partition of a mapping's topic. */
 export interface PartitionLag {

@@ -5,7 +5,7 @@ import { App, type CfnElement } from 'aws-cdk-lib';
 import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '#infra/app.ts';
-import { OrdersFunction } from '#infra/kafka-consumer-function.ts';
+import { OrdersFunction } from '#infra/orders-function.ts';
 import { type CfnTemplate, readSystem } from '../../local/runtime/template.ts';
 
 /** One of our function assets, as `cdk deploy` would zip it. */

@@ -4,11 +4,11 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { STAGE_DEFAULTS, type StageConfig } from '../../infra/config.ts';
 import {
-  type KafkaClusterRef,
   KafkaConsumerFunction,
   type KafkaConsumerFunctionProps,
-  OrdersFunction,
 } from '../../infra/kafka-consumer-function.ts';
+import type { KafkaClusterRef } from '../../infra/kafka-event-sources.ts';
+import { OrdersFunction } from '../../infra/orders-function.ts';
 import { testApp } from './test-app.ts';
 
 const ARN_HEAD = 'arn:aws:kafka:eu-west-1:111122223333';

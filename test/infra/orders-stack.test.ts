@@ -10,7 +10,7 @@ import {
 } from '../../functions/domain/events.ts';
 import { guaranteedOutageSeconds } from '../../functions/domain/outage-policy.ts';
 import { buildApp } from '../../infra/app.ts';
-import { OrdersFunction } from '../../infra/kafka-consumer-function.ts';
+import { OrdersFunction } from '../../infra/orders-function.ts';
 import type { OrdersStack } from '../../infra/orders-stack.ts';
 import { EXISTING_CLUSTER } from '../../infra/variants.ts';
 import { testApp } from './test-app.ts';

@@ -1,5 +1,5 @@
 /**
- * The lines of `npm run dev -- --demo` (local/demo.ts): one per order once it
+ * The lines of `npm run dev -- --demo` (local/demo/outcome.ts): one per order once it
  * settles, and the payment retry warnings it counts per order.
  */
 import { describe, expect, it } from 'vitest';
@@ -8,7 +8,7 @@ import {
   describeReason,
   formatOutcome,
   gatewayRetryOf,
-} from '../../local/demo.ts';
+} from '../../local/demo/outcome.ts';
 
 describe('formatOutcome', () => {
   it.each([

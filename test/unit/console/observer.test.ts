@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { isLocalHost } from '../../../local/console/http-answers.ts';
 import {
   percentile,
   RateWindow,
@@ -6,7 +7,6 @@ import {
   RuntimeObserver,
 } from '../../../local/console/observer.ts';
 import type { IndexedEvent } from '../../../local/console/order-index.ts';
-import { isLocalHost } from '../../../local/console/server.ts';
 import { orderIdOfPath, timelineOf } from '../../../local/console/timeline.ts';
 import { offsetRuns } from '../../../local/runtime/esm/observability.ts';
 import type {
