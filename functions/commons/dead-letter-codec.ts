@@ -28,6 +28,7 @@ import {
   type FailureClass,
   PoisonRecordError,
 } from '#domain/failures.ts';
+import { isRecord } from './guards.ts';
 import {
   decodeHeaders,
   decodeKey,
@@ -373,7 +374,7 @@ export function parseDeadLetter(
   position: DeadLetterPosition,
 ): ReceivedDeadLetter {
   const id = deadLetterId(position);
-  if (isObject(value) && value.kind === CONSUMER_DEAD_LETTER_KIND) {
+  if (isRecord(value) && value.kind === CONSUMER_DEAD_LETTER_KIND) {
     const result = ConsumerDeadLetterDocument.safeParse(value);
     if (!result.success) {
       throw new UnreadableDeadLetterError(
@@ -457,7 +458,7 @@ function valueCorrelationId(value: Buffer | null): string | undefined {
   if (value === null) return undefined;
   try {
     const parsed: unknown = JSON.parse(value.toString('utf8'));
-    return isObject(parsed) && typeof parsed.correlationId === 'string'
+    return isRecord(parsed) && typeof parsed.correlationId === 'string'
       ? parsed.correlationId
       : undefined;
   } catch {
@@ -467,10 +468,6 @@ function valueCorrelationId(value: Buffer | null): string | undefined {
 
 function deadLetterId(position: DeadLetterPosition): string {
   return `${position.topic}:${position.partition}:${position.offset}`;
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 function cap(text: string): string {

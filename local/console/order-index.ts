@@ -13,6 +13,7 @@ import {
   DEAD_LETTER_EVENT_TYPE,
   parseDeadLetter,
 } from '#commons/dead-letter-codec.ts';
+import { isRecord, messageOf } from '#commons/guards.ts';
 import { DomainEvent } from '#domain/events.ts';
 import { LOCAL_KAFKA_CLIENT } from '#platform/topic-io.ts';
 import { pollUntil } from '#platform/wait.ts';
@@ -292,7 +293,7 @@ export function startIndexConsumer(
     if (failing || stopping) return;
     failing = true;
     log(
-      `[console] Kafka ${what} failed (${describe(error)}): the order timelines wait; retrying every ${RESTART_MS / 1000} s`,
+      `[console] Kafka ${what} failed (${messageOf(error)}): the order timelines wait; retrying every ${RESTART_MS / 1000} s`,
     );
   };
 
@@ -403,7 +404,9 @@ async function deleteGroup(
     if (!deleted)
       throw new Error(`no deletion within ${DELETE_GROUP_MS / 1000} s`);
   } catch (error) {
-    log(`[console] consumer group ${groupId} left behind (${describe(error)})`);
+    log(
+      `[console] consumer group ${groupId} left behind (${messageOf(error)})`,
+    );
   } finally {
     await withDeadline(
       admin.disconnect(),
@@ -482,12 +485,4 @@ function isoOf(timestamp: string): string {
 
 function stringOr(value: unknown): string | null {
   return typeof value === 'string' && value.length > 0 ? value : null;
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-function describe(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

@@ -10,6 +10,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { extname, join } from 'node:path';
 import * as z from 'zod';
+import { messageOf } from '#commons/guards.ts';
 import { OrderId } from '#domain/events.ts';
 import { escapeHtml } from '../runtime/api-reference.ts';
 import type { LocalMount } from '../runtime/http-api.ts';
@@ -344,7 +345,7 @@ export function createConsole(options: ConsoleOptions): LocalConsole {
     } catch (error) {
       json(response, 503, {
         message: 'Service Unavailable',
-        local: `DynamoDB at ${options.dynamodbEndpoint} did not answer (${error instanceof Error ? error.message : String(error)}); check it with 'npm run platform -- status'`,
+        local: `DynamoDB at ${options.dynamodbEndpoint} did not answer (${messageOf(error)}); check it with 'npm run platform -- status'`,
       });
       return undefined;
     }
