@@ -59,6 +59,7 @@ import {
 } from '#commons/kafka-publisher.ts';
 import type { KafkaBatchResponse } from '#commons/msk-event.ts';
 import { createLogger, createMetrics } from '#commons/observability.ts';
+import { TABLES } from '#commons/table-specs.ts';
 import {
   correctionOf,
   type DeadLetter,
@@ -81,7 +82,6 @@ import {
   type RedrivePolicy,
   redriveHeaders,
 } from '#domain/redrive-policy.ts';
-import { TABLES } from '#infra/tables.ts';
 
 /** What the reprocessor needs; wired from the environment below. */
 export interface ReprocessorDependencies {

@@ -74,6 +74,7 @@ import {
   settledWrite,
   type WriteTimings,
 } from '#commons/settled-write.ts';
+import { TABLES } from '#commons/table-specs.ts';
 import { type Clock, type DomainEvent, OrderId } from '#domain/events.ts';
 import {
   CancelOrderRequest,
@@ -83,7 +84,6 @@ import {
   placeOrder,
   requestCancellation,
 } from '#domain/order.ts';
-import { TABLES } from '#infra/tables.ts';
 
 /** What the API needs; the handler below wires the real ones from the environment. */
 export interface OrderApiDependencies {

@@ -48,6 +48,7 @@ import {
   type OrphanPaymentRepository,
 } from '#commons/orphan-payment-repository.ts';
 import { DEFAULT_WRITE_TIMINGS, settledAfter } from '#commons/settled-write.ts';
+import { TABLES } from '#commons/table-specs.ts';
 import {
   type Clock,
   type DomainEvent,
@@ -59,7 +60,6 @@ import { PoisonRecordError, TransientError } from '#domain/failures.ts';
 import { deterministicUuid } from '#domain/ids.ts';
 import { applyEvent } from '#domain/order.ts';
 import { paymentOrphanedBy } from '#domain/orphan-payment.ts';
-import { TABLES } from '#infra/tables.ts';
 
 /** What the handler needs; wired from the environment below. */
 export interface OrderEventsDependencies {

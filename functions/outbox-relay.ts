@@ -57,12 +57,12 @@ import {
   type StoredOrder,
 } from '#commons/order-repository.ts';
 import { relayableAfter } from '#commons/settled-write.ts';
+import { TABLES } from '#commons/table-specs.ts';
 import type { DomainEvent } from '#domain/events.ts';
 import {
   DEFAULT_OUTAGE_POLICY,
   nextOutageDelay,
 } from '#domain/outage-policy.ts';
-import { TABLES } from '#infra/tables.ts';
 
 export interface OutboxRelayDependencies {
   readonly orders: OrderRepository;

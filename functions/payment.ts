@@ -42,6 +42,7 @@ import {
   type Payment,
   type PaymentRepository,
 } from '#commons/payment-repository.ts';
+import { TABLES } from '#commons/table-specs.ts';
 import {
   type Clock,
   newEvent,
@@ -67,7 +68,6 @@ import {
   type PaymentRules,
 } from '#domain/payment.ts';
 import { type RetryOptions, retryTransient } from '#domain/retry.ts';
-import { TABLES } from '#infra/tables.ts';
 
 /** What the handler needs; wired from the environment below. */
 export interface PaymentDependencies {

@@ -30,13 +30,13 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod';
+import type { TABLES } from '#commons/table-specs.ts';
 import {
   correctionOf,
   DeadLetter,
   type DeadLetterAction,
   DeadLetterStatus,
 } from '#domain/dead-letter.ts';
-import type { TABLES } from '#infra/tables.ts';
 import {
   decodeShardCursor,
   encodeShardCursor,
