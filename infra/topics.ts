@@ -1,6 +1,6 @@
 /**
  * The Kafka topics, made by one custom resource whose handler
- * (`functions/topic-provisioner.ts`) uses the Kafka admin API over IAM: the one way
+ * (`infra/topic-provisioner/handler.ts`) uses the Kafka admin API over IAM: the one way
  * that works on MSK Serverless, where `AWS::MSK::Topic` is not available
  * (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-msk-topic.html).
  */
@@ -48,7 +48,7 @@ function managedPolicyFinding(policy: string): string {
 
 const PROJECT_ROOT = fileURLToPath(new URL('..', import.meta.url));
 const ENTRY = fileURLToPath(
-  new URL('../functions/topic-provisioner.ts', import.meta.url),
+  new URL('./topic-provisioner/handler.ts', import.meta.url),
 );
 
 /**

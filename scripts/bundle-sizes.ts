@@ -43,7 +43,7 @@ import { type CfnTemplate, readSystem } from '../local/runtime/template.ts';
 const REPO_ROOT = resolve(import.meta.dirname, '..');
 const OUT_DIR = join(REPO_ROOT, '.bundles');
 /** Ours but not an `OrdersFunction`: the custom resource handler of the topics. */
-const PROVISIONER_ENTRY = 'functions/topic-provisioner.ts';
+const PROVISIONER_ENTRY = 'infra/topic-provisioner/handler.ts';
 const ROUNDS = Number(process.env.BUNDLE_ROUNDS ?? 7);
 const BASELINE = '@aws-sdk/client-dynamodb';
 

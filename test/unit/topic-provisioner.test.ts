@@ -8,7 +8,7 @@ import {
   type TopicSpec,
   type TopicState,
   TopicsProperties,
-} from '../../functions/topic-provisioner.ts';
+} from '#infra/topic-provisioner/handler.ts';
 
 const DAY = 86_400_000;
 
