@@ -191,41 +191,47 @@ export async function createTopicAdmin(options: {
   return kafkaJsTopicAdmin(admin);
 }
 
+/** The partitions and `retention.ms` of those of `names` that exist. */
+async function describeTopics(
+  admin: Admin,
+  names: readonly string[],
+): Promise<Map<string, TopicState>> {
+  // With IAM auth the metadata lists only the topics the role may describe.
+  const listed = new Set(await admin.listTopics());
+  const present = names.filter((name) => listed.has(name));
+  const states = new Map<string, TopicState>();
+  if (present.length === 0) return states;
+  const [{ topics }, { resources }] = await Promise.all([
+    admin.fetchTopicMetadata({ topics: present }),
+    admin.describeConfigs({
+      includeSynonyms: false,
+      resources: present.map((name) => ({
+        type: ConfigResourceTypes.TOPIC,
+        name,
+        configNames: ['retention.ms'],
+      })),
+    }),
+  ]);
+  const retentionOf = new Map(
+    resources.map((resource) => {
+      const value = resource.configEntries.find(
+        (entry) => entry.configName === 'retention.ms',
+      )?.configValue;
+      return [resource.resourceName, value ? Number(value) : undefined];
+    }),
+  );
+  for (const topic of topics) {
+    states.set(topic.name, {
+      partitions: topic.partitions.length,
+      retentionMs: retentionOf.get(topic.name),
+    });
+  }
+  return states;
+}
+
 function kafkaJsTopicAdmin(admin: Admin): ConnectedTopicAdmin {
   return {
-    async describe(names) {
-      // With IAM auth the metadata lists only the topics the role may describe.
-      const listed = new Set(await admin.listTopics());
-      const present = names.filter((name) => listed.has(name));
-      const states = new Map<string, TopicState>();
-      if (present.length === 0) return states;
-      const [{ topics }, { resources }] = await Promise.all([
-        admin.fetchTopicMetadata({ topics: present }),
-        admin.describeConfigs({
-          includeSynonyms: false,
-          resources: present.map((name) => ({
-            type: ConfigResourceTypes.TOPIC,
-            name,
-            configNames: ['retention.ms'],
-          })),
-        }),
-      ]);
-      const retentionOf = new Map(
-        resources.map((resource) => {
-          const value = resource.configEntries.find(
-            (entry) => entry.configName === 'retention.ms',
-          )?.configValue;
-          return [resource.resourceName, value ? Number(value) : undefined];
-        }),
-      );
-      for (const topic of topics) {
-        states.set(topic.name, {
-          partitions: topic.partitions.length,
-          retentionMs: retentionOf.get(topic.name),
-        });
-      }
-      return states;
-    },
+    describe: (names) => describeTopics(admin, names),
 
     async create(topics) {
       await admin.createTopics({
