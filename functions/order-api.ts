@@ -75,6 +75,7 @@ import {
   DEFAULT_WRITE_TIMINGS,
   type WriteTimings,
 } from '#commons/settled-write.ts';
+import { TABLES } from '#commons/table-specs.ts';
 import { type Clock, OrderId } from '#domain/events.ts';
 import {
   CancelOrderRequest,
@@ -82,7 +83,6 @@ import {
   type OrderHistory,
   PlaceOrderRequest,
 } from '#domain/order.ts';
-import { TABLES } from '#infra/tables.ts';
 import { cancelOrder } from './use-cases/cancel-order.ts';
 import type { OrderWritePorts } from './use-cases/order-writes.ts';
 import { placeOrder } from './use-cases/place-order.ts';

@@ -30,8 +30,8 @@ import type { KafkaBatchResponse } from '#commons/msk-event.ts';
 import { createLogger, createMetrics } from '#commons/observability.ts';
 import { createOrderRepository } from '#commons/order-repository.ts';
 import { createOrphanPaymentRepository } from '#commons/orphan-payment-repository.ts';
+import { TABLES } from '#commons/table-specs.ts';
 import { PaymentOutcome, TOPIC_OF } from '#domain/events.ts';
-import { TABLES } from '#infra/tables.ts';
 import {
   applyPaymentOutcome,
   type PaymentOutcomePorts,

@@ -42,7 +42,7 @@ import {
   createOrderRepository,
   OrderNotSettledError,
 } from '#commons/order-repository.ts';
-import { TABLES } from '#infra/tables.ts';
+import { TABLES } from '#commons/table-specs.ts';
 import {
   type OutboxRelayPorts,
   relayOutbox,

@@ -35,6 +35,7 @@ import {
 import type { KafkaBatchResponse } from '#commons/msk-event.ts';
 import { createLogger, createMetrics } from '#commons/observability.ts';
 import { createPaymentRepository } from '#commons/payment-repository.ts';
+import { TABLES } from '#commons/table-specs.ts';
 import { type Clock, TOPIC_OF } from '#domain/events.ts';
 import { PaymentInputParser } from '#domain/fast-accept.ts';
 import {
@@ -43,7 +44,6 @@ import {
   DEFAULT_PAYMENT_RULES,
   type GatewaySettings,
 } from '#domain/payment.ts';
-import { TABLES } from '#infra/tables.ts';
 import { chargePayment } from './use-cases/charge-payment.ts';
 import type { PaymentPorts } from './use-cases/payment-ports.ts';
 import { refundOrphanCharge } from './use-cases/refund-orphan-charge.ts';

@@ -1,6 +1,6 @@
 /**
  * The Kafka topics, made by one custom resource whose handler
- * (`functions/topic-provisioner.ts`) uses the Kafka admin API over IAM: the one way
+ * (`infra/topic-provisioner/handler.ts`) uses the Kafka admin API over IAM: the one way
  * that works on MSK Serverless, where `AWS::MSK::Topic` is not available
  * (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-msk-topic.html).
  */
@@ -48,7 +48,7 @@ function managedPolicyFinding(policy: string): string {
 
 const PROJECT_ROOT = fileURLToPath(new URL('..', import.meta.url));
 const ENTRY = fileURLToPath(
-  new URL('../functions/topic-provisioner.ts', import.meta.url),
+  new URL('./topic-provisioner/handler.ts', import.meta.url),
 );
 
 /**
@@ -104,7 +104,43 @@ export class KafkaTopics extends Construct {
     }
     const retention = props.logRetention ?? logs.RetentionDays.ONE_WEEK;
 
-    this.provisioner = new nodejs.NodejsFunction(this, 'Provisioner', {
+    this.provisioner = this.createProvisioner(cluster, network, retention);
+    this.grantTopicAccess(cluster, names);
+    const provider = new cr.Provider(this, 'Provider', {
+      onEventHandler: this.provisioner,
+      logGroup: new logs.LogGroup(this, 'ProviderLogs', {
+        retention,
+        removalPolicy: RemovalPolicy.DESTROY,
+      }),
+    });
+
+    this.resource = new CustomResource(this, 'Resource', {
+      serviceToken: provider.serviceToken,
+      resourceType: 'Custom::KafkaTopics',
+      properties: {
+        // A new cluster changes this, so its topics are made (an Update).
+        ClusterArn: cluster.clusterArn,
+        Topics: topics.map((topic) => ({
+          Name: topic.name,
+          Partitions: topic.partitions,
+          RetentionMs: topic.retentionMs,
+        })),
+      },
+    });
+    this.acknowledgeNagFindings(provider);
+
+    // The provisioner can only connect once the security group rules exist.
+    this.resource.node.addDependency(network.clusterSecurityGroup);
+    this.resource.node.addDependency(network.functionSecurityGroup);
+  }
+
+  /** The provisioner function, in the VPC with the function security group. */
+  private createProvisioner(
+    cluster: KafkaCluster,
+    network: Network,
+    retention: logs.RetentionDays,
+  ): nodejs.NodejsFunction {
+    return new nodejs.NodejsFunction(this, 'Provisioner', {
       entry: ENTRY,
       projectRoot: PROJECT_ROOT,
       depsLockFilePath: `${PROJECT_ROOT}package-lock.json`,
@@ -127,9 +163,13 @@ export class KafkaTopics extends Construct {
       }),
       bundling: FUNCTION_BUNDLING,
     });
+  }
 
-    // MSK IAM data-plane actions, on the cluster and on each listed topic only
-    // (https://docs.aws.amazon.com/msk/latest/developerguide/kafka-actions.html).
+  /**
+   * MSK IAM data-plane actions, on the cluster and on each listed topic only
+   * (https://docs.aws.amazon.com/msk/latest/developerguide/kafka-actions.html).
+   */
+  private grantTopicAccess(cluster: KafkaCluster, names: string[]): void {
     this.provisioner.addToRolePolicy(
       new iam.PolicyStatement({
         actions: ['kafka-cluster:Connect', 'kafka-cluster:DescribeCluster'],
@@ -148,30 +188,13 @@ export class KafkaTopics extends Construct {
         resources: names.map((name) => cluster.topicArn(name)),
       }),
     );
+  }
 
-    const provider = new cr.Provider(this, 'Provider', {
-      onEventHandler: this.provisioner,
-      logGroup: new logs.LogGroup(this, 'ProviderLogs', {
-        retention,
-        removalPolicy: RemovalPolicy.DESTROY,
-      }),
-    });
-
-    this.resource = new CustomResource(this, 'Resource', {
-      serviceToken: provider.serviceToken,
-      resourceType: 'Custom::KafkaTopics',
-      properties: {
-        // A new cluster changes this, so its topics are made (an Update).
-        ClusterArn: cluster.clusterArn,
-        Topics: topics.map((topic) => ({
-          Name: topic.name,
-          Partitions: topic.partitions,
-          RetentionMs: topic.retentionMs,
-        })),
-      },
-    });
-    // cdk-nag (AwsSolutions): what is left is the standard Lambda execution
-    // policies and the Provider framework's own invoke permission.
+  /**
+   * cdk-nag (AwsSolutions): what is left is the standard Lambda execution
+   * policies and the Provider framework's own invoke permission.
+   */
+  private acknowledgeNagFindings(provider: cr.Provider): void {
     Validations.of(this).acknowledge(
       {
         id: managedPolicyFinding('AWSLambdaBasicExecutionRole'),
@@ -189,9 +212,5 @@ export class KafkaTopics extends Construct {
       reason:
         'The CDK Provider framework may invoke any version of the provisioner',
     });
-
-    // The provisioner can only connect once the security group rules exist.
-    this.resource.node.addDependency(network.clusterSecurityGroup);
-    this.resource.node.addDependency(network.functionSecurityGroup);
   }
 }

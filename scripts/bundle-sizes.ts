@@ -43,8 +43,15 @@ import { type CfnTemplate, readSystem } from '../local/runtime/template.ts';
 const REPO_ROOT = resolve(import.meta.dirname, '..');
 const OUT_DIR = join(REPO_ROOT, '.bundles');
 /** Ours but not an `OrdersFunction`: the custom resource handler of the topics. */
-const PROVISIONER_ENTRY = 'functions/topic-provisioner.ts';
+const PROVISIONER_ENTRY = 'infra/topic-provisioner/handler.ts';
 const ROUNDS = Number(process.env.BUNDLE_ROUNDS ?? 7);
+
+/** A bundle's name in the tables: its entry's file name, the provisioner's own. */
+function bundleName(entry: string): string {
+  return entry === PROVISIONER_ENTRY
+    ? 'topic-provisioner'
+    : basename(entry, '.ts');
+}
 const BASELINE = '@aws-sdk/client-dynamodb';
 
 const kib = (bytes: number) => `${(bytes / 1024).toFixed(1)} KiB`;
@@ -135,7 +142,7 @@ console.log(
 );
 for (const bundle of bundles.values()) {
   console.log(
-    `${basename(bundle.entry, '.ts').padEnd(32)}${kib(bundle.code.length).padStart(12)}${kib(gzipSync(bundle.code).length).padStart(12)}  ${bundle.files.join(', ')}${bundle.files.some((f) => f.endsWith('.map')) ? '  <- SOURCE MAP IN THE ZIP' : ''}`,
+    `${bundleName(bundle.entry).padEnd(32)}${kib(bundle.code.length).padStart(12)}${kib(gzipSync(bundle.code).length).padStart(12)}  ${bundle.files.join(', ')}${bundle.files.some((f) => f.endsWith('.map')) ? '  <- SOURCE MAP IN THE ZIP' : ''}`,
   );
 }
 
@@ -147,7 +154,7 @@ mkdirSync(OUT_DIR);
 writeFileSync(join(OUT_DIR, 'package.json'), '{ "type": "commonjs" }\n');
 const builtFiles = new Map<string, string>();
 for (const bundle of bundles.values()) {
-  const dir = join(OUT_DIR, basename(bundle.entry, '.ts'));
+  const dir = join(OUT_DIR, bundleName(bundle.entry));
   mkdirSync(dir, { recursive: true });
   const outfile = join(dir, 'index.js');
   const result = await build({
@@ -220,7 +227,7 @@ const importTime = (
 const targets = [
   { name: `bare ${BASELINE}`, specifier: BASELINE, env: lambdaEnv },
   ...[...bundles.values()].map((bundle) => ({
-    name: basename(bundle.entry, '.ts'),
+    name: bundleName(bundle.entry),
     specifier: pathToFileURL(builtFiles.get(bundle.entry) as string).href,
     env: bundle.environment,
   })),

@@ -34,8 +34,8 @@ import {
 import {
   type DeadLetterPosition,
   deadLetterId,
-  isObject,
 } from './dead-letter-codec/letter-fields.ts';
+import { isRecord } from './guards.ts';
 
 export {
   CONSUMER_DEAD_LETTER_KIND,
@@ -99,7 +99,7 @@ export function parseDeadLetter(
   position: DeadLetterPosition,
 ): ReceivedDeadLetter {
   const id = deadLetterId(position);
-  if (isObject(value) && value.kind === CONSUMER_DEAD_LETTER_KIND) {
+  if (isRecord(value) && value.kind === CONSUMER_DEAD_LETTER_KIND) {
     const result = ConsumerDeadLetterDocument.safeParse(value);
     if (!result.success) {
       throw new UnreadableDeadLetterError(

@@ -3,6 +3,8 @@
  * decides), then PaymentProcessed or PaymentFailed, published once
  * (docs/domain.md section 6).
  */
+
+import { messageOf } from '#commons/guards.ts';
 import type { Payment } from '#commons/payment-repository.ts';
 import {
   type Clock,
@@ -108,7 +110,7 @@ async function decideClaimed(
           orderId,
           attempt,
           delayMs,
-          reason: error instanceof Error ? error.message : String(error),
+          reason: messageOf(error),
         }),
     },
   );

@@ -5,6 +5,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import * as z from 'zod';
+import { messageOf } from '#commons/guards.ts';
 import { OrderId } from '#domain/events.ts';
 import type { FlowMonitor } from './flow.ts';
 import { decode, json } from './http-answers.ts';
@@ -128,7 +129,7 @@ async function fromStore<T>(
   } catch (error) {
     json(response, 503, {
       message: 'Service Unavailable',
-      local: `DynamoDB at ${options.dynamodbEndpoint} did not answer (${error instanceof Error ? error.message : String(error)}); check it with 'npm run platform -- status'`,
+      local: `DynamoDB at ${options.dynamodbEndpoint} did not answer (${messageOf(error)}); check it with 'npm run platform -- status'`,
     });
     return undefined;
   }

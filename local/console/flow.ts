@@ -6,6 +6,7 @@
  * only while a console stream is open, and once per `GET /_console/api/flow` else.
  */
 import { type Admin, Kafka, logLevel } from 'kafkajs';
+import { messageOf } from '#commons/guards.ts';
 import type { LocalMapping } from '../runtime/template.ts';
 import { withDeadline } from './deadline.ts';
 import type { FunctionStats, RuntimeObserver } from './observer.ts';
@@ -210,7 +211,7 @@ export class FlowMonitor {
       .catch((error: unknown) => {
         if (!this.#failing && !this.#stopped) {
           this.#options.log(
-            `[console] reading the mappings' offsets failed (${error instanceof Error ? error.message : String(error)}): lag shows the last values read`,
+            `[console] reading the mappings' offsets failed (${messageOf(error)}): lag shows the last values read`,
           );
         }
         this.#failing = true;

@@ -6,6 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { type Batch, Kafka } from 'kafkajs';
+import { messageOf } from '#commons/guards.ts';
 import { LOCAL_KAFKA_CLIENT } from '#platform/topic-io.ts';
 import { pollUntil } from '#platform/wait.ts';
 import { withDeadline } from './deadline.ts';
@@ -56,7 +57,7 @@ export function startIndexConsumer(
     if (failing || stopping) return;
     failing = true;
     log(
-      `[console] Kafka ${what} failed (${describe(error)}): the order timelines wait; retrying every ${RESTART_MS / 1000} s`,
+      `[console] Kafka ${what} failed (${messageOf(error)}): the order timelines wait; retrying every ${RESTART_MS / 1000} s`,
     );
   };
 
@@ -186,7 +187,9 @@ async function deleteGroup(
     if (!deleted)
       throw new Error(`no deletion within ${DELETE_GROUP_MS / 1000} s`);
   } catch (error) {
-    log(`[console] consumer group ${groupId} left behind (${describe(error)})`);
+    log(
+      `[console] consumer group ${groupId} left behind (${messageOf(error)})`,
+    );
   } finally {
     await withDeadline(
       admin.disconnect(),
@@ -194,8 +197,4 @@ async function deleteGroup(
       DELETE_GROUP_MS,
     ).catch(() => {});
   }
-}
-
-function describe(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

@@ -7,6 +7,8 @@
  * records). Recording is an append and a few counters: nothing more happens unless
  * a console listens (`subscribe`).
  */
+
+import { isRecord } from '#commons/guards.ts';
 import type { EsmInvocation, OffsetRun } from '../runtime/esm/observability.ts';
 import type { InvokeResult, LocalLambda } from '../runtime/lambda.ts';
 
@@ -390,8 +392,4 @@ function httpOf(
 
 function roundMs(ms: number | null): number | null {
   return ms === null ? null : Math.round(ms * 10) / 10;
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

@@ -12,6 +12,7 @@ import {
   DEAD_LETTER_EVENT_TYPE,
   parseDeadLetter,
 } from '#commons/dead-letter-codec.ts';
+import { isRecord } from '#commons/guards.ts';
 import { DomainEvent } from '#domain/events.ts';
 import { RingBuffer } from './observer.ts';
 
@@ -278,8 +279,4 @@ function isoOf(timestamp: string): string {
 
 function stringOr(value: unknown): string | null {
   return typeof value === 'string' && value.length > 0 ? value : null;
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

@@ -12,6 +12,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { DEFAULT_BUDGETS } from '#commons/config.ts';
 import { createDocumentClient } from '#commons/dynamodb.ts';
+import { isRecord } from '#commons/guards.ts';
 import { OrderStatus } from '#domain/order.ts';
 import { LOCAL_AWS } from '#platform/dynamodb.ts';
 
@@ -200,8 +201,4 @@ function newestFirst<T>(at: (item: T) => string | null) {
 
 function text(value: unknown): string | null {
   return typeof value === 'string' ? value : null;
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

@@ -1,3 +1,5 @@
+import { messageOf } from '#commons/guards.ts';
+
 /**
  * Failures of the local platform. Each names its cause and the fix, so that the CLI,
  * `npm run dev` and the test setup can print one line a person can act on.
@@ -74,5 +76,5 @@ export function describeError(error: unknown): string {
   if (error instanceof PlatformError) {
     return `${error.message}. Fix: ${error.fix}`;
   }
-  return error instanceof Error ? error.message : String(error);
+  return messageOf(error);
 }

@@ -8,6 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import { createInterface } from 'node:readline';
 import { type Admin, Kafka, type KafkaConfig, logLevel } from 'kafkajs';
+import { messageOf } from '#commons/guards.ts';
 import { PlatformError } from './errors.ts';
 import {
   decodeRecord,
@@ -349,7 +350,7 @@ async function deleteGroup(admin: Admin, groupId: string): Promise<void> {
   if (!deleted) {
     throw new PlatformError(
       `the consumer group ${groupId} could not be deleted within ${STEP_MS / 1000} s ` +
-        `(${last === undefined ? 'no answer' : describe(last)})`,
+        `(${last === undefined ? 'no answer' : messageOf(last)})`,
       'it holds only the offsets tail reached; the broker drops them after offsets.retention.minutes (7 days)',
     );
   }
@@ -383,16 +384,11 @@ async function step<T>(
   } catch (error) {
     if (error instanceof PlatformError) throw error;
     throw new PlatformError(
-      `${kafka} failed while ${what} (${describe(error)})`,
+      `${kafka} failed while ${what} (${messageOf(error)})`,
       CHECK_KAFKA,
       { cause: error },
     );
   } finally {
     clearTimeout(timer);
   }
-}
-
-/** An error's message, for a one-line error of which it is the cause. */
-function describe(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

@@ -14,6 +14,7 @@
 import { setTimeout as sleepFor } from 'node:timers/promises';
 import { type MessagePort, parentPort } from 'node:worker_threads';
 import { type Consumer, Kafka, logLevel } from 'kafkajs';
+import { messageOf } from '#commons/guards.ts';
 import type { TimestampType } from './esm/records/kafka-event.ts';
 import {
   type PackedRecords,
@@ -264,7 +265,7 @@ function startConsumer(
   run().catch((error: unknown) => {
     post({
       type: 'crashed',
-      message: error instanceof Error ? error.message : String(error),
+      message: messageOf(error),
       restart: false,
     });
   });

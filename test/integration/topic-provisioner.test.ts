@@ -5,7 +5,7 @@ import type {
 } from 'aws-lambda';
 import { ConfigResourceTypes, Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
-import { handler } from '../../functions/topic-provisioner.ts';
+import { handler } from '#infra/topic-provisioner/handler.ts';
 import { SETTLES_MS } from './deadlines.ts';
 
 const HOUR = 3_600_000;

@@ -2,8 +2,9 @@
  * What the deployed bundles are built from: every function entry under functions/,
  * bundled by esbuild as infra/bundling.ts does (our files only; packages left
  * external), must take nothing from local/ (the local runtime, the platform and the
- * console, which serves pages and reads the broker for people, never for Lambda) nor
- * from the tests' and scripts' folders. esbuild's metafile lists the files that went
+ * console, which serves pages and reads the broker for people, never for Lambda),
+ * from infra/ (the CDK app) nor from the tests' and scripts' folders
+ * (docs/architecture.md). esbuild's metafile lists the files that went
  * in, so this holds for `#` subpath imports and re-exports alike.
  */
 import { readdirSync } from 'node:fs';
@@ -43,23 +44,23 @@ describe('the function bundles are built from', () => {
     for (const entry of entries) inputs.set(entry, await bundleInputs(entry));
   });
 
-  it('their own folder and the infra modules they share, through # imports too', () => {
-    // Assess: the walk follows subpath imports (functions import #infra/tables.ts),
+  it('their own folder, through # imports too', () => {
+    // Assess: the walk follows subpath imports (#commons/table-specs.ts),
     // so a miss below is a miss, not a blind spot.
     expect(entries).toContain('functions/payment.ts');
     expect(inputs.get('functions/payment.ts')).toEqual(
       expect.arrayContaining([
         'functions/payment.ts',
         'functions/domain/events.ts',
-        'infra/tables.ts',
+        'functions/commons/table-specs.ts',
       ]),
     );
   });
 
-  it('nothing under local/ (runtime, platform, console), test/, scripts/ or bench/', () => {
+  it('nothing under local/ (runtime, platform, console), infra/, test/, scripts/ or bench/', () => {
     for (const [entry, files] of inputs) {
       const foreign = files.filter((file) =>
-        /^(local|test|scripts|bench)\//.test(file),
+        /^(local|infra|test|scripts|bench)\//.test(file),
       );
       expect(foreign, `${entry} takes files that are not for Lambda`).toEqual(
         [],

@@ -1,14 +1,13 @@
 import type { CloudFormationCustomResourceDeleteEvent } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
+import { handler, TopicsProperties } from '#infra/topic-provisioner/handler.ts';
 import {
-  handler,
   planTopics,
   provisionTopics,
   type TopicAdmin,
   type TopicSpec,
   type TopicState,
-  TopicsProperties,
-} from '../../functions/topic-provisioner.ts';
+} from '#infra/topic-provisioner/plan.ts';
 
 const DAY = 86_400_000;
 

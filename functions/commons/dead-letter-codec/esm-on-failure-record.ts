@@ -6,12 +6,13 @@
  * from it.
  */
 import * as z from 'zod';
+import { isRecord } from '#commons/guards.ts';
 import { lineageOf, type ReceivedDeadLetter } from '#domain/dead-letter.ts';
 import { HEADERS } from '#domain/events.ts';
 import type { FailureClass } from '#domain/failures.ts';
 import { decodeValue, findHeader, MskRecord } from '../msk-event.ts';
 import { UnreadableDeadLetterError } from './errors.ts';
-import { isObject, redriveAttempt, toOriginalRecord } from './letter-fields.ts';
+import { redriveAttempt, toOriginalRecord } from './letter-fields.ts';
 
 const isoTimestamp = z
   .string()
@@ -115,7 +116,7 @@ function valueCorrelationId(value: Buffer | null): string | undefined {
   if (value === null) return undefined;
   try {
     const parsed: unknown = JSON.parse(value.toString('utf8'));
-    return isObject(parsed) && typeof parsed.correlationId === 'string'
+    return isRecord(parsed) && typeof parsed.correlationId === 'string'
       ? parsed.correlationId
       : undefined;
   } catch {

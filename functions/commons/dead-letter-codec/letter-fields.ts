@@ -109,11 +109,6 @@ export function deadLetterId(position: DeadLetterPosition): string {
   return `${position.topic}:${position.partition}:${position.offset}`;
 }
 
-/** A JSON object (not an array, not null). */
-export function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
 function cap(text: string): string {
   return text.length <= MAX_MESSAGE_LENGTH
     ? text

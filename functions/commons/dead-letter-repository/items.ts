@@ -4,8 +4,8 @@
  * current {@link DeadLetter} shape, whenever it was stored.
  */
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { TABLES } from '#commons/table-specs.ts';
 import { correctionOf, DeadLetter } from '#domain/dead-letter.ts';
-import type { TABLES } from '#infra/tables.ts';
 import type { IndexEntry } from '../dead-letter-shards.ts';
 
 /** The DeadLetters table, as every operation of the repository reaches it. */

@@ -3,6 +3,7 @@
  * consumer's schema. A value that fails either is poison (./errors.ts).
  */
 import * as z from 'zod';
+import { messageOf } from '#commons/guards.ts';
 import type { SafeParser } from '#domain/fast-accept.ts';
 import { decodeValueText, type MskRecord } from '../msk-event.ts';
 import {
@@ -50,8 +51,4 @@ export function validate<T>(parsed: Parsed, schema: SafeParser<T>): T {
       );
     }
   }
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

@@ -4,8 +4,9 @@
  * answer is seen; one round trip at a time.
  */
 import type { KafkaConfig as KafkaJsConfig } from 'kafkajs';
+import { messageOf } from '#commons/guards.ts';
 import type { DiscoveredBrokers } from './broker-discovery.ts';
-import { KafkaUnavailableError, messageOf } from './errors.ts';
+import { KafkaUnavailableError } from './errors.ts';
 import type { AdminLike, KafkaFactory } from './publisher-options.ts';
 
 /** `ping` asks for the cluster's metadata; `close` lets go of the admin client. */

@@ -51,8 +51,3 @@ export class BootstrapBrokersNotFoundError extends Error {
     this.name = 'BootstrapBrokersNotFoundError';
   }
 }
-
-/** The message of an error, or the thing thrown as text. */
-export function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}

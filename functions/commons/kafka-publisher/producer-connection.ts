@@ -9,9 +9,10 @@ import {
   Partitioners,
   type RetryOptions,
 } from 'kafkajs';
+import { messageOf } from '#commons/guards.ts';
 import type { KafkaBudget } from '../config.ts';
 import type { DiscoveredBrokers } from './broker-discovery.ts';
-import { KafkaUnavailableError, messageOf } from './errors.ts';
+import { KafkaUnavailableError } from './errors.ts';
 import type { KafkaFactory, ProducerLike } from './publisher-options.ts';
 
 /**

@@ -3,7 +3,7 @@
  * the Lambda/EventBridge pattern language, compiled once at start into predicates.
  */
 
-import { isObject } from './json-values.ts';
+import { isRecord } from '#commons/guards.ts';
 import type { EsmRecord } from './records/kafka-event.ts';
 
 /**
@@ -50,7 +50,7 @@ export function compileFilter(text: string): Filter {
   const valueRules =
     valuePattern === undefined
       ? undefined
-      : isObject(valuePattern)
+      : isRecord(valuePattern)
         ? { json: true, match: compileObject(valuePattern, text) }
         : { json: false, match: compileRules(valuePattern, text) };
   return (record) => {
@@ -110,7 +110,7 @@ function parsePattern(text: string): Record<string, unknown> {
   } catch {
     throw new UnsupportedFilterPatternError(text, 'not JSON');
   }
-  if (!isObject(pattern)) {
+  if (!isRecord(pattern)) {
     throw new UnsupportedFilterPatternError(text, 'not a JSON object');
   }
   return pattern;
@@ -121,10 +121,10 @@ function compileObject(
   text: string,
 ): (value: unknown) => boolean {
   const fields = Object.entries(pattern).map(([name, sub]) => {
-    const match = isObject(sub)
+    const match = isRecord(sub)
       ? compileObject(sub, text)
       : compileRules(sub, text);
-    return (value: unknown) => match(isObject(value) ? value[name] : undefined);
+    return (value: unknown) => match(isRecord(value) ? value[name] : undefined);
   });
   return (value) => fields.every((field) => field(value));
 }
@@ -149,7 +149,7 @@ function compileRule(
   rule: unknown,
   text: string,
 ): { exists?: boolean; test: Rule } {
-  if (!isObject(rule)) return { test: (v) => v === rule };
+  if (!isRecord(rule)) return { test: (v) => v === rule };
   const entries = Object.entries(rule);
   const [entry] = entries;
   if (entries.length !== 1 || entry === undefined) {
@@ -184,7 +184,7 @@ function compileRule(
       return { test: str((v) => regex.test(v)) };
     }
     case 'anything-but': {
-      if (isObject(operand)) {
+      if (isRecord(operand)) {
         const inner = compileRule(operand, text);
         return { test: (v) => !inner.test(v) };
       }

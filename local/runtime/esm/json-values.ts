@@ -3,11 +3,6 @@
  * pattern holds: the mapping reads them without trusting them.
  */
 
-/** A plain JSON object (not null, not a list). */
-export function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
 /** The value as JSON for a log line, whatever it is (a cycle, a BigInt...). */
 export function safeJson(value: unknown): string {
   try {

@@ -2,7 +2,9 @@
  * The Kafka partial batch response (docs/aws-kafka-esm.md, Partial batch response):
  * what a function's answer says about which records of its batch failed.
  */
-import { isObject, safeJson } from './json-values.ts';
+
+import { isRecord } from '#commons/guards.ts';
+import { safeJson } from './json-values.ts';
 
 /**
  * How an invocation went: every record succeeded, each partition failed from an
@@ -26,7 +28,7 @@ export function readPartialResponse(
   topic: string,
   records: readonly { readonly partition: number; readonly offset: number }[],
 ): Outcome {
-  if (!isObject(response)) return { kind: 'success' };
+  if (!isRecord(response)) return { kind: 'success' };
   const failures = response.batchItemFailures;
   if (failures === undefined || failures === null) return { kind: 'success' };
   if (!Array.isArray(failures)) {
@@ -41,11 +43,11 @@ export function readPartialResponse(
   );
   const failedFrom = new Map<number, number>();
   for (const failure of failures) {
-    const identifier = isObject(failure) ? failure.itemIdentifier : undefined;
-    const partitionKey = isObject(identifier)
+    const identifier = isRecord(failure) ? failure.itemIdentifier : undefined;
+    const partitionKey = isRecord(identifier)
       ? identifier.partition
       : undefined;
-    const offset = isObject(identifier) ? identifier.offset : undefined;
+    const offset = isRecord(identifier) ? identifier.offset : undefined;
     const partition =
       typeof partitionKey === 'string'
         ? partitionOf.get(partitionKey)

@@ -4,8 +4,8 @@
  * (../admin-token.ts), `JWT` routes any well-formed JWT, decoded but not verified.
  */
 import { timingSafeEqual } from 'node:crypto';
+import { isRecord } from '#commons/guards.ts';
 import { FORBIDDEN_HINT, UNAUTHORIZED_HINT } from '../admin-token.ts';
-import { isRecord } from '../is-record.ts';
 import type { LocalRoute as TemplateRoute } from '../template/model.ts';
 import { type AuthorizerContext, LOCAL_ACCOUNT_ID } from './event.ts';
 import { gatewayError, type HttpResponse } from './responses.ts';

@@ -4,7 +4,7 @@
  * client.
  */
 import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
-import { isRecord } from '../is-record.ts';
+import { isRecord } from '#commons/guards.ts';
 import type { InvokeResult } from '../lambda.ts';
 
 /** The HTTP answer of an invocation, ready to write. */

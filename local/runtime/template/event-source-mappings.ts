@@ -2,7 +2,7 @@
  * Reading `AWS::Lambda::EventSourceMapping`s: Kafka mappings and DynamoDB
  * stream mappings, every property with Lambda's defaults.
  */
-import { isRecord } from '../is-record.ts';
+import { isRecord } from '#commons/guards.ts';
 import { InvalidTemplateError, UnsupportedTemplateError } from './errors.ts';
 import type {
   CfnResource,

@@ -3,9 +3,10 @@
  * `orders:source-entry` metadata): their local names, entries, handlers,
  * limits and environment resolved to local values.
  */
+
+import { isRecord } from '#commons/guards.ts';
 import { SOURCE_ENTRY_METADATA } from '#infra/kafka-consumer-function.ts';
 import { LOCAL_AWS } from '#platform/dynamodb.ts';
-import { isRecord } from '../is-record.ts';
 import type {
   CfnResource,
   CfnTemplate,

@@ -3,8 +3,9 @@
  * `Fn::GetAtt`, `Fn::Join`) and pseudo parameters turned into local names,
  * ARNs and brokers, or a clear error when they have no local meaning.
  */
+
+import { isRecord } from '#commons/guards.ts';
 import { SOURCE_ENTRY_METADATA } from '#infra/kafka-consumer-function.ts';
-import { isRecord } from '../is-record.ts';
 import { InvalidTemplateError, UnresolvableReferenceError } from './errors.ts';
 import type { CfnTemplate, LocalEndpoints, LocalTable } from './model.ts';
 

@@ -2,7 +2,7 @@
  * Reading the HTTP API's routes (`AWS::ApiGatewayV2::Route`): route key, the
  * function behind its integration, and its authorization.
  */
-import { isRecord } from '../is-record.ts';
+import { isRecord } from '#commons/guards.ts';
 import {
   InvalidTemplateError,
   UnresolvableReferenceError,

@@ -1,5 +1,5 @@
 /** Reading the schedules: enabled `rate(...)` `AWS::Events::Rule`s that invoke a function. */
-import { isRecord } from '../is-record.ts';
+import { isRecord } from '#commons/guards.ts';
 import { UnsupportedTemplateError } from './errors.ts';
 import type { CfnTemplate, LocalSchedule } from './model.ts';
 import { functionOf } from './references.ts';

@@ -6,8 +6,8 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { App } from 'aws-cdk-lib';
+import { isRecord, messageOf } from '#commons/guards.ts';
 import { buildApp } from '#infra/app.ts';
-import { isRecord } from '../is-record.ts';
 import { InvalidTemplateError, TemplateSynthesisError } from './errors.ts';
 import type { CfnTemplate } from './model.ts';
 
@@ -65,8 +65,4 @@ function cdkJsonContext(): Record<string, unknown> {
     readFileSync(path.join(REPO_ROOT, 'cdk.json'), 'utf8'),
   );
   return isRecord(cdkJson) && isRecord(cdkJson.context) ? cdkJson.context : {};
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

@@ -10,7 +10,7 @@ import type {
   LocalSecondaryIndex,
   Projection,
 } from '@aws-sdk/client-dynamodb';
-import { isRecord } from '../is-record.ts';
+import { isRecord } from '#commons/guards.ts';
 import { InvalidTemplateError } from './errors.ts';
 import type { CfnTemplate, LocalTable } from './model.ts';
 

@@ -1,5 +1,5 @@
 /** Reading the Kafka topics of every `Custom::KafkaTopics`. */
-import { isRecord } from '../is-record.ts';
+import { isRecord } from '#commons/guards.ts';
 import { InvalidTemplateError } from './errors.ts';
 import type { CfnTemplate, LocalTopic } from './model.ts';
 
