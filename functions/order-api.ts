@@ -31,7 +31,6 @@ import {
 } from '@aws-lambda-powertools/idempotency';
 import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
 import type { Logger } from '@aws-lambda-powertools/logger';
-import middy from '@middy/core';
 import httpRouterHandler from '@middy/http-router';
 import type { Context } from 'aws-lambda';
 import { createPublishBreaker } from '#commons/circuit-breaker.ts';
@@ -47,20 +46,20 @@ import {
   createDocumentClient,
   StoreUnavailableError,
 } from '#commons/dynamodb.ts';
+import { edgeHandler } from '#commons/edge-handler.ts';
 import {
   type Liveness,
   probe,
   type Readiness as ReadinessBody,
 } from '#commons/health.ts';
 import {
-  bodyLimit,
   correlationIdOf,
   type HttpEvent,
   type HttpResult,
+  httpEdge,
   json,
   ProblemError,
   parseJsonBody,
-  problemResponses,
 } from '#commons/http.ts';
 import {
   createKafkaPublisher,
@@ -304,10 +303,11 @@ export function createOrderApi(deps: OrderApiDependencies) {
     { method: 'GET', path: '/health', handler: ready },
   ]);
 
-  return middy<HttpEvent, HttpResult>()
-    .use(problemResponses({ logger, map: mapOrderApiErrors }))
-    .use(bodyLimit())
-    .handler(routes);
+  return edgeHandler(
+    { logger },
+    routes,
+    httpEdge({ logger, map: mapOrderApiErrors }),
+  );
 }
 
 /** Each call to the idempotency table (docs/outbox.md, "Timings"). */

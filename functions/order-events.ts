@@ -11,10 +11,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '@aws-lambda-powertools/logger';
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import type { Metrics } from '@aws-lambda-powertools/metrics';
-import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
-import middy from '@middy/core';
 import {
   ConsumerConcurrency,
   dynamoDbConfig,
@@ -24,6 +21,7 @@ import {
   tableName,
 } from '#commons/config.ts';
 import { createDocumentClient } from '#commons/dynamodb.ts';
+import { edgeHandler } from '#commons/edge-handler.ts';
 import { createKafkaConsumer } from '#commons/kafka-consumer.ts';
 import { createKafkaPublisher } from '#commons/kafka-publisher.ts';
 import type { KafkaBatchResponse } from '#commons/msk-event.ts';
@@ -78,10 +76,9 @@ export function createOrderEventsHandler(given: OrderEventsDependencies) {
     handle: (record) =>
       applyPaymentOutcome(deps, { outcome: record.value, record }),
   });
-  return middy<unknown, KafkaBatchResponse>()
-    .use(injectLambdaContext(deps.logger))
-    .use(logMetrics(deps.metrics))
-    .handler((event, context) => consume(event, context));
+  return edgeHandler<unknown, KafkaBatchResponse>(deps, (event, context) =>
+    consume(event, context),
+  );
 }
 
 function wireFromEnvironment(): OrderEventsDependencies {

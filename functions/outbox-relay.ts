@@ -23,10 +23,7 @@
  * order. The relaying is a use case (./use-cases/relay-outbox.ts); wiring and the
  * batch response live here.
  */
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
-import middy from '@middy/core';
 import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
 import {
   dynamoDbConfig,
@@ -36,6 +33,7 @@ import {
   tableName,
 } from '#commons/config.ts';
 import { createDocumentClient } from '#commons/dynamodb.ts';
+import { edgeHandler } from '#commons/edge-handler.ts';
 import { createKafkaPublisher } from '#commons/kafka-publisher.ts';
 import { createLogger, createMetrics } from '#commons/observability.ts';
 import {
@@ -67,10 +65,9 @@ export function createOutboxRelay(deps: OutboxRelayDependencies) {
   const { logger, metrics } = deps;
   const ports: OutboxRelayPorts = { ...deps, now: deps.now ?? Date.now };
 
-  return middy<DynamoDBStreamEvent, DynamoDBBatchResponse>()
-    .use(injectLambdaContext(logger))
-    .use(logMetrics(metrics ?? createMetrics('outbox-relay')))
-    .handler(async (event, context) => {
+  return edgeHandler<DynamoDBStreamEvent, DynamoDBBatchResponse>(
+    { logger, metrics: metrics ?? createMetrics('outbox-relay') },
+    async (event, context) => {
       metrics?.addMetric(
         'StreamRecords',
         MetricUnit.Count,
@@ -93,7 +90,8 @@ export function createOutboxRelay(deps: OutboxRelayDependencies) {
       });
       // Lambda checkpoints before this record: it and the ones after it come again.
       return { batchItemFailures: [{ itemIdentifier: sequence }] };
-    });
+    },
+  );
 }
 
 function wireFromEnvironment(): OutboxRelayDependencies {

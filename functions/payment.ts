@@ -13,10 +13,7 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '@aws-lambda-powertools/logger';
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import type { Metrics } from '@aws-lambda-powertools/metrics';
-import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
-import middy from '@middy/core';
 import * as z from 'zod';
 import {
   ConsumerConcurrency,
@@ -27,6 +24,7 @@ import {
   tableName,
 } from '#commons/config.ts';
 import { createDocumentClient } from '#commons/dynamodb.ts';
+import { edgeHandler } from '#commons/edge-handler.ts';
 import { createKafkaConsumer } from '#commons/kafka-consumer.ts';
 import {
   createKafkaPublisher,
@@ -72,10 +70,12 @@ export interface PaymentDependencies extends PaymentPorts {
  * ```
  */
 export function createPaymentHandler(deps: PaymentDependencies) {
-  return middy<unknown, KafkaBatchResponse>()
-    .use(injectLambdaContext(deps.logger))
-    .use(logMetrics(deps.metrics ?? createMetrics('payment')))
-    .handler((event, context) =>
+  return edgeHandler<unknown, KafkaBatchResponse>(
+    {
+      logger: deps.logger,
+      metrics: deps.metrics ?? createMetrics('payment'),
+    },
+    (event, context) =>
       createKafkaConsumer({
         name: 'payment',
         schema: PaymentInputParser,
@@ -104,7 +104,7 @@ export function createPaymentHandler(deps: PaymentDependencies) {
           }
         },
       })(event, context),
-    );
+  );
 }
 
 const flag = z
