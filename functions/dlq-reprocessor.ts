@@ -19,6 +19,7 @@
 import * as z from 'zod';
 import { ConsumerConcurrency, tableName } from '#commons/config.ts';
 import { createDeadLetterRepository } from '#commons/dead-letter-repository.ts';
+import { createMetrics } from '#commons/observability.ts';
 import { TABLES } from '#commons/table-specs.ts';
 import { wireFromEnvironment } from '#commons/wiring.ts';
 import { DEFAULT_REDRIVE_POLICY } from '#domain/redrive-policy.ts';
@@ -60,7 +61,7 @@ export const RedriveSettings = z
 function wireReprocessor(): ReprocessorDependencies {
   // The `api` store budget, and the publisher's default budget (no
   // KAFKA_*_TIMEOUT_MS override), as this function has always had.
-  const { settings, db, publisher, logger, metrics } = wireFromEnvironment({
+  const { settings, db, publisher, logger } = wireFromEnvironment({
     service: 'dlq-reprocessor',
     store: 'api',
     settings: {
@@ -76,7 +77,7 @@ function wireReprocessor(): ReprocessorDependencies {
     now: () => new Date(),
     random: Math.random,
     logger,
-    metrics,
+    metrics: createMetrics('dlq-reprocessor'),
     ...(settings.concurrency ? { concurrency: settings.concurrency } : {}),
   };
 }

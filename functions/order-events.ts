@@ -73,23 +73,22 @@ export function createOrderEventsHandler(given: OrderEventsDependencies) {
 }
 
 function wireOrderEvents(): OrderEventsDependencies {
-  const { settings, db, publisher, clock, logger, metrics } =
-    wireFromEnvironment({
-      service: 'order',
-      store: 'consumer',
-      kafka: 'consumer',
-      settings: {
-        ordersTable: tableName(TABLES.orders.envVar),
-        concurrency: ConsumerConcurrency,
-      },
-    });
+  const { settings, db, publisher, clock, logger } = wireFromEnvironment({
+    service: 'order',
+    store: 'consumer',
+    kafka: 'consumer',
+    settings: {
+      ordersTable: tableName(TABLES.orders.envVar),
+      concurrency: ConsumerConcurrency,
+    },
+  });
   return {
     orders: createOrderRepository(db, settings.ordersTable),
     orphans: createOrphanPaymentRepository(db, settings.ordersTable),
     publisher,
     clock,
     logger,
-    metrics,
+    metrics: createMetrics('order'),
     ...(settings.concurrency ? { concurrency: settings.concurrency } : {}),
   };
 }

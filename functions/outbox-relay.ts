@@ -92,7 +92,7 @@ function wireOutboxRelay(): OutboxRelayDependencies {
   // But the short publish deadline of the HTTP functions: the relay tries again
   // every 1-2 s while Kafka is down, and a long try would hold it past the broker's
   // return.
-  const { settings, db, publisher, logger, metrics } = wireFromEnvironment({
+  const { settings, db, publisher, logger } = wireFromEnvironment({
     service: 'outbox-relay',
     store: 'consumer',
     kafka: 'api',
@@ -102,7 +102,7 @@ function wireOutboxRelay(): OutboxRelayDependencies {
     orders: createOrderRepository(db, settings.ordersTable),
     publisher,
     logger,
-    metrics,
+    metrics: createMetrics('outbox-relay'),
   };
 }
 

@@ -149,17 +149,16 @@ export const PaymentSettings = z
   }));
 
 function wirePayment(): PaymentDependencies {
-  const { settings, db, publisher, clock, logger, metrics } =
-    wireFromEnvironment({
-      service: 'payment',
-      store: 'consumer',
-      kafka: 'consumer',
-      settings: {
-        paymentsTable: tableName(TABLES.payments.envVar),
-        payment: PaymentSettings,
-        concurrency: ConsumerConcurrency,
-      },
-    });
+  const { settings, db, publisher, clock, logger } = wireFromEnvironment({
+    service: 'payment',
+    store: 'consumer',
+    kafka: 'consumer',
+    settings: {
+      paymentsTable: tableName(TABLES.payments.envVar),
+      payment: PaymentSettings,
+      concurrency: ConsumerConcurrency,
+    },
+  });
   return {
     payments: createPaymentRepository(db, settings.paymentsTable),
     publisher,
@@ -167,7 +166,7 @@ function wirePayment(): PaymentDependencies {
     rules: settings.payment.rules,
     clock,
     logger,
-    metrics,
+    metrics: createMetrics('payment'),
     ...(settings.concurrency ? { concurrency: settings.concurrency } : {}),
     retry: {
       ...settings.payment.retry,

@@ -2,13 +2,13 @@
  * What every entry point wires from the environment at cold start, once per
  * container: its settings read with the zod pieces of #commons/config.ts (the shared
  * ones and its own in one pass, so a bad environment fails with one message naming
- * every problem), the DynamoDB document client, the Kafka publisher, the logger,
- * metrics and the clock. Each entry keeps only what is its own (its tables,
- * repositories, settings).
+ * every problem), the DynamoDB document client, the Kafka publisher, the logger and
+ * the clock. Each entry keeps only what is its own (its tables, repositories,
+ * settings, and its metrics: `createMetrics` of #commons/observability.ts, left out
+ * here so the order API, which records none, does not bundle them).
  */
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '@aws-lambda-powertools/logger';
-import type { Metrics } from '@aws-lambda-powertools/metrics';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Clock } from '#domain/events.ts';
 import {
@@ -27,11 +27,11 @@ import {
   createKafkaPublisher,
   type EventPublisher,
 } from './kafka-publisher.ts';
-import { createLogger, createMetrics } from './observability.ts';
+import { createLogger } from './observability.ts';
 
 /** What an entry point asks of {@link wireFromEnvironment}. */
 export interface WiringOptions<P extends ConfigPieces> {
-  /** The Powertools service name of its logs and metrics, e.g. `payment`. */
+  /** The Powertools service name of its logs, e.g. `payment`. */
   readonly service: string;
   /** Whose DynamoDB budget its store calls take (#commons/config.ts). */
   readonly store: CallerKind;
@@ -53,7 +53,6 @@ export interface Wiring<P extends ConfigPieces> {
   readonly db: DynamoDBDocumentClient;
   readonly publisher: EventPublisher;
   readonly logger: Logger;
-  readonly metrics: Metrics;
   readonly clock: Clock;
 }
 
@@ -84,7 +83,6 @@ export function wireFromEnvironment<P extends ConfigPieces>(
       ...(budget ? { budget } : {}),
     }),
     logger,
-    metrics: createMetrics(options.service),
     clock: { now: () => new Date(), uuid: randomUUID },
   };
 }
