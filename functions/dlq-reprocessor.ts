@@ -17,18 +17,11 @@
  * redrive comes back as a new letter linked to the one it was redriven from.
  */
 import * as z from 'zod';
-import {
-  ConsumerConcurrency,
-  DynamoDbConfig,
-  KafkaConfig,
-  loadConfig,
-  tableName,
-} from '#commons/config.ts';
+import { ConsumerConcurrency, tableName } from '#commons/config.ts';
 import { createDeadLetterRepository } from '#commons/dead-letter-repository.ts';
-import { createDocumentClient } from '#commons/dynamodb.ts';
-import { createKafkaPublisher } from '#commons/kafka-publisher.ts';
-import { createLogger, createMetrics } from '#commons/observability.ts';
+import { createMetrics } from '#commons/observability.ts';
 import { TABLES } from '#commons/table-specs.ts';
+import { wireFromEnvironment } from '#commons/wiring.ts';
 import { DEFAULT_REDRIVE_POLICY } from '#domain/redrive-policy.ts';
 import { createAdminHandler } from './dead-letters/admin-api.ts';
 import { createReprocessorHandler } from './dead-letters/receive.ts';
@@ -65,31 +58,31 @@ export const RedriveSettings = z
     maxDelayMs: env.REDRIVE_MAX_DELAY_MS,
   }));
 
-function wireFromEnvironment(): ReprocessorDependencies {
-  const config = loadConfig({
-    kafka: KafkaConfig,
-    dynamodb: DynamoDbConfig,
-    deadLettersTable: tableName(TABLES.deadLetters.envVar),
-    policy: RedriveSettings,
-    concurrency: ConsumerConcurrency,
+function wireReprocessor(): ReprocessorDependencies {
+  // The `api` store budget, and the publisher's default budget (no
+  // KAFKA_*_TIMEOUT_MS override), as this function has always had.
+  const { settings, db, publisher, logger } = wireFromEnvironment({
+    service: 'dlq-reprocessor',
+    store: 'api',
+    settings: {
+      deadLettersTable: tableName(TABLES.deadLetters.envVar),
+      policy: RedriveSettings,
+      concurrency: ConsumerConcurrency,
+    },
   });
-  const logger = createLogger('dlq-reprocessor');
   return {
-    deadLetters: createDeadLetterRepository(
-      createDocumentClient(config.dynamodb),
-      config.deadLettersTable,
-    ),
-    publisher: createKafkaPublisher(config.kafka, { logger }),
-    policy: config.policy,
+    deadLetters: createDeadLetterRepository(db, settings.deadLettersTable),
+    publisher,
+    policy: settings.policy,
     now: () => new Date(),
     random: Math.random,
     logger,
     metrics: createMetrics('dlq-reprocessor'),
-    ...(config.concurrency ? { concurrency: config.concurrency } : {}),
+    ...(settings.concurrency ? { concurrency: settings.concurrency } : {}),
   };
 }
 
-const dependencies = wireFromEnvironment();
+const dependencies = wireReprocessor();
 
 /** Kafka: every dead-letter topic. */
 export const handler = createReprocessorHandler(dependencies);

@@ -21,7 +21,6 @@
  * use cases (./use-cases/place-order.ts, ./use-cases/cancel-order.ts), the rules in
  * #domain/order.ts.
  */
-import { randomUUID } from 'node:crypto';
 import {
   IdempotencyAlreadyInProgressError,
   IdempotencyConfig,
@@ -31,42 +30,30 @@ import {
 } from '@aws-lambda-powertools/idempotency';
 import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
 import type { Logger } from '@aws-lambda-powertools/logger';
-import middy from '@middy/core';
 import httpRouterHandler from '@middy/http-router';
 import type { Context } from 'aws-lambda';
 import { createPublishBreaker } from '#commons/circuit-breaker.ts';
-import {
-  DynamoDbConfig,
-  HealthConfig,
-  KafkaConfig,
-  kafkaBudget,
-  loadConfig,
-  tableName,
-} from '#commons/config.ts';
+import { HealthConfig, tableName } from '#commons/config.ts';
 import {
   createDocumentClient,
   StoreUnavailableError,
 } from '#commons/dynamodb.ts';
+import { edgeHandler } from '#commons/edge-handler.ts';
 import {
   type Liveness,
   probe,
   type Readiness as ReadinessBody,
 } from '#commons/health.ts';
 import {
-  bodyLimit,
   correlationIdOf,
   type HttpEvent,
   type HttpResult,
+  httpEdge,
   json,
   ProblemError,
   parseJsonBody,
-  problemResponses,
 } from '#commons/http.ts';
-import {
-  createKafkaPublisher,
-  type EventPublisher,
-} from '#commons/kafka-publisher.ts';
-import { createLogger } from '#commons/observability.ts';
+import type { EventPublisher } from '#commons/kafka-publisher.ts';
 import {
   createOrderRepository,
   type OrderRepository,
@@ -76,6 +63,7 @@ import {
   type WriteTimings,
 } from '#commons/settled-write.ts';
 import { TABLES } from '#commons/table-specs.ts';
+import { wireFromEnvironment } from '#commons/wiring.ts';
 import { type Clock, OrderId } from '#domain/events.ts';
 import {
   CancelOrderRequest,
@@ -304,37 +292,35 @@ export function createOrderApi(deps: OrderApiDependencies) {
     { method: 'GET', path: '/health', handler: ready },
   ]);
 
-  return middy<HttpEvent, HttpResult>()
-    .use(problemResponses({ logger, map: mapOrderApiErrors }))
-    .use(bodyLimit())
-    .handler(routes);
+  return edgeHandler(
+    { logger },
+    routes,
+    httpEdge({ logger, map: mapOrderApiErrors }),
+  );
 }
 
 /** Each call to the idempotency table (docs/outbox.md, "Timings"). */
 const IDEMPOTENCY_CALL_MS = 400;
 
-function wireFromEnvironment(): OrderApiDependencies {
-  const config = loadConfig({
-    kafka: KafkaConfig,
-    dynamodb: DynamoDbConfig,
-    ordersTable: tableName(TABLES.orders.envVar),
-    idempotencyTable: tableName(TABLES.idempotency.envVar),
-    kafkaBudget: kafkaBudget('api'),
-    health: HealthConfig,
+function wireOrderApi(): OrderApiDependencies {
+  const wiring = wireFromEnvironment({
+    service: 'order',
+    store: 'api',
+    kafka: 'api',
+    settings: {
+      ordersTable: tableName(TABLES.orders.envVar),
+      idempotencyTable: tableName(TABLES.idempotency.envVar),
+      health: HealthConfig,
+    },
   });
-  const logger = createLogger('order');
-  const client = createDocumentClient(config.dynamodb);
-  const orders = createOrderRepository(client, config.ordersTable);
-  const kafka = createKafkaPublisher(config.kafka, {
-    logger,
-    budget: config.kafkaBudget,
-  });
-  const publisher = createPublishBreaker(kafka);
+  const { settings: config, logger } = wiring;
+  const orders = createOrderRepository(wiring.db, config.ordersTable);
+  const publisher = createPublishBreaker(wiring.publisher);
   return {
     orders,
     publisher,
     logger,
-    clock: { now: () => new Date(), uuid: randomUUID },
+    clock: wiring.clock,
     // Each probe has its own deadline; they run side by side. An open publish
     // circuit is not ready without asking Kafka (POSTs would answer 503); a
     // half-open one is, when Kafka answers: the next publish is its trial.
@@ -370,7 +356,7 @@ function wireFromEnvironment(): OrderApiDependencies {
         // One short try per call: the record is written before the order and
         // removed after a failure, both inside the 3 s an answer may take.
         awsSdkV3Client: createDocumentClient({
-          ...config.dynamodb,
+          ...wiring.dynamodb,
           budget: {
             connectTimeoutMs: IDEMPOTENCY_CALL_MS,
             requestTimeoutMs: IDEMPOTENCY_CALL_MS,
@@ -389,6 +375,6 @@ function wireFromEnvironment(): OrderApiDependencies {
 }
 
 /** The Lambda handler: dependencies built once per container, at cold start. */
-export const handler = createOrderApi(wireFromEnvironment());
+export const handler = createOrderApi(wireOrderApi());
 
 export type { Order };

@@ -9,28 +9,17 @@
  * Parsing, wiring and the batch live here; the fold is a use case
  * (./use-cases/apply-payment-outcome.ts, record-orphan-outcome.ts).
  */
-import { randomUUID } from 'node:crypto';
 import type { Logger } from '@aws-lambda-powertools/logger';
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import type { Metrics } from '@aws-lambda-powertools/metrics';
-import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
-import middy from '@middy/core';
-import {
-  ConsumerConcurrency,
-  dynamoDbConfig,
-  KafkaConfig,
-  kafkaBudget,
-  loadConfig,
-  tableName,
-} from '#commons/config.ts';
-import { createDocumentClient } from '#commons/dynamodb.ts';
+import { ConsumerConcurrency, tableName } from '#commons/config.ts';
+import { edgeHandler } from '#commons/edge-handler.ts';
 import { createKafkaConsumer } from '#commons/kafka-consumer.ts';
-import { createKafkaPublisher } from '#commons/kafka-publisher.ts';
 import type { KafkaBatchResponse } from '#commons/msk-event.ts';
-import { createLogger, createMetrics } from '#commons/observability.ts';
+import { createMetrics } from '#commons/observability.ts';
 import { createOrderRepository } from '#commons/order-repository.ts';
 import { createOrphanPaymentRepository } from '#commons/orphan-payment-repository.ts';
 import { TABLES } from '#commons/table-specs.ts';
+import { wireFromEnvironment } from '#commons/wiring.ts';
 import { PaymentOutcome, TOPIC_OF } from '#domain/events.ts';
 import {
   applyPaymentOutcome,
@@ -78,35 +67,31 @@ export function createOrderEventsHandler(given: OrderEventsDependencies) {
     handle: (record) =>
       applyPaymentOutcome(deps, { outcome: record.value, record }),
   });
-  return middy<unknown, KafkaBatchResponse>()
-    .use(injectLambdaContext(deps.logger))
-    .use(logMetrics(deps.metrics))
-    .handler((event, context) => consume(event, context));
+  return edgeHandler<unknown, KafkaBatchResponse>(deps, (event, context) =>
+    consume(event, context),
+  );
 }
 
-function wireFromEnvironment(): OrderEventsDependencies {
-  const config = loadConfig({
-    kafka: KafkaConfig,
-    dynamodb: dynamoDbConfig('consumer'),
-    kafkaBudget: kafkaBudget('consumer'),
-    ordersTable: tableName(TABLES.orders.envVar),
-    concurrency: ConsumerConcurrency,
+function wireOrderEvents(): OrderEventsDependencies {
+  const { settings, db, publisher, clock, logger } = wireFromEnvironment({
+    service: 'order',
+    store: 'consumer',
+    kafka: 'consumer',
+    settings: {
+      ordersTable: tableName(TABLES.orders.envVar),
+      concurrency: ConsumerConcurrency,
+    },
   });
-  const logger = createLogger('order');
-  const db = createDocumentClient(config.dynamodb);
   return {
-    orders: createOrderRepository(db, config.ordersTable),
-    orphans: createOrphanPaymentRepository(db, config.ordersTable),
-    publisher: createKafkaPublisher(config.kafka, {
-      logger,
-      budget: config.kafkaBudget,
-    }),
-    clock: { now: () => new Date(), uuid: randomUUID },
+    orders: createOrderRepository(db, settings.ordersTable),
+    orphans: createOrphanPaymentRepository(db, settings.ordersTable),
+    publisher,
+    clock,
     logger,
     metrics: createMetrics('order'),
-    ...(config.concurrency ? { concurrency: config.concurrency } : {}),
+    ...(settings.concurrency ? { concurrency: settings.concurrency } : {}),
   };
 }
 
 /** The Lambda handler: dependencies built once per container, at cold start. */
-export const handler = createOrderEventsHandler(wireFromEnvironment());
+export const handler = createOrderEventsHandler(wireOrderEvents());

@@ -23,26 +23,17 @@
  * order. The relaying is a use case (./use-cases/relay-outbox.ts); wiring and the
  * batch response live here.
  */
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
-import middy from '@middy/core';
 import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
-import {
-  dynamoDbConfig,
-  KafkaConfig,
-  kafkaBudget,
-  loadConfig,
-  tableName,
-} from '#commons/config.ts';
-import { createDocumentClient } from '#commons/dynamodb.ts';
-import { createKafkaPublisher } from '#commons/kafka-publisher.ts';
-import { createLogger, createMetrics } from '#commons/observability.ts';
+import { tableName } from '#commons/config.ts';
+import { edgeHandler } from '#commons/edge-handler.ts';
+import { createMetrics } from '#commons/observability.ts';
 import {
   createOrderRepository,
   OrderNotSettledError,
 } from '#commons/order-repository.ts';
 import { TABLES } from '#commons/table-specs.ts';
+import { wireFromEnvironment } from '#commons/wiring.ts';
 import {
   type OutboxRelayPorts,
   relayOutbox,
@@ -67,10 +58,9 @@ export function createOutboxRelay(deps: OutboxRelayDependencies) {
   const { logger, metrics } = deps;
   const ports: OutboxRelayPorts = { ...deps, now: deps.now ?? Date.now };
 
-  return middy<DynamoDBStreamEvent, DynamoDBBatchResponse>()
-    .use(injectLambdaContext(logger))
-    .use(logMetrics(metrics ?? createMetrics('outbox-relay')))
-    .handler(async (event, context) => {
+  return edgeHandler<DynamoDBStreamEvent, DynamoDBBatchResponse>(
+    { logger, metrics: metrics ?? createMetrics('outbox-relay') },
+    async (event, context) => {
       metrics?.addMetric(
         'StreamRecords',
         MetricUnit.Count,
@@ -93,34 +83,28 @@ export function createOutboxRelay(deps: OutboxRelayDependencies) {
       });
       // Lambda checkpoints before this record: it and the ones after it come again.
       return { batchItemFailures: [{ itemIdentifier: sequence }] };
-    });
+    },
+  );
 }
 
-function wireFromEnvironment(): OutboxRelayDependencies {
+function wireOutboxRelay(): OutboxRelayDependencies {
   // Nobody waits on the relay: the store budget of the Kafka-triggered functions.
   // But the short publish deadline of the HTTP functions: the relay tries again
   // every 1-2 s while Kafka is down, and a long try would hold it past the broker's
   // return.
-  const config = loadConfig({
-    kafka: KafkaConfig,
-    dynamodb: dynamoDbConfig('consumer'),
-    kafkaBudget: kafkaBudget('api'),
-    ordersTable: tableName(TABLES.orders.envVar),
+  const { settings, db, publisher, logger } = wireFromEnvironment({
+    service: 'outbox-relay',
+    store: 'consumer',
+    kafka: 'api',
+    settings: { ordersTable: tableName(TABLES.orders.envVar) },
   });
-  const logger = createLogger('outbox-relay');
   return {
-    orders: createOrderRepository(
-      createDocumentClient(config.dynamodb),
-      config.ordersTable,
-    ),
-    publisher: createKafkaPublisher(config.kafka, {
-      logger,
-      budget: config.kafkaBudget,
-    }),
+    orders: createOrderRepository(db, settings.ordersTable),
+    publisher,
     logger,
     metrics: createMetrics('outbox-relay'),
   };
 }
 
 /** The Lambda handler: dependencies built once per container, at cold start. */
-export const handler = createOutboxRelay(wireFromEnvironment());
+export const handler = createOutboxRelay(wireOutboxRelay());

@@ -10,33 +10,20 @@
  * Parsing, wiring and the batch live here; each event's work is a use case
  * (./use-cases/charge-payment.ts, refund-payment.ts, refund-orphan-charge.ts).
  */
-import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '@aws-lambda-powertools/logger';
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import type { Metrics } from '@aws-lambda-powertools/metrics';
-import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
-import middy from '@middy/core';
 import * as z from 'zod';
-import {
-  ConsumerConcurrency,
-  dynamoDbConfig,
-  KafkaConfig,
-  kafkaBudget,
-  loadConfig,
-  tableName,
-} from '#commons/config.ts';
-import { createDocumentClient } from '#commons/dynamodb.ts';
+import { ConsumerConcurrency, tableName } from '#commons/config.ts';
+import { edgeHandler } from '#commons/edge-handler.ts';
 import { createKafkaConsumer } from '#commons/kafka-consumer.ts';
-import {
-  createKafkaPublisher,
-  type EventPublisher,
-} from '#commons/kafka-publisher.ts';
+import type { EventPublisher } from '#commons/kafka-publisher.ts';
 import type { KafkaBatchResponse } from '#commons/msk-event.ts';
-import { createLogger, createMetrics } from '#commons/observability.ts';
+import { createMetrics } from '#commons/observability.ts';
 import { createPaymentRepository } from '#commons/payment-repository.ts';
 import { TABLES } from '#commons/table-specs.ts';
-import { type Clock, TOPIC_OF } from '#domain/events.ts';
+import { wireFromEnvironment } from '#commons/wiring.ts';
+import { TOPIC_OF } from '#domain/events.ts';
 import { PaymentInputParser } from '#domain/fast-accept.ts';
 import {
   createSimulatedGateway,
@@ -72,10 +59,12 @@ export interface PaymentDependencies extends PaymentPorts {
  * ```
  */
 export function createPaymentHandler(deps: PaymentDependencies) {
-  return middy<unknown, KafkaBatchResponse>()
-    .use(injectLambdaContext(deps.logger))
-    .use(logMetrics(deps.metrics ?? createMetrics('payment')))
-    .handler((event, context) =>
+  return edgeHandler<unknown, KafkaBatchResponse>(
+    {
+      logger: deps.logger,
+      metrics: deps.metrics ?? createMetrics('payment'),
+    },
+    (event, context) =>
       createKafkaConsumer({
         name: 'payment',
         schema: PaymentInputParser,
@@ -104,7 +93,7 @@ export function createPaymentHandler(deps: PaymentDependencies) {
           }
         },
       })(event, context),
-    );
+  );
 }
 
 const flag = z
@@ -159,34 +148,28 @@ export const PaymentSettings = z
     },
   }));
 
-function wireFromEnvironment(): PaymentDependencies {
-  const config = loadConfig({
-    kafka: KafkaConfig,
-    dynamodb: dynamoDbConfig('consumer'),
-    kafkaBudget: kafkaBudget('consumer'),
-    paymentsTable: tableName(TABLES.payments.envVar),
-    payment: PaymentSettings,
-    concurrency: ConsumerConcurrency,
+function wirePayment(): PaymentDependencies {
+  const { settings, db, publisher, clock, logger } = wireFromEnvironment({
+    service: 'payment',
+    store: 'consumer',
+    kafka: 'consumer',
+    settings: {
+      paymentsTable: tableName(TABLES.payments.envVar),
+      payment: PaymentSettings,
+      concurrency: ConsumerConcurrency,
+    },
   });
-  const logger = createLogger('payment');
-  const clock: Clock = { now: () => new Date(), uuid: randomUUID };
   return {
-    payments: createPaymentRepository(
-      createDocumentClient(config.dynamodb),
-      config.paymentsTable,
-    ),
-    publisher: createKafkaPublisher(config.kafka, {
-      logger,
-      budget: config.kafkaBudget,
-    }),
-    gateway: createSimulatedGateway(config.payment.gateway, clock),
-    rules: config.payment.rules,
+    payments: createPaymentRepository(db, settings.paymentsTable),
+    publisher,
+    gateway: createSimulatedGateway(settings.payment.gateway, clock),
+    rules: settings.payment.rules,
     clock,
     logger,
     metrics: createMetrics('payment'),
-    ...(config.concurrency ? { concurrency: config.concurrency } : {}),
+    ...(settings.concurrency ? { concurrency: settings.concurrency } : {}),
     retry: {
-      ...config.payment.retry,
+      ...settings.payment.retry,
       sleep: (ms) => sleep(ms),
       random: Math.random,
     },
@@ -194,4 +177,4 @@ function wireFromEnvironment(): PaymentDependencies {
 }
 
 /** The Lambda handler: dependencies built once per container, at cold start. */
-export const handler = createPaymentHandler(wireFromEnvironment());
+export const handler = createPaymentHandler(wirePayment());

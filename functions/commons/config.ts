@@ -12,7 +12,13 @@ export class ConfigError extends Error {
   }
 }
 
-type Pieces = Record<string, z.ZodType>;
+/** Named zod schemas of the environment, for {@link loadConfig}. */
+export type ConfigPieces = Record<string, z.ZodType>;
+
+/** What {@link loadConfig} returns for `P`. */
+export type ConfigOf<P extends ConfigPieces> = {
+  [K in keyof P]: z.output<P[K]>;
+};
 
 /**
  * Parses the environment with each piece and returns their outputs under the same keys,
@@ -24,10 +30,10 @@ type Pieces = Record<string, z.ZodType>;
  * config.kafka.brokers; // ['127.0.0.1:9092']
  * ```
  */
-export function loadConfig<P extends Pieces>(
+export function loadConfig<P extends ConfigPieces>(
   pieces: P,
   env: NodeJS.ProcessEnv = process.env,
-): { [K in keyof P]: z.output<P[K]> } {
+): ConfigOf<P> {
   const problems: string[] = [];
   const config: Record<string, unknown> = {};
   for (const [name, schema] of Object.entries(pieces)) {
@@ -42,7 +48,7 @@ export function loadConfig<P extends Pieces>(
   if (problems.length > 0) {
     throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
   }
-  return config as { [K in keyof P]: z.output<P[K]> };
+  return config as ConfigOf<P>;
 }
 
 const commaList = z.string().transform((value) =>

@@ -342,3 +342,19 @@ export function problemResponses(options: {
     },
   };
 }
+
+/**
+ * The middlewares of an HTTP edge, for `edgeHandler` (#commons/edge-handler.ts): every
+ * error mapped to a problem response ({@link problemResponses}), then bodies over the
+ * limit refused ({@link bodyLimit}).
+ *
+ * @example
+ * ```ts
+ * const api = edgeHandler({ logger }, routes, httpEdge({ logger, map }));
+ * ```
+ */
+export function httpEdge(
+  options: Parameters<typeof problemResponses>[0],
+): MiddlewareObj<HttpEvent, HttpResult>[] {
+  return [problemResponses(options), bodyLimit()];
+}

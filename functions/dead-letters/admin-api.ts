@@ -9,22 +9,21 @@
  * Each route parses the request, calls one use case and maps its result; errors map
  * to problem responses in {@link mapReprocessorErrors}.
  */
-import middy from '@middy/core';
 import httpRouterHandler from '@middy/http-router';
 import {
   DeadLetterNotFoundError,
   DeadLetterStateError,
   InvalidCursorError,
 } from '#commons/dead-letter-repository.ts';
+import { edgeHandler } from '#commons/edge-handler.ts';
 import {
-  bodyLimit,
   fieldErrors,
   type HttpEvent,
   type HttpResult,
+  httpEdge,
   json,
   ProblemError,
   parseJsonBody,
-  problemResponses,
 } from '#commons/http.ts';
 import {
   DeadLetterId,
@@ -224,8 +223,10 @@ export function createAdminHandler(deps: ReprocessorDependencies) {
       handler: (event: HttpEvent) => discardRoute(deps, event),
     },
   ]);
-  return middy<HttpEvent, HttpResult>()
-    .use(problemResponses({ logger: deps.logger, map: mapReprocessorErrors }))
-    .use(bodyLimit())
-    .handler(routes);
+  const { logger } = deps;
+  return edgeHandler(
+    { logger },
+    routes,
+    httpEdge({ logger, map: mapReprocessorErrors }),
+  );
 }

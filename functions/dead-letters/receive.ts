@@ -3,11 +3,9 @@
  * decodes each dead letter, whether a consumer wrote it or the event source mapping's
  * on-failure destination did, and receives it ({@link receiveDeadLetter}).
  */
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
-import middy from '@middy/core';
 import * as z from 'zod';
 import { parseDeadLetter } from '#commons/dead-letter-codec.ts';
+import { edgeHandler } from '#commons/edge-handler.ts';
 import {
   createKafkaConsumer,
   DeadLetterRecursionError,
@@ -57,8 +55,11 @@ export function createReprocessorHandler(deps: ReprocessorDependencies) {
       );
     },
   });
-  return middy<unknown, KafkaBatchResponse>()
-    .use(injectLambdaContext(deps.logger))
-    .use(logMetrics(deps.metrics ?? createMetrics('dlq-reprocessor')))
-    .handler((event, context) => consume(event, context));
+  return edgeHandler<unknown, KafkaBatchResponse>(
+    {
+      logger: deps.logger,
+      metrics: deps.metrics ?? createMetrics('dlq-reprocessor'),
+    },
+    (event, context) => consume(event, context),
+  );
 }

@@ -2,8 +2,7 @@
  * The scheduled entry point of the dead-letter reprocessor: redrives the SCHEDULED
  * dead letters that have come due ({@link redriveDue}).
  */
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import middy from '@middy/core';
+import { edgeHandler } from '#commons/edge-handler.ts';
 import { type ReprocessorDependencies, redriveDue } from './use-cases.ts';
 
 /**
@@ -15,7 +14,8 @@ import { type ReprocessorDependencies, redriveDue } from './use-cases.ts';
  * ```
  */
 export function createScheduledHandler(deps: ReprocessorDependencies) {
-  return middy<unknown, { redriven: number; failed: number }>()
-    .use(injectLambdaContext(deps.logger))
-    .handler(() => redriveDue(deps));
+  return edgeHandler<unknown, { redriven: number; failed: number }>(
+    { logger: deps.logger },
+    () => redriveDue(deps),
+  );
 }
