@@ -15,8 +15,8 @@
  *                                  print records as they arrive until Ctrl-C
  *
  * Every command but fetch, start, status and stop acts on the running instance, or on
- * KAFKA_BROKERS / DYNAMODB_ENDPOINT when set. produce and tail live in topic-io.ts,
- * their formats in docs/local-platform-cli.md.
+ * KAFKA_BROKERS / DYNAMODB_ENDPOINT when set. produce lives in topic-io.ts, tail in
+ * topic-tail.ts, their formats in docs/local-platform-cli.md.
  */
 import { DYNAMODB_LOCAL, ensureArtifacts, KAFKA } from './artifacts.ts';
 import { parseCommandLine } from './command-line.ts';
@@ -26,13 +26,9 @@ import { findJava } from './java.ts';
 import { createTables, createTopics } from './platform.ts';
 import { parsePort } from './ports.ts';
 import { exitWithError, instanceFile, servePlatform } from './serve.ts';
-import {
-  produceRecords,
-  readRecords,
-  stopSignal,
-  tailTopic,
-} from './topic-io.ts';
+import { produceRecords, readRecords } from './topic-io.ts';
 import { parseCount, parseHeaders } from './topic-records.ts';
+import { stopSignal, tailTopic } from './topic-tail.ts';
 import { pollUntil } from './wait.ts';
 
 const USAGE = `usage: npm run platform -- COMMAND [OPTIONS]
