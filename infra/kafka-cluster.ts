@@ -102,7 +102,7 @@ export class KafkaCluster extends Construct {
 
   constructor(scope: Construct, id: string, props: KafkaClusterProps) {
     super(scope, id);
-    const { network, config } = props;
+    const { config } = props;
     const retention = props.logRetention ?? logs.RetentionDays.ONE_MONTH;
 
     if (config.clusterArn) {
@@ -112,51 +112,9 @@ export class KafkaCluster extends Construct {
       this.resource = undefined;
     } else {
       const clusterName = clusterNameFor(Stack.of(this).stackName, props.stage);
-      const subnetIds = network.vpc.selectSubnets(network.subnets).subnetIds;
-      const securityGroups = [network.clusterSecurityGroup.securityGroupId];
-      if (config.mode === 'serverless') {
-        const cluster = new msk.CfnServerlessCluster(this, 'Serverless', {
-          clusterName,
-          clientAuthentication: { sasl: { iam: { enabled: true } } },
-          vpcConfigs: [{ subnetIds, securityGroups }],
-        });
-        this.resource = cluster;
-        this.clusterArn = cluster.attrArn;
-      } else {
-        const brokerLogs = new logs.LogGroup(this, 'BrokerLogs', {
-          retention,
-          removalPolicy: RemovalPolicy.DESTROY,
-        });
-        const cluster = new msk.CfnCluster(this, 'Provisioned', {
-          clusterName,
-          kafkaVersion: KAFKA_VERSION,
-          // One broker per AZ: the broker count must be a multiple of the subnets.
-          numberOfBrokerNodes: subnetIds.length,
-          brokerNodeGroupInfo: {
-            instanceType: BROKER_INSTANCE_TYPE,
-            clientSubnets: subnetIds,
-            securityGroups,
-            storageInfo: { ebsStorageInfo: { volumeSize: 20 } },
-          },
-          clientAuthentication: {
-            sasl: { iam: { enabled: true } },
-            unauthenticated: { enabled: false },
-          },
-          encryptionInfo: {
-            encryptionInTransit: { clientBroker: 'TLS', inCluster: true },
-          },
-          loggingInfo: {
-            brokerLogs: {
-              cloudWatchLogs: {
-                enabled: true,
-                logGroup: brokerLogs.logGroupName,
-              },
-            },
-          },
-        });
-        this.resource = cluster;
-        this.clusterArn = cluster.attrArn;
-      }
+      const cluster = createCluster(this, clusterName, props, retention);
+      this.resource = cluster;
+      this.clusterArn = cluster.attrArn;
       this.clusterName = clusterName;
     }
 
@@ -171,43 +129,11 @@ export class KafkaCluster extends Construct {
       uuid: resource[2] as string,
     };
 
-    // https://docs.aws.amazon.com/msk/1.0/apireference/clusters-clusterarn-bootstrap-brokers.html
-    const lookup = new cr.AwsCustomResource(this, 'BootstrapBrokers', {
-      resourceType: 'Custom::MskBootstrapBrokers',
-      onUpdate: {
-        service: 'Kafka',
-        action: 'getBootstrapBrokers',
-        parameters: { ClusterArn: this.clusterArn },
-        physicalResourceId: cr.PhysicalResourceId.of(this.clusterArn),
-        outputPaths: ['BootstrapBrokerStringSaslIam'],
-      },
-      policy: cr.AwsCustomResourcePolicy.fromStatements([
-        new iam.PolicyStatement({
-          actions: ['kafka:GetBootstrapBrokers'],
-          resources: [this.clusterArn],
-        }),
-      ]),
-      // The SDK in the Lambda runtime has the Kafka client; installing the latest
-      // would need internet access at deploy time for nothing.
-      installLatestAwsSdk: false,
-      logGroup: new logs.LogGroup(this, 'LookupLogs', {
-        retention,
-        removalPolicy: RemovalPolicy.DESTROY,
-      }),
-    });
-    this.bootstrapBrokers = lookup.getResponseField(
-      'BootstrapBrokerStringSaslIam',
+    this.bootstrapBrokers = lookupBootstrapBrokers(
+      this,
+      this.clusterArn,
+      retention,
     );
-    // The AwsCustomResource function is a stack-wide singleton (CDK-managed).
-    const singleton = Stack.of(this).node.tryFindChild(
-      AWS_CUSTOM_RESOURCE_SINGLETON,
-    );
-    if (singleton) {
-      Validations.of(singleton).acknowledge({
-        id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
-        reason: 'The standard Lambda logging policy of a CDK-managed function',
-      });
-    }
   }
 
   /**
@@ -249,4 +175,104 @@ function assertClusterArn(arn: string): void {
       `not an MSK cluster ARN (arn:aws:kafka:<region>:<account>:cluster/<name>/<uuid>): ${arn}`,
     );
   }
+}
+
+/**
+ * The new cluster of `props.config.mode`, in the network's subnets with its
+ * cluster security group.
+ */
+function createCluster(
+  scope: Construct,
+  clusterName: string,
+  props: KafkaClusterProps,
+  retention: logs.RetentionDays,
+): msk.CfnServerlessCluster | msk.CfnCluster {
+  const { network, config } = props;
+  const subnetIds = network.vpc.selectSubnets(network.subnets).subnetIds;
+  const securityGroups = [network.clusterSecurityGroup.securityGroupId];
+  if (config.mode === 'serverless') {
+    return new msk.CfnServerlessCluster(scope, 'Serverless', {
+      clusterName,
+      clientAuthentication: { sasl: { iam: { enabled: true } } },
+      vpcConfigs: [{ subnetIds, securityGroups }],
+    });
+  }
+  const brokerLogs = new logs.LogGroup(scope, 'BrokerLogs', {
+    retention,
+    removalPolicy: RemovalPolicy.DESTROY,
+  });
+  return new msk.CfnCluster(scope, 'Provisioned', {
+    clusterName,
+    kafkaVersion: KAFKA_VERSION,
+    // One broker per AZ: the broker count must be a multiple of the subnets.
+    numberOfBrokerNodes: subnetIds.length,
+    brokerNodeGroupInfo: {
+      instanceType: BROKER_INSTANCE_TYPE,
+      clientSubnets: subnetIds,
+      securityGroups,
+      storageInfo: { ebsStorageInfo: { volumeSize: 20 } },
+    },
+    clientAuthentication: {
+      sasl: { iam: { enabled: true } },
+      unauthenticated: { enabled: false },
+    },
+    encryptionInfo: {
+      encryptionInTransit: { clientBroker: 'TLS', inCluster: true },
+    },
+    loggingInfo: {
+      brokerLogs: {
+        cloudWatchLogs: {
+          enabled: true,
+          logGroup: brokerLogs.logGroupName,
+        },
+      },
+    },
+  });
+}
+
+/**
+ * The cluster's SASL/IAM bootstrap brokers, read at deploy time by a custom
+ * resource
+ * (https://docs.aws.amazon.com/msk/1.0/apireference/clusters-clusterarn-bootstrap-brokers.html).
+ */
+function lookupBootstrapBrokers(
+  scope: Construct,
+  clusterArn: string,
+  retention: logs.RetentionDays,
+): string {
+  const lookup = new cr.AwsCustomResource(scope, 'BootstrapBrokers', {
+    resourceType: 'Custom::MskBootstrapBrokers',
+    onUpdate: {
+      service: 'Kafka',
+      action: 'getBootstrapBrokers',
+      parameters: { ClusterArn: clusterArn },
+      physicalResourceId: cr.PhysicalResourceId.of(clusterArn),
+      outputPaths: ['BootstrapBrokerStringSaslIam'],
+    },
+    policy: cr.AwsCustomResourcePolicy.fromStatements([
+      new iam.PolicyStatement({
+        actions: ['kafka:GetBootstrapBrokers'],
+        resources: [clusterArn],
+      }),
+    ]),
+    // The SDK in the Lambda runtime has the Kafka client; installing the latest
+    // would need internet access at deploy time for nothing.
+    installLatestAwsSdk: false,
+    logGroup: new logs.LogGroup(scope, 'LookupLogs', {
+      retention,
+      removalPolicy: RemovalPolicy.DESTROY,
+    }),
+  });
+  const brokers = lookup.getResponseField('BootstrapBrokerStringSaslIam');
+  // The AwsCustomResource function is a stack-wide singleton (CDK-managed).
+  const singleton = Stack.of(scope).node.tryFindChild(
+    AWS_CUSTOM_RESOURCE_SINGLETON,
+  );
+  if (singleton) {
+    Validations.of(singleton).acknowledge({
+      id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
+      reason: 'The standard Lambda logging policy of a CDK-managed function',
+    });
+  }
+  return brokers;
 }

@@ -18,6 +18,7 @@ import {
   invokeEnvironment,
   takeInspectFlags,
 } from './runtime/invoke-options.ts';
+import type { InvokeResult } from './runtime/lambda.ts';
 import { OverrideSyntaxError, splitEntries } from './runtime/overrides.ts';
 import type { PlatformEndpoints } from './runtime/system.ts';
 
@@ -157,6 +158,25 @@ async function within<T>(
   }
 }
 
+/** Says how the invocation went on stderr, and prints its answer on stdout. */
+function printOutcome(name: string, outcome: InvokeResult): void {
+  const init =
+    outcome.initDurationMs === undefined
+      ? ''
+      : `, init ${outcome.initDurationMs.toFixed(0)} ms`;
+  err(
+    `[invoke] ${name}: ${outcome.ok ? 'succeeded' : `failed (${outcome.errorType})`} in ${outcome.durationMs.toFixed(0)} ms${init}`,
+  );
+  if (outcome.ok) {
+    process.stdout.write(`${JSON.stringify(outcome.result)}\n`);
+    return;
+  }
+  process.stdout.write(
+    `${JSON.stringify({ errorType: outcome.errorType, errorMessage: outcome.errorMessage })}\n`,
+  );
+  process.exitCode = 1;
+}
+
 async function main(): Promise<void> {
   const [name, ...extra] = positionals;
   if (name === undefined) {
@@ -233,21 +253,7 @@ async function main(): Promise<void> {
     { log: err, ...(inspect ? { inspect } : {}) },
   );
   const outcome = await lambda.invoke(event).finally(() => lambda.stop());
-  const init =
-    outcome.initDurationMs === undefined
-      ? ''
-      : `, init ${outcome.initDurationMs.toFixed(0)} ms`;
-  err(
-    `[invoke] ${name}: ${outcome.ok ? 'succeeded' : `failed (${outcome.errorType})`} in ${outcome.durationMs.toFixed(0)} ms${init}`,
-  );
-  if (outcome.ok) {
-    process.stdout.write(`${JSON.stringify(outcome.result)}\n`);
-    return;
-  }
-  process.stdout.write(
-    `${JSON.stringify({ errorType: outcome.errorType, errorMessage: outcome.errorMessage })}\n`,
-  );
-  process.exitCode = 1;
+  printOutcome(name, outcome);
 }
 
 main().catch(exitWithError);

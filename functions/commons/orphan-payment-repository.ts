@@ -72,6 +72,12 @@ function key(orderId: string) {
   return { pk: `ORPHAN#${orderId}`, sk: 'PAYMENT' };
 }
 
+/** The table the operations below work on. */
+interface OrphanTable {
+  readonly db: DynamoDBDocumentClient;
+  readonly tableName: string;
+}
+
 /**
  * The DynamoDB implementation of {@link OrphanPaymentRepository} on the Orders table.
  *
@@ -85,112 +91,137 @@ export function createOrphanPaymentRepository(
   db: DynamoDBDocumentClient,
   tableName: string,
 ): OrphanPaymentRepository {
-  async function get(orderId: string): Promise<OrphanPayment | undefined> {
-    const { Item } = await callStore('orphans.get', () =>
-      db.send(
-        new GetCommand({
-          TableName: tableName,
-          Key: key(orderId),
-          ConsistentRead: true,
-        }),
-      ),
-    );
-    return Item ? OrphanPayment.parse(Item) : undefined;
-  }
-
+  const table: OrphanTable = { db, tableName };
   return {
-    get,
-
-    async record(outcome, now) {
-      const at = now.toISOString();
-      const orphan: OrphanPayment = {
-        orderId: outcome.data.orderId,
-        status:
-          outcome.eventType === 'PaymentProcessed' ? 'CHARGED' : 'REJECTED',
-        outcome,
-        refund: null,
-        detectedAt: at,
-        updatedAt: at,
-        compensationPublishedAt: null,
-      };
-      try {
-        await db.send(
-          new PutCommand({
-            TableName: tableName,
-            // compensationPublishedAt stays absent (not NULL) until set, so that
-            // if_not_exists in markCompensationPublished can set it.
-            Item: {
-              ...key(orphan.orderId),
-              orderId: orphan.orderId,
-              status: orphan.status,
-              outcome: orphan.outcome,
-              detectedAt: at,
-              updatedAt: at,
-            },
-            ConditionExpression: 'attribute_not_exists(pk)',
-          }),
-        );
-        return { created: true, orphan };
-      } catch (error) {
-        if (!(error instanceof ConditionalCheckFailedException)) {
-          throw toStoreError(error, 'orphans.record');
-        }
-      }
-      const stored = await get(orphan.orderId);
-      if (!stored) {
-        // Nothing deletes these items; a retry will find it or create it.
-        throw new TransientError(
-          `orphan ${orphan.orderId} was neither created nor found`,
-        );
-      }
-      return { created: false, orphan: stored };
-    },
-
-    async markCompensationPublished(orderId, now) {
-      await callStore('orphans.markCompensationPublished', () =>
-        db.send(
-          new UpdateCommand({
-            TableName: tableName,
-            Key: key(orderId),
-            UpdateExpression:
-              'SET compensationPublishedAt = if_not_exists(compensationPublishedAt, :now), updatedAt = :now',
-            ConditionExpression: 'attribute_exists(pk)',
-            ExpressionAttributeValues: { ':now': now.toISOString() },
-          }),
-        ),
-      );
-    },
-
-    async recordRefund(refunded, now) {
-      const orderId = refunded.data.orderId;
-      try {
-        await db.send(
-          new UpdateCommand({
-            TableName: tableName,
-            Key: key(orderId),
-            UpdateExpression:
-              'SET #status = :refunded, refund = :refund, updatedAt = :now',
-            ConditionExpression: '#status = :charged',
-            ExpressionAttributeNames: { '#status': 'status' },
-            ExpressionAttributeValues: {
-              ':refunded': 'REFUNDED',
-              ':charged': 'CHARGED',
-              ':refund': refunded,
-              ':now': now.toISOString(),
-            },
-          }),
-        );
-        return 'recorded';
-      } catch (error) {
-        if (!(error instanceof ConditionalCheckFailedException)) {
-          throw toStoreError(error, 'orphans.recordRefund');
-        }
-      }
-      const stored = await get(orderId);
-      return stored?.status === 'REFUNDED' &&
-        stored.refund?.eventId === refunded.eventId
-        ? 'duplicate'
-        : 'not-charged';
-    },
+    get: (orderId) => getOrphan(table, orderId),
+    record: (outcome, now) => recordOrphan(table, outcome, now),
+    markCompensationPublished: (orderId, now) =>
+      markCompensationPublished(table, orderId, now),
+    recordRefund: (refunded, now) => recordRefund(table, refunded, now),
   };
+}
+
+/** {@link OrphanPaymentRepository.get}. */
+async function getOrphan(
+  { db, tableName }: OrphanTable,
+  orderId: string,
+): Promise<OrphanPayment | undefined> {
+  const { Item } = await callStore('orphans.get', () =>
+    db.send(
+      new GetCommand({
+        TableName: tableName,
+        Key: key(orderId),
+        ConsistentRead: true,
+      }),
+    ),
+  );
+  return Item ? OrphanPayment.parse(Item) : undefined;
+}
+
+/** {@link OrphanPaymentRepository.record}. */
+async function recordOrphan(
+  table: OrphanTable,
+  outcome: PaymentProcessed | PaymentFailed,
+  now: Date,
+): Promise<{ created: boolean; orphan: OrphanPayment }> {
+  const { db, tableName } = table;
+  const at = now.toISOString();
+  const orphan: OrphanPayment = {
+    orderId: outcome.data.orderId,
+    status: outcome.eventType === 'PaymentProcessed' ? 'CHARGED' : 'REJECTED',
+    outcome,
+    refund: null,
+    detectedAt: at,
+    updatedAt: at,
+    compensationPublishedAt: null,
+  };
+  try {
+    await db.send(
+      new PutCommand({
+        TableName: tableName,
+        // compensationPublishedAt stays absent (not NULL) until set, so that
+        // if_not_exists in markCompensationPublished can set it.
+        Item: {
+          ...key(orphan.orderId),
+          orderId: orphan.orderId,
+          status: orphan.status,
+          outcome: orphan.outcome,
+          detectedAt: at,
+          updatedAt: at,
+        },
+        ConditionExpression: 'attribute_not_exists(pk)',
+      }),
+    );
+    return { created: true, orphan };
+  } catch (error) {
+    if (!(error instanceof ConditionalCheckFailedException)) {
+      throw toStoreError(error, 'orphans.record');
+    }
+  }
+  const stored = await getOrphan(table, orphan.orderId);
+  if (!stored) {
+    // Nothing deletes these items; a retry will find it or create it.
+    throw new TransientError(
+      `orphan ${orphan.orderId} was neither created nor found`,
+    );
+  }
+  return { created: false, orphan: stored };
+}
+
+/** {@link OrphanPaymentRepository.markCompensationPublished}. */
+async function markCompensationPublished(
+  { db, tableName }: OrphanTable,
+  orderId: string,
+  now: Date,
+): Promise<void> {
+  await callStore('orphans.markCompensationPublished', () =>
+    db.send(
+      new UpdateCommand({
+        TableName: tableName,
+        Key: key(orderId),
+        UpdateExpression:
+          'SET compensationPublishedAt = if_not_exists(compensationPublishedAt, :now), updatedAt = :now',
+        ConditionExpression: 'attribute_exists(pk)',
+        ExpressionAttributeValues: { ':now': now.toISOString() },
+      }),
+    ),
+  );
+}
+
+/** {@link OrphanPaymentRepository.recordRefund}. */
+async function recordRefund(
+  table: OrphanTable,
+  refunded: PaymentRefunded,
+  now: Date,
+): Promise<'recorded' | 'duplicate' | 'not-charged'> {
+  const { db, tableName } = table;
+  const orderId = refunded.data.orderId;
+  try {
+    await db.send(
+      new UpdateCommand({
+        TableName: tableName,
+        Key: key(orderId),
+        UpdateExpression:
+          'SET #status = :refunded, refund = :refund, updatedAt = :now',
+        ConditionExpression: '#status = :charged',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: {
+          ':refunded': 'REFUNDED',
+          ':charged': 'CHARGED',
+          ':refund': refunded,
+          ':now': now.toISOString(),
+        },
+      }),
+    );
+    return 'recorded';
+  } catch (error) {
+    if (!(error instanceof ConditionalCheckFailedException)) {
+      throw toStoreError(error, 'orphans.recordRefund');
+    }
+  }
+  const stored = await getOrphan(table, orderId);
+  return stored?.status === 'REFUNDED' &&
+    stored.refund?.eventId === refunded.eventId
+    ? 'duplicate'
+    : 'not-charged';
 }

@@ -79,51 +79,7 @@ export function ordersTable(
   ),
 ): OrdersTable {
   return {
-    async list(query) {
-      const orders: OrderSummary[] = [];
-      const orphans: OrphanSummary[] = [];
-      let start: Record<string, unknown> | undefined;
-      for (let page = 0; page < MAX_PAGES; page += 1) {
-        const answer = await db.send(
-          new ScanCommand({
-            TableName: tableName,
-            FilterExpression:
-              '#sk = :snapshot OR (begins_with(#pk, :orphan) AND #sk = :payment)',
-            ProjectionExpression:
-              '#pk, #sk, orderId, #status, statusReason, #total, customerId, createdAt, updatedAt, version, detectedAt',
-            ExpressionAttributeNames: {
-              '#pk': 'pk',
-              '#sk': 'sk',
-              '#status': 'status',
-              '#total': 'total',
-            },
-            ExpressionAttributeValues: {
-              ':snapshot': 'SNAPSHOT',
-              ':orphan': 'ORPHAN#',
-              ':payment': 'PAYMENT',
-            },
-            ...(start ? { ExclusiveStartKey: start } : {}),
-          }),
-        );
-        for (const item of answer.Items ?? []) {
-          if (item.sk === 'SNAPSHOT') {
-            const order = orderOf(item);
-            if (!query.status || order.status === query.status)
-              orders.push(order);
-          } else {
-            orphans.push(orphanOf(item));
-          }
-        }
-        start = answer.LastEvaluatedKey;
-        if (!start) break;
-      }
-      orders.sort(newestFirst((o) => o.createdAt));
-      orphans.sort(newestFirst((o) => o.detectedAt));
-      return {
-        orders: orders.slice(0, query.limit),
-        orphans: orphans.slice(0, query.limit),
-      };
-    },
+    list: (query) => listOrders(db, tableName, query),
 
     async get(orderId) {
       const [order, orphan] = await Promise.all([
@@ -151,6 +107,59 @@ export function ordersTable(
     async close() {
       db.destroy();
     },
+  };
+}
+
+/**
+ * {@link OrdersTable.list}: Scans the snapshots and orphans, at most
+ * {@link MAX_PAGES} pages, and sorts each newest first.
+ */
+async function listOrders(
+  db: DynamoDBDocumentClient,
+  tableName: string,
+  query: Parameters<OrdersTable['list']>[0],
+): ReturnType<OrdersTable['list']> {
+  const orders: OrderSummary[] = [];
+  const orphans: OrphanSummary[] = [];
+  let start: Record<string, unknown> | undefined;
+  for (let page = 0; page < MAX_PAGES; page += 1) {
+    const answer = await db.send(
+      new ScanCommand({
+        TableName: tableName,
+        FilterExpression:
+          '#sk = :snapshot OR (begins_with(#pk, :orphan) AND #sk = :payment)',
+        ProjectionExpression:
+          '#pk, #sk, orderId, #status, statusReason, #total, customerId, createdAt, updatedAt, version, detectedAt',
+        ExpressionAttributeNames: {
+          '#pk': 'pk',
+          '#sk': 'sk',
+          '#status': 'status',
+          '#total': 'total',
+        },
+        ExpressionAttributeValues: {
+          ':snapshot': 'SNAPSHOT',
+          ':orphan': 'ORPHAN#',
+          ':payment': 'PAYMENT',
+        },
+        ...(start ? { ExclusiveStartKey: start } : {}),
+      }),
+    );
+    for (const item of answer.Items ?? []) {
+      if (item.sk === 'SNAPSHOT') {
+        const order = orderOf(item);
+        if (!query.status || order.status === query.status) orders.push(order);
+      } else {
+        orphans.push(orphanOf(item));
+      }
+    }
+    start = answer.LastEvaluatedKey;
+    if (!start) break;
+  }
+  orders.sort(newestFirst((o) => o.createdAt));
+  orphans.sort(newestFirst((o) => o.detectedAt));
+  return {
+    orders: orders.slice(0, query.limit),
+    orphans: orphans.slice(0, query.limit),
   };
 }
 

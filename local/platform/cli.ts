@@ -15,8 +15,8 @@
  *                                  print records as they arrive until Ctrl-C
  *
  * Every command but fetch, start, status and stop acts on the running instance, or on
- * KAFKA_BROKERS / DYNAMODB_ENDPOINT when set. produce and tail live in topic-io.ts,
- * their formats in docs/local-platform-cli.md.
+ * KAFKA_BROKERS / DYNAMODB_ENDPOINT when set. produce lives in topic-io.ts, tail in
+ * topic-tail.ts, their formats in docs/local-platform-cli.md.
  */
 import { DYNAMODB_LOCAL, ensureArtifacts, KAFKA } from './artifacts.ts';
 import { parseCommandLine } from './command-line.ts';
@@ -26,13 +26,9 @@ import { findJava } from './java.ts';
 import { createTables, createTopics } from './platform.ts';
 import { parsePort } from './ports.ts';
 import { exitWithError, instanceFile, servePlatform } from './serve.ts';
-import {
-  produceRecords,
-  readRecords,
-  stopSignal,
-  tailTopic,
-} from './topic-io.ts';
+import { produceRecords, readRecords } from './topic-io.ts';
 import { parseCount, parseHeaders } from './topic-records.ts';
+import { stopSignal, tailTopic } from './topic-tail.ts';
 import { pollUntil } from './wait.ts';
 
 const USAGE = `usage: npm run platform -- COMMAND [OPTIONS]
@@ -112,6 +108,102 @@ const optionalPort = (raw: string | undefined, option: string) =>
 const optionalCount = (raw: string | undefined, option: string, min = 0) =>
   raw === undefined ? undefined : parseCount(raw, option, min);
 
+/** `stop`: stops the instance running from this checkout, and waits until it is gone. */
+async function stopInstance(): Promise<void> {
+  const { record } = running();
+  if (!record) return out('not running');
+  process.kill(record.pid, 'SIGTERM');
+  const gone = await pollUntil(
+    () => (readInstance(instanceFile()) ? undefined : true),
+    30_000,
+  );
+  if (!gone) {
+    throw new PlatformError(
+      `pid ${record.pid} did not stop within 30 s`,
+      `kill it with 'kill -9 ${record.pid}' (its servers stop with it)`,
+    );
+  }
+  return out('stopped');
+}
+
+/** `create-table NAME --key PK[,SK]`: a table keyed by strings, on demand. */
+async function createTable(): Promise<void> {
+  const { endpoint } = running();
+  const [pk, sk] = values.key?.split(',') ?? [];
+  if (!name || !pk)
+    throw new PlatformError('create-table needs NAME and --key', SEE_USAGE);
+  if (!endpoint) notRunning();
+  const keys = sk ? [pk, sk] : [pk];
+  await createTables(endpoint, [
+    {
+      TableName: name,
+      BillingMode: 'PAY_PER_REQUEST',
+      KeySchema: keys.map((key, i) => ({
+        AttributeName: key,
+        KeyType: i === 0 ? 'HASH' : 'RANGE',
+      })),
+      AttributeDefinitions: keys.map((key) => ({
+        AttributeName: key,
+        AttributeType: 'S',
+      })),
+    },
+  ]);
+  return out(`table ${name} exists`);
+}
+
+/** `produce TOPIC`: one record from the options, or one a line of stdin. */
+async function produce(): Promise<void> {
+  const { brokers } = running();
+  if (!name) throw new PlatformError('produce needs a TOPIC', SEE_USAGE);
+  if (values.value !== undefined && values['json-lines']) {
+    throw new PlatformError(
+      '--value and --json-lines do not go together',
+      'give one record with --value, or records on stdin with --json-lines',
+    );
+  }
+  if (!brokers) notRunning();
+  const defaults = {
+    key: values.key ?? null,
+    value: values.value ?? null,
+    headers: parseHeaders(values.header),
+  };
+  if (values.value === undefined && process.stdin.isTTY) {
+    note('reading records from stdin, one a line; Ctrl-D ends');
+  }
+  await produceRecords({
+    brokers,
+    topic: name,
+    partition: optionalCount(values.partition, '--partition'),
+    records:
+      values.value === undefined
+        ? readRecords(
+            process.stdin,
+            values['json-lines'] ? 'json-lines' : 'text',
+            defaults,
+          )
+        : [defaults],
+    out,
+    note,
+  });
+}
+
+/** `tail TOPIC`: the topic's records as they arrive, until Ctrl-C or `--max`. */
+async function tail(): Promise<void> {
+  const { brokers } = running();
+  if (!name) throw new PlatformError('tail needs a TOPIC', SEE_USAGE);
+  if (!brokers) notRunning();
+  await tailTopic({
+    brokers,
+    topic: name,
+    fromBeginning: values['from-beginning'],
+    max: optionalCount(values.max, '--max', 1),
+    json: values.json,
+    out,
+    note,
+    signal: stopSignal(),
+  });
+}
+
 async function main(): Promise<void> {
   switch (command) {
     case 'fetch': {
@@ -133,22 +225,8 @@ async function main(): Promise<void> {
       out(record ? JSON.stringify(record, null, 2) : 'not running');
       return;
     }
-    case 'stop': {
-      const { record } = running();
-      if (!record) return out('not running');
-      process.kill(record.pid, 'SIGTERM');
-      const gone = await pollUntil(
-        () => (readInstance(instanceFile()) ? undefined : true),
-        30_000,
-      );
-      if (!gone) {
-        throw new PlatformError(
-          `pid ${record.pid} did not stop within 30 s`,
-          `kill it with 'kill -9 ${record.pid}' (its servers stop with it)`,
-        );
-      }
-      return out('stopped');
-    }
+    case 'stop':
+      return stopInstance();
     case 'create-topic': {
       const { brokers } = running();
       if (!name)
@@ -159,80 +237,12 @@ async function main(): Promise<void> {
       ]);
       return out(`topic ${name} (${values.partitions} partitions) exists`);
     }
-    case 'create-table': {
-      const { endpoint } = running();
-      const [pk, sk] = values.key?.split(',') ?? [];
-      if (!name || !pk)
-        throw new PlatformError('create-table needs NAME and --key', SEE_USAGE);
-      if (!endpoint) notRunning();
-      const keys = sk ? [pk, sk] : [pk];
-      await createTables(endpoint, [
-        {
-          TableName: name,
-          BillingMode: 'PAY_PER_REQUEST',
-          KeySchema: keys.map((key, i) => ({
-            AttributeName: key,
-            KeyType: i === 0 ? 'HASH' : 'RANGE',
-          })),
-          AttributeDefinitions: keys.map((key) => ({
-            AttributeName: key,
-            AttributeType: 'S',
-          })),
-        },
-      ]);
-      return out(`table ${name} exists`);
-    }
-    case 'produce': {
-      const { brokers } = running();
-      if (!name) throw new PlatformError('produce needs a TOPIC', SEE_USAGE);
-      if (values.value !== undefined && values['json-lines']) {
-        throw new PlatformError(
-          '--value and --json-lines do not go together',
-          'give one record with --value, or records on stdin with --json-lines',
-        );
-      }
-      if (!brokers) notRunning();
-      const defaults = {
-        key: values.key ?? null,
-        value: values.value ?? null,
-        headers: parseHeaders(values.header),
-      };
-      if (values.value === undefined && process.stdin.isTTY) {
-        note('reading records from stdin, one a line; Ctrl-D ends');
-      }
-      await produceRecords({
-        brokers,
-        topic: name,
-        partition: optionalCount(values.partition, '--partition'),
-        records:
-          values.value === undefined
-            ? readRecords(
-                process.stdin,
-                values['json-lines'] ? 'json-lines' : 'text',
-                defaults,
-              )
-            : [defaults],
-        out,
-        note,
-      });
-      return;
-    }
-    case 'tail': {
-      const { brokers } = running();
-      if (!name) throw new PlatformError('tail needs a TOPIC', SEE_USAGE);
-      if (!brokers) notRunning();
-      await tailTopic({
-        brokers,
-        topic: name,
-        fromBeginning: values['from-beginning'],
-        max: optionalCount(values.max, '--max', 1),
-        json: values.json,
-        out,
-        note,
-        signal: stopSignal(),
-      });
-      return;
-    }
+    case 'create-table':
+      return createTable();
+    case 'produce':
+      return produce();
+    case 'tail':
+      return tail();
     default:
       throw new PlatformError(
         command ? `unknown command '${command}'` : 'no command given',

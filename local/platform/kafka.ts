@@ -161,42 +161,12 @@ export async function startKafkaBroker(
   await writeFile(config, brokerProperties({ port, controllerPort, dataDir }));
   await writeFile(join(dir, 'log4j.properties'), LOG4J);
 
-  const jvmArgs = [
-    `-Xmx${options.heap ?? '256m'}`,
-    '-Xms64m',
-    '-XX:+UseSerialGC',
-    '-XX:+ExitOnOutOfMemoryError',
-    '-Djava.awt.headless=true',
-    `-Dlog4j.configuration=file:${join(dir, 'log4j.properties')}`,
-    `-Dkafka.logs.dir=${dir}`,
-  ];
+  const jvmArgs = kafkaJvmArgs(options, dir);
   const classpath = [join(options.libDir, '*')];
 
   let jvm: JvmServer | undefined;
   try {
-    await run(
-      options.java.java,
-      [
-        ...jvmArgs,
-        '-cp',
-        classpath.join(':'),
-        'kafka.tools.StorageTool',
-        'format',
-        '-t',
-        newClusterId(),
-        '-c',
-        config,
-      ],
-      { cwd: dir, timeout: 120_000 },
-    ).catch((error: Error & { stdout?: string; stderr?: string }) => {
-      const output = `${error.stderr ?? ''}`.trim() || error.message;
-      throw new ServerNotReadyError(
-        `formatting the Kafka storage folder failed: ${lastLine(output)}`,
-        `check that ${dir} is writable and the jars in ${options.libDir} are complete ` +
-          `(delete that folder to fetch them again)`,
-        { cause: error },
-      );
-    });
+    await formatStorage(options, jvmArgs, classpath, config, dir);
 
     const launch = () =>
       startJvm({
@@ -257,6 +227,52 @@ export async function startKafkaBroker(
     await jvm?.stop(2_000);
     throw error;
   }
+}
+
+/** The broker JVM's options: heap, GC, and its log4j settings and folder in `dir`. */
+function kafkaJvmArgs(options: KafkaBrokerOptions, dir: string): string[] {
+  return [
+    `-Xmx${options.heap ?? '256m'}`,
+    '-Xms64m',
+    '-XX:+UseSerialGC',
+    '-XX:+ExitOnOutOfMemoryError',
+    '-Djava.awt.headless=true',
+    `-Dlog4j.configuration=file:${join(dir, 'log4j.properties')}`,
+    `-Dkafka.logs.dir=${dir}`,
+  ];
+}
+
+/** Formats the KRaft storage of `config` with a new cluster id (Kafka's StorageTool). */
+async function formatStorage(
+  options: KafkaBrokerOptions,
+  jvmArgs: readonly string[],
+  classpath: readonly string[],
+  config: string,
+  dir: string,
+): Promise<void> {
+  await run(
+    options.java.java,
+    [
+      ...jvmArgs,
+      '-cp',
+      classpath.join(':'),
+      'kafka.tools.StorageTool',
+      'format',
+      '-t',
+      newClusterId(),
+      '-c',
+      config,
+    ],
+    { cwd: dir, timeout: 120_000 },
+  ).catch((error: Error & { stdout?: string; stderr?: string }) => {
+    const output = `${error.stderr ?? ''}`.trim() || error.message;
+    throw new ServerNotReadyError(
+      `formatting the Kafka storage folder failed: ${lastLine(output)}`,
+      `check that ${dir} is writable and the jars in ${options.libDir} are complete ` +
+        `(delete that folder to fetch them again)`,
+      { cause: error },
+    );
+  });
 }
 
 /**

@@ -142,67 +142,19 @@ export async function startPlatform(
   let java: JavaRuntime | undefined;
   if (!external.kafka?.length || !external.dynamodb) java = findJava(env);
 
-  const startKafka = async (): Promise<KafkaEndpoint & Managed> => {
-    if (external.kafka?.length) {
-      await waitForKafka(external.kafka, readyTimeoutMs);
-      return { brokers: external.kafka, managed: false };
-    }
-    const runtime = java as JavaRuntime;
-    const libDir = await ensureArtifacts(KAFKA, { java: runtime, log, env });
-    const broker = await startKafkaBroker({
-      java: runtime,
-      libDir,
-      port: kafkaPort,
-      controllerPort,
-      readyTimeoutMs,
-    });
-    return {
-      brokers: broker.brokers,
-      managed: true,
-      version: broker.version,
-      pid: broker.jvm.pid,
-      logFile: broker.jvm.logFile,
-      stop: () => broker.stop(),
-      rss: () => broker.jvm.residentBytes(),
-    };
+  const start: ServerStart = {
+    external,
+    java,
+    env,
+    log,
+    readyTimeoutMs,
+    kafkaPort,
+    controllerPort,
+    dynamodbPort,
   };
-
-  const startDynamoDb = async (): Promise<DynamoDbEndpoint & Managed> => {
-    if (external.dynamodb) {
-      await waitForDynamoDb(external.dynamodb, readyTimeoutMs);
-      return {
-        endpoint: external.dynamodb,
-        region: LOCAL_AWS.region,
-        managed: false,
-      };
-    }
-    const runtime = java as JavaRuntime;
-    const libDir = await ensureArtifacts(DYNAMODB_LOCAL, {
-      java: runtime,
-      log,
-      env,
-    });
-    const ddb = await startDynamoDbLocal({
-      java: runtime,
-      libDir,
-      port: dynamodbPort,
-      readyTimeoutMs,
-    });
-    return {
-      endpoint: ddb.endpoint,
-      region: LOCAL_AWS.region,
-      managed: true,
-      version: ddb.version,
-      pid: ddb.jvm.pid,
-      logFile: ddb.jvm.logFile,
-      stop: () => ddb.stop(),
-      rss: () => ddb.jvm.residentBytes(),
-    };
-  };
-
   const [kafkaResult, dynamodbResult] = await Promise.allSettled([
-    startKafka(),
-    startDynamoDb(),
+    startKafka(start),
+    startDynamoDb(start),
   ]);
   if (
     kafkaResult.status === 'rejected' ||
@@ -235,6 +187,97 @@ export async function startPlatform(
       );
       return stopping;
     },
+  };
+}
+
+/** What {@link startPlatform} settled before it starts (or reaches) each server. */
+interface ServerStart {
+  /** The servers given in the environment: nothing is started for those. */
+  readonly external: {
+    readonly kafka: string[] | undefined;
+    readonly dynamodb: string | undefined;
+  };
+  /** Set when a server is to be started. */
+  readonly java: JavaRuntime | undefined;
+  readonly env: NodeJS.ProcessEnv;
+  readonly log: (line: string) => void;
+  readonly readyTimeoutMs: number;
+  readonly kafkaPort: number | undefined;
+  readonly controllerPort: number | undefined;
+  readonly dynamodbPort: number | undefined;
+}
+
+/** Starts the Kafka broker, or waits for the one in KAFKA_BROKERS. */
+async function startKafka(
+  start: ServerStart,
+): Promise<KafkaEndpoint & Managed> {
+  const {
+    external,
+    java,
+    env,
+    log,
+    readyTimeoutMs,
+    kafkaPort,
+    controllerPort,
+  } = start;
+  if (external.kafka?.length) {
+    await waitForKafka(external.kafka, readyTimeoutMs);
+    return { brokers: external.kafka, managed: false };
+  }
+  const runtime = java as JavaRuntime;
+  const libDir = await ensureArtifacts(KAFKA, { java: runtime, log, env });
+  const broker = await startKafkaBroker({
+    java: runtime,
+    libDir,
+    port: kafkaPort,
+    controllerPort,
+    readyTimeoutMs,
+  });
+  return {
+    brokers: broker.brokers,
+    managed: true,
+    version: broker.version,
+    pid: broker.jvm.pid,
+    logFile: broker.jvm.logFile,
+    stop: () => broker.stop(),
+    rss: () => broker.jvm.residentBytes(),
+  };
+}
+
+/** Starts DynamoDB Local, or waits for the one at DYNAMODB_ENDPOINT. */
+async function startDynamoDb(
+  start: ServerStart,
+): Promise<DynamoDbEndpoint & Managed> {
+  const { external, java, env, log, readyTimeoutMs, dynamodbPort } = start;
+  if (external.dynamodb) {
+    await waitForDynamoDb(external.dynamodb, readyTimeoutMs);
+    return {
+      endpoint: external.dynamodb,
+      region: LOCAL_AWS.region,
+      managed: false,
+    };
+  }
+  const runtime = java as JavaRuntime;
+  const libDir = await ensureArtifacts(DYNAMODB_LOCAL, {
+    java: runtime,
+    log,
+    env,
+  });
+  const ddb = await startDynamoDbLocal({
+    java: runtime,
+    libDir,
+    port: dynamodbPort,
+    readyTimeoutMs,
+  });
+  return {
+    endpoint: ddb.endpoint,
+    region: LOCAL_AWS.region,
+    managed: true,
+    version: ddb.version,
+    pid: ddb.jvm.pid,
+    logFile: ddb.jvm.logFile,
+    stop: () => ddb.stop(),
+    rss: () => ddb.jvm.residentBytes(),
   };
 }
 

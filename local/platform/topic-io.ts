@@ -1,23 +1,12 @@
-/**
- * `npm run platform -- produce` and `tail`: records into and out of a topic of the
- * local broker (or of KAFKA_BROKERS), with kafkajs. Every call to the broker has a
- * deadline; a missing topic is an error naming the fix, never an auto-created topic
- * (auto-creation is off, as on MSK). `tail` reads through a consumer group of its own,
- * deleted when it stops. Notes: docs/local-platform-cli.md.
- */
-import { randomUUID } from 'node:crypto';
 import { createInterface } from 'node:readline';
 import { type Admin, Kafka, type KafkaConfig, logLevel } from 'kafkajs';
 import { messageOf } from '#commons/guards.ts';
 import { PlatformError } from './errors.ts';
 import {
-  decodeRecord,
-  formatRecord,
   type LineFormat,
   type OutgoingRecord,
   parseRecordLine,
 } from './topic-records.ts';
-import { isRetriable, pollUntil } from './wait.ts';
 
 /**
  * The clients' settings: a connection that does not open in 3 s, or a request that
@@ -32,14 +21,14 @@ export const LOCAL_KAFKA_CLIENT: Omit<KafkaConfig, 'brokers' | 'clientId'> = {
 };
 
 /** The deadline of each step: connecting, reading metadata, one send, a group's deletion. */
-const STEP_MS = 30_000;
+export const STEP_MS = 30_000;
 
 /** The fix for a broker that cannot be reached, or fails. */
-const CHECK_KAFKA =
+export const CHECK_KAFKA =
   "check the broker with 'npm run platform -- status'; start one with 'npm run dev' " +
   "or 'npm run platform -- start', or set KAFKA_BROKERS to a running broker";
 
-/** What {@link produceRecords} and {@link tailTopic} both need. */
+/** What {@link produceRecords} and `tailTopic` (./topic-tail.ts) both need. */
 export interface TopicCommand {
   /** Bootstrap servers, `host:port`. */
   readonly brokers: readonly string[];
@@ -148,158 +137,8 @@ export async function* readRecords(
   }
 }
 
-/** Options for {@link tailTopic}. */
-export interface TailOptions extends TopicCommand {
-  /** Every record in the topic first; else only those produced from now on. */
-  readonly fromBeginning: boolean;
-  /** Stop after this many records; undefined follows until `signal`. */
-  readonly max?: number;
-  /** One JSON object a line (TailedRecord) instead of text for a person. */
-  readonly json: boolean;
-  /** Stops the tail (Ctrl-C). */
-  readonly signal: AbortSignal;
-}
-
-/**
- * Prints a topic's records, decoded, as they arrive, until `max` records or `signal`.
- * It reads through a consumer group of its own (kafkajs needs one), deleted on the
- * way out, so that no group is left behind. Without `fromBeginning` it starts at the
- * partitions' ends as they were when it was called: a record produced after the
- * call is printed, however long the group takes to join.
- *
- * @example
- * ```ts
- * await tailTopic({ brokers, topic: 'orders.v1', fromBeginning: true, max: 1,
- *   json: true, out, note, signal: AbortSignal.timeout(60_000) });
- * ```
- */
-export async function tailTopic(options: TailOptions): Promise<number> {
-  const { brokers, topic, max, json, out, signal } = options;
-  const kafka = new Kafka({
-    ...LOCAL_KAFKA_CLIENT,
-    clientId: 'local-platform-tail',
-    brokers: [...brokers],
-  });
-  const admin = kafka.admin();
-  // Named after the topic, so that a person listing groups sees whose it is.
-  const groupId = `platform-tail-${topic}-${randomUUID()}`;
-  const consumer = kafka.consumer({ groupId, maxWaitTimeInMs: 1_000 });
-  const stopped = Promise.withResolvers<void>();
-  // A crash before the wait below is seen there, not as an unhandled rejection.
-  stopped.promise.catch(() => {});
-  const stop = () => stopped.resolve();
-  const interrupted = () => {
-    options.note(
-      'stopping: leaving and deleting the consumer group (Ctrl-C again exits at once)',
-    );
-    stop();
-  };
-  signal.addEventListener('abort', interrupted, { once: true });
-  if (signal.aborted) interrupted();
-  let printed = 0;
-  let joining = false;
-  const leave = async (): Promise<void> => {
-    signal.removeEventListener('abort', interrupted);
-    try {
-      await step(consumer.disconnect(), 'leaving the consumer group', brokers);
-      if (joining) await deleteGroup(admin, groupId);
-    } finally {
-      await step(admin.disconnect(), 'disconnecting', brokers);
-    }
-  };
-  try {
-    await step(admin.connect(), 'connecting', brokers);
-    const partitions = await partitionCount(admin, topic, brokers);
-    const ends = options.fromBeginning
-      ? []
-      : await step(
-          admin.fetchTopicOffsets(topic),
-          `reading the ends of ${topic}`,
-          brokers,
-        );
-    // Seeks made in the first join's listener, which runs before the first fetch,
-    // are where fetching starts; a later join resumes from the committed offsets.
-    let joined = false;
-    consumer.on(consumer.events.GROUP_JOIN, () => {
-      if (joined) return;
-      joined = true;
-      for (const { partition, offset } of ends) {
-        consumer.seek({ topic, partition, offset });
-      }
-    });
-    consumer.on(consumer.events.CRASH, ({ payload }) => {
-      if (payload.restart) return;
-      stopped.reject(
-        new PlatformError(
-          `the consumer of ${topic} stopped (${payload.error.message})`,
-          CHECK_KAFKA,
-          { cause: payload.error },
-        ),
-      );
-    });
-    await step(consumer.connect(), 'connecting', brokers);
-    await step(
-      consumer.subscribe({ topic, fromBeginning: options.fromBeginning }),
-      `subscribing to ${topic}`,
-      brokers,
-    );
-    if (!signal.aborted) {
-      joining = true;
-      await step(
-        consumer.run({
-          eachMessage: async ({ partition, message }) => {
-            if (max !== undefined && printed >= max) return;
-            const record = decodeRecord(topic, partition, message);
-            out(json ? JSON.stringify(record) : formatRecord(record));
-            printed += 1;
-            if (printed === max) stop();
-          },
-        }),
-        `joining a consumer group for ${topic}`,
-        brokers,
-      );
-      options.note(
-        `following ${topic} (${partitions} partition${partitions === 1 ? '' : 's'}) ` +
-          `from ${options.fromBeginning ? 'the beginning' : 'now on'}` +
-          `${max === undefined ? '' : `, up to ${max} record${max === 1 ? '' : 's'}`}; Ctrl-C stops`,
-      );
-      await stopped.promise;
-    }
-  } catch (error) {
-    // The first failure is the one to report; the group's, if any, is secondary.
-    await leave().catch(() => {});
-    throw error;
-  }
-  await leave();
-  return printed;
-}
-
-/**
- * An AbortSignal that aborts on the first Ctrl-C (SIGINT), SIGTERM, or a closed stdout
- * (`tail ... | head`); a second signal exits at once.
- *
- * @example
- * ```ts
- * await tailTopic({ ...options, signal: stopSignal() });
- * ```
- */
-export function stopSignal(): AbortSignal {
-  const controller = new AbortController();
-  const onSignal = () => {
-    if (controller.signal.aborted) process.exit(130);
-    controller.abort();
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
-    if (error.code !== 'EPIPE') throw error;
-    controller.abort();
-  });
-  return controller.signal;
-}
-
 /** The number of partitions of a topic, or a one-line error with the fix if it is missing. */
-async function partitionCount(
+export async function partitionCount(
   admin: Admin,
   topic: string,
   brokers: readonly string[],
@@ -321,46 +160,10 @@ async function partitionCount(
 }
 
 /**
- * Deletes the tail's consumer group: it is empty once the consumer has left, which
- * the coordinator may take a moment to see (NON_EMPTY_GROUP), so that answer, like a
- * retriable one, is tried again until the deadline. A group that was never created
- * (GROUP_ID_NOT_FOUND) is as good as deleted.
- */
-async function deleteGroup(admin: Admin, groupId: string): Promise<void> {
-  let last: unknown;
-  const deleted = await pollUntil(async () => {
-    try {
-      await admin.deleteGroups([groupId]);
-      return true;
-    } catch (error) {
-      const groups = (error as { groups?: { error?: { type?: string } }[] })
-        .groups;
-      const type = groups?.[0]?.error?.type;
-      if (type === 'GROUP_ID_NOT_FOUND') return true;
-      if (
-        type !== 'NON_EMPTY_GROUP' &&
-        !isRetriable(groups?.[0]?.error ?? error)
-      ) {
-        throw error;
-      }
-      last = error;
-      return undefined;
-    }
-  }, STEP_MS);
-  if (!deleted) {
-    throw new PlatformError(
-      `the consumer group ${groupId} could not be deleted within ${STEP_MS / 1000} s ` +
-        `(${last === undefined ? 'no answer' : messageOf(last)})`,
-      'it holds only the offsets tail reached; the broker drops them after offsets.retention.minutes (7 days)',
-    );
-  }
-}
-
-/**
  * `call`, or a PlatformError naming `what` and the brokers when it fails or has no
  * answer within {@link STEP_MS} (kafkajs' own timeouts and retries come first).
  */
-async function step<T>(
+export async function step<T>(
   call: Promise<T>,
   what: string,
   brokers: readonly string[],

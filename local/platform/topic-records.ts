@@ -2,7 +2,8 @@
  * The records `npm run platform -- produce` reads and `tail` prints, as pure functions:
  * a command line's or a stdin line's record, a consumed message decoded, and its two
  * printed forms (text for a person, one JSON object a line for a script). The Kafka
- * side is in topic-io.ts; the formats are described in docs/local-platform-cli.md.
+ * side is in topic-io.ts and topic-tail.ts; the formats are described in
+ * docs/local-platform-cli.md.
  */
 import type { IHeaders, KafkaMessage } from 'kafkajs';
 import * as z from 'zod';

@@ -112,99 +112,150 @@ function startConsumer(
   id: number,
   settings: ConsumerSettings,
 ): (message: ToConsumer) => void {
-  const post = (message: FromConsumer, transfer: ArrayBuffer[] = []) =>
-    port.postMessage({ ...message, consumer: id }, transfer);
-
-  const consumer: Consumer = new Kafka({
-    clientId: settings.clientId,
-    brokers: [...settings.brokers],
-    logLevel: logLevel.NOTHING,
-  }).consumer({
-    groupId: settings.groupId,
-    maxWaitTimeInMs: settings.maxWaitTimeInMs,
-  });
-
-  const assigned = new Set<number>();
-  const paused = new Set<number>();
-  let pausedAll = false;
-  let stopping = false;
-  /** Settled, and replaced, whenever a partition resumes or the assignment changes. */
-  let resumed = Promise.withResolvers<void>();
-  const signalResumed = () => {
-    resumed.resolve();
-    resumed = Promise.withResolvers<void>();
-  };
-
-  consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
-    const partitions = payload.memberAssignment[settings.topic] ?? [];
-    assigned.clear();
-    for (const partition of partitions) assigned.add(partition);
-    // kafkajs keeps a pause across a rejoin, and the mapping forgets a revoked
-    // partition: resumed here, it is fetched again should it come back.
-    const revoked = [...paused].filter((partition) => !assigned.has(partition));
-    if (revoked.length > 0) {
-      for (const partition of revoked) paused.delete(partition);
-      consumer.resume([{ topic: settings.topic, partitions: revoked }]);
-    }
-    signalResumed();
-    post({ type: 'assigned', partitions });
-  });
-  consumer.on(consumer.events.CRASH, ({ payload }) => {
-    post({
+  const mapping = new MappingConsumer(id, settings);
+  mapping.run().catch((error: unknown) => {
+    mapping.post({
       type: 'crashed',
-      message: payload.error.message,
-      restart: payload.restart,
+      message: messageOf(error),
+      restart: false,
     });
   });
+  return (message) => mapping.handle(message);
+}
 
-  function pause(partitions: readonly number[] | 'all'): void {
+/**
+ * One mapping's kafkajs consumer: its assignment, what the mapping paused, and the
+ * mapping's commands.
+ */
+class MappingConsumer {
+  private readonly id: number;
+  private readonly settings: ConsumerSettings;
+  private readonly consumer: Consumer;
+  private readonly assigned = new Set<number>();
+  private readonly paused = new Set<number>();
+  private pausedAll = false;
+  private stopping = false;
+  /** Settled, and replaced, whenever a partition resumes or the assignment changes. */
+  private resumed = Promise.withResolvers<void>();
+
+  constructor(id: number, settings: ConsumerSettings) {
+    this.id = id;
+    this.settings = settings;
+    const consumer: Consumer = new Kafka({
+      clientId: settings.clientId,
+      brokers: [...settings.brokers],
+      logLevel: logLevel.NOTHING,
+    }).consumer({
+      groupId: settings.groupId,
+      maxWaitTimeInMs: settings.maxWaitTimeInMs,
+    });
+    this.consumer = consumer;
+
+    consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
+      const partitions = payload.memberAssignment[settings.topic] ?? [];
+      this.assigned.clear();
+      for (const partition of partitions) this.assigned.add(partition);
+      // kafkajs keeps a pause across a rejoin, and the mapping forgets a revoked
+      // partition: resumed here, it is fetched again should it come back.
+      const revoked = [...this.paused].filter(
+        (partition) => !this.assigned.has(partition),
+      );
+      if (revoked.length > 0) {
+        for (const partition of revoked) this.paused.delete(partition);
+        consumer.resume([{ topic: settings.topic, partitions: revoked }]);
+      }
+      this.signalResumed();
+      this.post({ type: 'assigned', partitions });
+    });
+    consumer.on(consumer.events.CRASH, ({ payload }) => {
+      this.post({
+        type: 'crashed',
+        message: payload.error.message,
+        restart: payload.restart,
+      });
+    });
+  }
+
+  post(message: FromConsumer, transfer: ArrayBuffer[] = []): void {
+    port.postMessage({ ...message, consumer: this.id }, transfer);
+  }
+
+  /** Carries out one of the mapping's commands. */
+  handle(message: ToConsumer): void {
+    switch (message.type) {
+      case 'pause':
+        this.pause(message.partitions);
+        return;
+      case 'resume':
+        this.resume(message.partitions);
+        return;
+      case 'commit':
+        void this.commit(message.commit, message.offsets);
+        return;
+      case 'stop':
+        void this.stop();
+        return;
+    }
+  }
+
+  private signalResumed(): void {
+    this.resumed.resolve();
+    this.resumed = Promise.withResolvers<void>();
+  }
+
+  private pause(partitions: readonly number[] | 'all'): void {
+    const { consumer, settings } = this;
     if (partitions === 'all') {
-      pausedAll = true;
+      this.pausedAll = true;
       consumer.pause([{ topic: settings.topic }]);
       return;
     }
     // A pause sent before the mapping heard of a revocation is void.
-    const current = partitions.filter((partition) => assigned.has(partition));
+    const current = partitions.filter((partition) =>
+      this.assigned.has(partition),
+    );
     if (current.length === 0) return;
-    for (const partition of current) paused.add(partition);
+    for (const partition of current) this.paused.add(partition);
     consumer.pause([{ topic: settings.topic, partitions: current }]);
   }
 
-  function resume(partitions: readonly number[]): void {
-    for (const partition of partitions) paused.delete(partition);
-    if (pausedAll) return;
-    consumer.resume([{ topic: settings.topic, partitions: [...partitions] }]);
-    signalResumed();
+  private resume(partitions: readonly number[]): void {
+    for (const partition of partitions) this.paused.delete(partition);
+    if (this.pausedAll) return;
+    this.consumer.resume([
+      { topic: this.settings.topic, partitions: [...partitions] },
+    ]);
+    this.signalResumed();
   }
 
-  async function commit(
+  private async commit(
     commitId: number,
     offsets: readonly { partition: number; offset: number }[],
   ): Promise<void> {
     try {
-      await consumer.commitOffsets(
+      await this.consumer.commitOffsets(
         offsets.map(({ partition, offset }) => ({
-          topic: settings.topic,
+          topic: this.settings.topic,
           partition,
           offset: String(offset),
         })),
       );
-      post({ type: 'committed', commit: commitId });
+      this.post({ type: 'committed', commit: commitId });
     } catch (error) {
-      post({ type: 'committed', commit: commitId, error: String(error) });
+      this.post({ type: 'committed', commit: commitId, error: String(error) });
     }
   }
 
-  async function stop(): Promise<void> {
-    stopping = true;
-    signalResumed();
+  private async stop(): Promise<void> {
+    this.stopping = true;
+    this.signalResumed();
     try {
-      await consumer.disconnect();
-      post({ type: 'stopped' });
+      await this.consumer.disconnect();
+      this.post({ type: 'stopped' });
     } catch (error) {
-      post({ type: 'stopped', error: String(error) });
+      this.post({ type: 'stopped', error: String(error) });
     } finally {
-      consumers.delete(id);
+      consumers.delete(this.id);
     }
   }
 
@@ -213,19 +264,19 @@ function startConsumer(
    * looks again, and a resume does not wake it. So the fetch loop is held here
    * instead, heartbeating, and goes on the moment a partition resumes.
    */
-  async function holdWhileAllPaused(
+  private async holdWhileAllPaused(
     heartbeat: () => Promise<void>,
   ): Promise<void> {
     while (
-      !stopping &&
-      (pausedAll ||
-        (assigned.size > 0 &&
-          [...assigned].every((partition) => paused.has(partition))))
+      !this.stopping &&
+      (this.pausedAll ||
+        (this.assigned.size > 0 &&
+          [...this.assigned].every((partition) => this.paused.has(partition))))
     ) {
       const timer = new AbortController();
       await Promise.race([
-        resumed.promise,
-        sleepFor(settings.heartbeatMs, undefined, {
+        this.resumed.promise,
+        sleepFor(this.settings.heartbeatMs, undefined, {
           signal: timer.signal,
         }).catch(() => {}),
       ]);
@@ -234,7 +285,9 @@ function startConsumer(
     }
   }
 
-  async function run(): Promise<void> {
+  /** Joins the group and hands every fetched batch to the mapping, packed. */
+  async run(): Promise<void> {
+    const { consumer, settings } = this;
     await consumer.connect();
     await consumer.subscribe({
       topic: settings.topic,
@@ -252,38 +305,17 @@ function startConsumer(
             partition,
             messages,
           );
-          post({ type: 'fetched', partition, records }, transferList(records));
+          this.post(
+            { type: 'fetched', partition, records },
+            transferList(records),
+          );
         }
         // Resolving is local to kafkajs (auto-commit is off): it only moves the next
         // fetch past what the mapping now holds. The last offset resolves the whole
         // batch, skipped control records included.
         resolveOffset(batch.lastOffset());
-        await holdWhileAllPaused(heartbeat);
+        await this.holdWhileAllPaused(heartbeat);
       },
     });
   }
-  run().catch((error: unknown) => {
-    post({
-      type: 'crashed',
-      message: messageOf(error),
-      restart: false,
-    });
-  });
-
-  return (message) => {
-    switch (message.type) {
-      case 'pause':
-        pause(message.partitions);
-        return;
-      case 'resume':
-        resume(message.partitions);
-        return;
-      case 'commit':
-        void commit(message.commit, message.offsets);
-        return;
-      case 'stop':
-        void stop();
-        return;
-    }
-  };
 }

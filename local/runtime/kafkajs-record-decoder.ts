@@ -110,29 +110,11 @@ export function leanRecordDecoder(original: RecordDecoder): RecordDecoder {
     if (!exact) return original(decoder, batchContext);
     const start = decoder.offset;
     const attributes = decoder.readInt8();
-    // TimestampDelta: a zigzag varlong.
-    const { buffer } = decoder;
-    let at = decoder.offset;
-    let raw = 0;
-    let scale = 1;
-    let byte = 0;
-    let count = 0;
-    do {
-      byte = buffer[at] ?? 0;
-      at += 1;
-      raw += (byte & 0x7f) * scale;
-      scale *= 128;
-      count += 1;
-    } while (byte >= 0x80 && count < MAX_VARLONG_BYTES);
-    decoder.offset = at;
-    const timestampDelta = raw % 2 === 1 ? -(raw + 1) / 2 : raw / 2;
+    const timestampDelta = readTimestampDelta(decoder);
     const offset = firstOffset + decoder.readVarInt();
     const time = firstTimestamp + timestampDelta;
-    if (
-      byte >= 0x80 ||
-      !Number.isSafeInteger(offset) ||
-      !Number.isSafeInteger(time)
-    ) {
+    // A delta over MAX_VARLONG_BYTES is NaN, so `time` is not a safe integer.
+    if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(time)) {
       decoder.offset = start;
       return original(decoder, batchContext);
     }
@@ -148,32 +130,7 @@ export function leanRecordDecoder(original: RecordDecoder): RecordDecoder {
         : String(time);
     const key = decoder.readVarIntBytes();
     const value = decoder.readVarIntBytes();
-    // Headers: a repeated name collects its values in a list, as kafkajs does. Read
-    // as own properties: kafkajs reads `obj[name]`, so a header named `toString` or
-    // `__proto__` gets the Object.prototype member mixed into its values there.
-    const headers: DecodedRecord['headers'] = {};
-    const headerCount = decoder.readVarInt();
-    for (let i = 0; i < headerCount; i += 1) {
-      const { key: name, value: headerValue } = decodeHeader(decoder);
-      const before = Object.hasOwn(headers, name) ? headers[name] : undefined;
-      const after =
-        before === undefined
-          ? headerValue
-          : Array.isArray(before)
-            ? [...before, headerValue]
-            : [before, headerValue];
-      if (name === '__proto__') {
-        // Defined, not assigned: a field, not the object's prototype.
-        Object.defineProperty(headers, name, {
-          value: after,
-          enumerable: true,
-          writable: true,
-          configurable: true,
-        });
-      } else {
-        headers[name] = after;
-      }
-    }
+    const headers = readHeaders(decoder, decodeHeader);
     return {
       magicByte,
       attributes,
@@ -186,6 +143,66 @@ export function leanRecordDecoder(original: RecordDecoder): RecordDecoder {
       batchContext,
     };
   };
+}
+
+/**
+ * The record's TimestampDelta, a zigzag varlong, read with numbers; NaN (the
+ * decoder past its bytes all the same) when it is longer than
+ * {@link MAX_VARLONG_BYTES}, where numbers would not be exact.
+ */
+function readTimestampDelta(decoder: KafkajsDecoder): number {
+  const { buffer } = decoder;
+  let at = decoder.offset;
+  let raw = 0;
+  let scale = 1;
+  let byte = 0;
+  let count = 0;
+  do {
+    byte = buffer[at] ?? 0;
+    at += 1;
+    raw += (byte & 0x7f) * scale;
+    scale *= 128;
+    count += 1;
+  } while (byte >= 0x80 && count < MAX_VARLONG_BYTES);
+  decoder.offset = at;
+  if (byte >= 0x80) return Number.NaN;
+  return raw % 2 === 1 ? -(raw + 1) / 2 : raw / 2;
+}
+
+/**
+ * The record's headers. A repeated name collects its values in a list, as kafkajs
+ * does. Read as own properties: kafkajs reads `obj[name]`, so a header named
+ * `toString` or `__proto__` gets the Object.prototype member mixed into its values
+ * there.
+ */
+function readHeaders(
+  decoder: KafkajsDecoder,
+  decodeHeader: HeaderDecoder,
+): DecodedRecord['headers'] {
+  const headers: DecodedRecord['headers'] = {};
+  const headerCount = decoder.readVarInt();
+  for (let i = 0; i < headerCount; i += 1) {
+    const { key: name, value: headerValue } = decodeHeader(decoder);
+    const before = Object.hasOwn(headers, name) ? headers[name] : undefined;
+    const after =
+      before === undefined
+        ? headerValue
+        : Array.isArray(before)
+          ? [...before, headerValue]
+          : [before, headerValue];
+    if (name === '__proto__') {
+      // Defined, not assigned: a field, not the object's prototype.
+      Object.defineProperty(headers, name, {
+        value: after,
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
+    } else {
+      headers[name] = after;
+    }
+  }
+  return headers;
 }
 
 /** The decoders {@link installLeanRecordDecoder} put in place: installed once. */

@@ -143,31 +143,39 @@ function logFailure(message: string, error: unknown, requestId?: string) {
   );
 }
 
-async function main(): Promise<void> {
-  const port = parentPort;
-  if (!port) throw new Error('lambda-worker.ts runs only as a worker thread');
-  const data = workerData as SandboxData;
-  const post = (message: SandboxMessage) => port.postMessage(message);
-  let pauseBeforeHandler = false;
-  if (data.inspect) {
-    const { port: inspectorPort, wait } = data.inspect;
-    try {
-      inspector.open(inspectorPort, '127.0.0.1', false);
-    } catch (error) {
-      // A taken port: run without a debugger rather than not at all, and say so.
-      logFailure(`Inspector Error: port ${inspectorPort}`, error);
-    }
-    const url = inspector.url();
-    if (url !== undefined) {
-      post({ type: 'inspector', url });
-      // Blocks this thread until a debugger says run (Runtime.runIfWaitingForDebugger):
-      // its breakpoints are set before the function's module is even parsed.
-      if (wait !== 'none') inspector.waitForDebugger();
-      pauseBeforeHandler = wait === 'break';
-    }
+/**
+ * Opens the inspector when the sandbox is debuggable (and waits for a debugger
+ * when told to); whether the first invocation pauses before the handler.
+ */
+function openInspector(
+  data: SandboxData,
+  post: (message: SandboxMessage) => void,
+): boolean {
+  if (!data.inspect) return false;
+  const { port: inspectorPort, wait } = data.inspect;
+  try {
+    inspector.open(inspectorPort, '127.0.0.1', false);
+  } catch (error) {
+    // A taken port: run without a debugger rather than not at all, and say so.
+    logFailure(`Inspector Error: port ${inspectorPort}`, error);
   }
+  const url = inspector.url();
+  if (url === undefined) return false;
+  post({ type: 'inspector', url });
+  // Blocks this thread until a debugger says run (Runtime.runIfWaitingForDebugger):
+  // its breakpoints are set before the function's module is even parsed.
+  if (wait !== 'none') inspector.waitForDebugger();
+  return wait === 'break';
+}
 
-  let handler: Handler;
+/**
+ * Imports the function's module and finds its handler; undefined (after posting
+ * the init error) when it fails.
+ */
+async function loadHandler(
+  data: SandboxData,
+  post: (message: SandboxMessage) => void,
+): Promise<Handler | undefined> {
   try {
     const module: Record<string, unknown> = await import(
       pathToFileURL(data.entry).href
@@ -180,14 +188,24 @@ async function main(): Promise<void> {
         errorType: 'Runtime.HandlerNotFound',
         errorMessage: `${data.entry}.${data.handler} is undefined or not exported`,
       });
-      return;
+      return undefined;
     }
-    handler = exported as Handler;
+    return exported as Handler;
   } catch (error) {
     logFailure('Init Error', error);
     post({ type: 'init-error', ...failureOf(error) });
-    return;
+    return undefined;
   }
+}
+
+async function main(): Promise<void> {
+  const port = parentPort;
+  if (!port) throw new Error('lambda-worker.ts runs only as a worker thread');
+  const data = workerData as SandboxData;
+  const post = (message: SandboxMessage) => port.postMessage(message);
+  let pauseBeforeHandler = openInspector(data, post);
+  const handler = await loadHandler(data, post);
+  if (handler === undefined) return;
   post({ type: 'ready' });
 
   // Invocations arrive one at a time: the runtime sends the next one only after

@@ -14,7 +14,7 @@ import { RuntimeObserver } from '../console/observer.ts';
 import { createConsole, type LocalConsole } from '../console/server.ts';
 import { parseAdminToken, randomAdminToken } from './admin-token.ts';
 import { apiReferencePages } from './api-reference.ts';
-import { type ChaosSettings, describeChaos } from './chaos.ts';
+import type { ChaosSettings } from './chaos.ts';
 import {
   type LocalStreamMappingRunner,
   startStreamMapping,
@@ -29,6 +29,7 @@ import { type LocalLambda, startLocalLambda } from './lambda.ts';
 import { checkFunctionNames, type FunctionOverrides } from './overrides.ts';
 import { scheduledEvent } from './scheduled-event.ts';
 import { createStackResources } from './stack-resources.ts';
+import { describeSystem } from './system-description.ts';
 import {
   type CfnTemplate,
   readSystem,
@@ -100,6 +101,83 @@ export async function startLocalSystem(
   platform: PlatformEndpoints,
   options: LocalSystemOptions = {},
 ): Promise<LocalSystem> {
+  const { log, adminToken, port, model, overrides, chaos } =
+    await prepareSystem(platform, options);
+  // What the console shows (docs/console.md): every invocation, into a ring buffer.
+  const observer = new RuntimeObserver();
+  const lambdas = startLambdas(model, { overrides, chaos, observer, log });
+  const lambdaOf = (logicalId: string): LocalLambda => {
+    const lambda = lambdas.get(logicalId);
+    if (!lambda) throw new Error(`no local function ${logicalId}`);
+    return lambda;
+  };
+
+  const parts: SystemParts = {
+    lambdas,
+    // One thread runs every mapping's kafkajs consumer, for the whole session.
+    consumerThread: new ConsumerThread(),
+    mappings: [],
+    streamMappings: [],
+    schedules: [],
+  };
+  const stop = () => stopSystem(parts);
+
+  try {
+    await startMappings(parts, model, platform, { lambdaOf, observer, log });
+    const consoleApp = createConsole({
+      model,
+      brokers: platform.kafka.brokers,
+      dynamodbEndpoint: platform.dynamodb.endpoint,
+      adminToken,
+      observer,
+      mappings: () => parts.mappings,
+      log,
+    });
+    parts.consoleApp = consoleApp;
+    const api = await startHttpApi({
+      routes: model.routes,
+      functions: lambdas,
+      port,
+      adminToken,
+      log,
+      pages: apiReferencePages(),
+      mounts: [consoleApp.mount],
+    });
+    parts.stopApi = api.stop;
+    if (options.watch) parts.watcher = watchFunctions(lambdas, log);
+    startSchedules(parts, model, lambdaOf, log);
+    return {
+      model,
+      url: api.url,
+      adminToken,
+      describe: () =>
+        describeSystem(model, api.url, lambdas, { overrides, chaos }),
+      stop,
+    };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
+
+/** What {@link prepareSystem} settled before anything runs. */
+interface SystemSettings {
+  readonly log: (line: string) => void;
+  readonly adminToken: string;
+  readonly port: number;
+  readonly model: SystemModel;
+  readonly overrides: FunctionOverrides['environment'];
+  readonly chaos: Map<string, ChaosSettings>;
+}
+
+/**
+ * Reads the options and the template, claims the HTTP port and creates the
+ * stack's topics and tables: what can fail fails here, before anything starts.
+ */
+async function prepareSystem(
+  platform: PlatformEndpoints,
+  options: LocalSystemOptions,
+): Promise<SystemSettings> {
   const log =
     options.log ?? ((line: string) => process.stdout.write(`${line}\n`));
   const adminToken =
@@ -128,16 +206,24 @@ export async function startLocalSystem(
     ]),
   );
   await createStackResources(platform, model);
+  return { log, adminToken, port, model, overrides, chaos };
+}
 
+/** A local Lambda per function of the model, each wrapped by the observer. */
+function startLambdas(
+  model: SystemModel,
+  settings: Pick<SystemSettings, 'overrides' | 'chaos' | 'log'> & {
+    readonly observer: RuntimeObserver;
+  },
+): Map<string, LocalLambda> {
+  const { overrides, chaos, observer, log } = settings;
   // Metrics (CloudWatch EMF) would print a JSON blob per invocation locally: off,
   // unless LOCAL_METRICS=1 asks for them.
   const metrics: Record<string, string> =
     process.env.LOCAL_METRICS === '1'
       ? {}
       : { POWERTOOLS_METRICS_DISABLED: 'true' };
-  // What the console shows (docs/console.md): every invocation, into a ring buffer.
-  const observer = new RuntimeObserver();
-  const lambdas = new Map<string, LocalLambda>(
+  return new Map<string, LocalLambda>(
     model.functions.map((fn) => [
       fn.logicalId,
       observer.wrap(
@@ -155,168 +241,112 @@ export async function startLocalSystem(
       ),
     ]),
   );
-  const lambdaOf = (logicalId: string): LocalLambda => {
-    const lambda = lambdas.get(logicalId);
-    if (!lambda) throw new Error(`no local function ${logicalId}`);
-    return lambda;
-  };
+}
 
-  // One thread runs every mapping's kafkajs consumer, for the whole session.
-  const consumerThread = new ConsumerThread();
-  const mappings: LocalEventSourceMapping[] = [];
-  const streamMappings: LocalStreamMappingRunner[] = [];
-  const schedules: NodeJS.Timeout[] = [];
-  let stopApi: (() => Promise<void>) | undefined;
-  let watcher: FSWatcher | undefined;
-  let consoleApp: LocalConsole | undefined;
-  const stop = async () => {
-    watcher?.close();
-    // The console first: its open streams would keep the HTTP API from closing.
-    await consoleApp?.stop();
-    await stopApi?.();
-    for (const timer of schedules) clearInterval(timer);
-    try {
-      await Promise.all(
-        [...mappings, ...streamMappings].map((mapping) => mapping.stop()),
-      );
-    } finally {
-      await consumerThread.stop();
-      await Promise.all([...lambdas.values()].map((lambda) => lambda.stop()));
-    }
-  };
+/** What a running system stops, in {@link stopSystem}: filled in as each starts. */
+interface SystemParts {
+  readonly lambdas: ReadonlyMap<string, LocalLambda>;
+  readonly consumerThread: ConsumerThread;
+  readonly mappings: LocalEventSourceMapping[];
+  readonly streamMappings: LocalStreamMappingRunner[];
+  readonly schedules: NodeJS.Timeout[];
+  stopApi?: () => Promise<void>;
+  watcher?: FSWatcher;
+  consoleApp?: LocalConsole;
+}
 
+/** Stops what has started, in order (LocalSystem.stop). */
+async function stopSystem(parts: SystemParts): Promise<void> {
+  parts.watcher?.close();
+  // The console first: its open streams would keep the HTTP API from closing.
+  await parts.consoleApp?.stop();
+  await parts.stopApi?.();
+  for (const timer of parts.schedules) clearInterval(timer);
   try {
-    for (const mapping of model.mappings.filter((m) => m.enabled)) {
-      const target = lambdaOf(mapping.functionLogicalId);
-      mappings.push(
-        await startEventSourceMapping(mapping, target, {
-          brokers: platform.kafka.brokers,
-          log,
-          consumerThread,
-          observe: observer.kafkaObserver({
-            logicalId: mapping.logicalId,
-            topic: mapping.topic,
-            functionName: target.name,
-          }),
-        }),
-      );
-    }
-    for (const mapping of model.streamMappings.filter((m) => m.enabled)) {
-      streamMappings.push(
-        await startStreamMapping(mapping, lambdaOf(mapping.functionLogicalId), {
-          endpoint: platform.dynamodb.endpoint,
-          log,
-        }),
-      );
-    }
-    consoleApp = createConsole({
-      model,
-      brokers: platform.kafka.brokers,
-      dynamodbEndpoint: platform.dynamodb.endpoint,
-      adminToken,
-      observer,
-      mappings: () => mappings,
-      log,
-    });
-    const api = await startHttpApi({
-      routes: model.routes,
-      functions: lambdas,
-      port,
-      adminToken,
-      log,
-      pages: apiReferencePages(),
-      mounts: [consoleApp.mount],
-    });
-    stopApi = api.stop;
-    if (options.watch) {
-      // Functions run from their sources: a change reloads them all (cold starts).
-      let pending: NodeJS.Timeout | undefined;
-      watcher = watch(FUNCTIONS_DIR, { recursive: true }, () => {
-        clearTimeout(pending);
-        pending = setTimeout(() => {
-          log('[watch] functions/ changed: reloading every function');
-          for (const lambda of lambdas.values()) void lambda.reload();
-        }, 200);
-      });
-    }
-    for (const schedule of model.schedules) {
-      const target = lambdaOf(schedule.functionLogicalId);
-      schedules.push(
-        setInterval(() => {
-          void target.invoke(scheduledEvent()).then((result) => {
-            if (!result.ok)
-              log(`[schedule] ${target.name}: ${result.errorMessage}`);
-          });
-        }, schedule.everySeconds * 1000),
-      );
-    }
-    return {
-      model,
-      url: api.url,
-      adminToken,
-      describe: () =>
-        describeSystem(model, api.url, lambdas, { overrides, chaos }),
-      stop,
-    };
-  } catch (error) {
-    await stop();
-    throw error;
+    await Promise.all(
+      [...parts.mappings, ...parts.streamMappings].map((mapping) =>
+        mapping.stop(),
+      ),
+    );
+  } finally {
+    await parts.consumerThread.stop();
+    await Promise.all(
+      [...parts.lambdas.values()].map((lambda) => lambda.stop()),
+    );
   }
 }
 
-function describeSystem(
+/**
+ * Starts the enabled Kafka and DynamoDB stream mappings, one after the other, each
+ * into `parts` as soon as it runs (so that a failure stops those before it).
+ */
+async function startMappings(
+  parts: SystemParts,
   model: SystemModel,
-  url: string,
-  lambdas: ReadonlyMap<string, LocalLambda>,
-  faults: {
-    readonly overrides: FunctionOverrides['environment'];
-    readonly chaos: ReadonlyMap<string, ChaosSettings>;
+  platform: PlatformEndpoints,
+  context: {
+    readonly lambdaOf: (logicalId: string) => LocalLambda;
+    readonly observer: RuntimeObserver;
+    readonly log: (line: string) => void;
   },
-): string {
-  const name = (logicalId: string) => lambdas.get(logicalId)?.name ?? logicalId;
-  const lines = [
-    `HTTP API  ${url}`,
-    `API docs  ${url}/_docs  (OpenAPI: ${url}/openapi.json)`,
-    `Console   ${url}/_console`,
-    '',
-    'Routes',
-  ];
-  for (const route of model.routes) {
-    lines.push(
-      `  ${route.routeKey.padEnd(36)} -> ${name(route.functionLogicalId).padEnd(16)} ${route.authorizationType === 'AWS_IAM' ? '(admin token)' : ''}`,
+): Promise<void> {
+  const { lambdaOf, observer, log } = context;
+  for (const mapping of model.mappings.filter((m) => m.enabled)) {
+    const target = lambdaOf(mapping.functionLogicalId);
+    parts.mappings.push(
+      await startEventSourceMapping(mapping, target, {
+        brokers: platform.kafka.brokers,
+        log,
+        consumerThread: parts.consumerThread,
+        observe: observer.kafkaObserver({
+          logicalId: mapping.logicalId,
+          topic: mapping.topic,
+          functionName: target.name,
+        }),
+      }),
     );
   }
-  lines.push('', 'Event source mappings');
-  for (const mapping of model.mappings) {
-    lines.push(
-      `  ${mapping.topic.padEnd(34)} -> ${name(mapping.functionLogicalId).padEnd(16)} batch ${mapping.batchSize}, window ${mapping.maximumBatchingWindowSeconds} s${mapping.onFailureDestination ? `, then ${mapping.onFailureDestination}` : ''}`,
+  for (const mapping of model.streamMappings.filter((m) => m.enabled)) {
+    parts.streamMappings.push(
+      await startStreamMapping(mapping, lambdaOf(mapping.functionLogicalId), {
+        endpoint: platform.dynamodb.endpoint,
+        log,
+      }),
     );
   }
-  for (const mapping of model.streamMappings) {
-    lines.push(
-      `  ${`stream of ${mapping.tableLogicalId}`.padEnd(34)} -> ${name(mapping.functionLogicalId).padEnd(16)} batch ${mapping.batchSize}`,
-    );
-  }
-  lines.push('', 'Schedules');
+}
+
+/** Functions run from their sources: a change under functions/ reloads them all (cold starts). */
+function watchFunctions(
+  lambdas: ReadonlyMap<string, LocalLambda>,
+  log: (line: string) => void,
+): FSWatcher {
+  let pending: NodeJS.Timeout | undefined;
+  return watch(FUNCTIONS_DIR, { recursive: true }, () => {
+    clearTimeout(pending);
+    pending = setTimeout(() => {
+      log('[watch] functions/ changed: reloading every function');
+      for (const lambda of lambdas.values()) void lambda.reload();
+    }, 200);
+  });
+}
+
+/** Invokes each scheduled function at its rate, into `parts.schedules`. */
+function startSchedules(
+  parts: SystemParts,
+  model: SystemModel,
+  lambdaOf: (logicalId: string) => LocalLambda,
+  log: (line: string) => void,
+): void {
   for (const schedule of model.schedules) {
-    lines.push(
-      `  every ${schedule.everySeconds} s -> ${name(schedule.functionLogicalId)}`,
+    const target = lambdaOf(schedule.functionLogicalId);
+    parts.schedules.push(
+      setInterval(() => {
+        void target.invoke(scheduledEvent()).then((result) => {
+          if (!result.ok)
+            log(`[schedule] ${target.name}: ${result.errorMessage}`);
+        });
+      }, schedule.everySeconds * 1000),
     );
   }
-  const overridden = Object.entries(faults.overrides);
-  if (overridden.length > 0) {
-    lines.push('', 'Environment overrides (--env)');
-    for (const [fn, variables] of overridden) {
-      for (const [variable, value] of Object.entries(variables)) {
-        lines.push(`  ${fn.padEnd(16)} ${variable}=${value}`);
-      }
-    }
-  }
-  if (faults.chaos.size > 0) {
-    lines.push('', 'Chaos (--chaos)');
-    for (const [fn, settings] of faults.chaos) {
-      lines.push(`  ${fn.padEnd(16)} ${describeChaos(settings)}`);
-    }
-  }
-  return lines.join('\n');
 }

@@ -242,58 +242,7 @@ function renderChart(mappings, now) {
     ['rps', 'records/s', GAP + PANEL + GAP],
   ];
   for (const [metric, label, top] of panels) {
-    let max = 1;
-    for (const sample of ring) {
-      for (const m of active) {
-        max = Math.max(max, sample.values.get(m.id)?.[metric] ?? 0);
-      }
-    }
-    const y = (/** @type {number} */ v) => top + PANEL - (v / max) * PANEL;
-    chart.append(
-      svg('text', { x: LEFT, y: top - 8, class: 'label' }, label),
-      svg(
-        'text',
-        { x: LEFT - 6, y: top + 4, class: 'tick', 'text-anchor': 'end' },
-        count(max, metric === 'rps' && max < 10 ? 1 : 0),
-      ),
-      svg(
-        'text',
-        { x: LEFT - 6, y: top + PANEL, class: 'tick', 'text-anchor': 'end' },
-        '0',
-      ),
-      svg('line', {
-        x1: LEFT,
-        x2: WIDTH - 8,
-        y1: top + PANEL,
-        y2: top + PANEL,
-        class: 'axis',
-      }),
-      svg('line', {
-        x1: LEFT,
-        x2: WIDTH - 8,
-        y1: top,
-        y2: top,
-        class: 'grid',
-      }),
-    );
-    for (const m of active) {
-      const points = ring
-        .filter((s) => s.values.has(m.id))
-        .map((s) => {
-          const v = s.values.get(m.id)?.[metric] ?? 0;
-          return `${x(s.t).toFixed(1)},${y(v).toFixed(1)}`;
-        });
-      if (points.length === 0) continue;
-      const line = svg('polyline', {
-        points: points.join(' '),
-        fill: 'none',
-        stroke: colors.get(m.id),
-        'stroke-width': 2,
-        'stroke-linejoin': 'round',
-      });
-      line.append(svg('title', {}, m.name));
-      chart.append(line);
-    }
+    drawPanel(chart, active, { metric, label, top }, x);
   }
   const bottom = GAP + PANEL + GAP + PANEL + 16;
   for (const [t, text] of [
@@ -348,4 +297,68 @@ function renderChart(mappings, now) {
       ),
     ),
   );
+}
+
+/**
+ * One panel of the chart: its label, scale and axis, and a line per mapping of
+ * `metric` over the samples in the ring.
+ *
+ * @param {SVGElement} chart
+ * @param {Mapping[]} active
+ * @param {{ metric: 'lag' | 'rps', label: string, top: number }} panel
+ * @param {(t: number) => number} x
+ */
+function drawPanel(chart, active, { metric, label, top }, x) {
+  let max = 1;
+  for (const sample of ring) {
+    for (const m of active) {
+      max = Math.max(max, sample.values.get(m.id)?.[metric] ?? 0);
+    }
+  }
+  const y = (/** @type {number} */ v) => top + PANEL - (v / max) * PANEL;
+  chart.append(
+    svg('text', { x: LEFT, y: top - 8, class: 'label' }, label),
+    svg(
+      'text',
+      { x: LEFT - 6, y: top + 4, class: 'tick', 'text-anchor': 'end' },
+      count(max, metric === 'rps' && max < 10 ? 1 : 0),
+    ),
+    svg(
+      'text',
+      { x: LEFT - 6, y: top + PANEL, class: 'tick', 'text-anchor': 'end' },
+      '0',
+    ),
+    svg('line', {
+      x1: LEFT,
+      x2: WIDTH - 8,
+      y1: top + PANEL,
+      y2: top + PANEL,
+      class: 'axis',
+    }),
+    svg('line', {
+      x1: LEFT,
+      x2: WIDTH - 8,
+      y1: top,
+      y2: top,
+      class: 'grid',
+    }),
+  );
+  for (const m of active) {
+    const points = ring
+      .filter((s) => s.values.has(m.id))
+      .map((s) => {
+        const v = s.values.get(m.id)?.[metric] ?? 0;
+        return `${x(s.t).toFixed(1)},${y(v).toFixed(1)}`;
+      });
+    if (points.length === 0) continue;
+    const line = svg('polyline', {
+      points: points.join(' '),
+      fill: 'none',
+      stroke: colors.get(m.id),
+      'stroke-width': 2,
+      'stroke-linejoin': 'round',
+    });
+    line.append(svg('title', {}, m.name));
+    chart.append(line);
+  }
 }
